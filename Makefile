@@ -1,0 +1,53 @@
+# netd: the user's entry point. `make run` and `make test` work on a fresh
+# Debian or Ubuntu machine (and on macOS with Homebrew) with nothing done by hand.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+UNAME := $(shell uname -s)
+# The daemons and the namespace tests need root; ask for it only when not root already.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspdlog-dev \
+                libcli11-dev libgtest-dev libmnl-dev iproute2 curl
+BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
+
+.PHONY: all deps build run test clean
+
+all: build
+
+# Installs only what is missing, so it is cheap to run every time.
+deps:
+ifeq ($(UNAME),Darwin)
+	@missing=""; for p in $(BREW_PACKAGES); do brew list --versions $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; brew install $$missing; fi
+else
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endif
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Both daemons in the foreground, logs under ./var/log; Ctrl-C stops both,
+# and if one of them exits the other is stopped too.
+run: build
+	@mkdir -p var/log
+	@echo "tun-daemon on 127.0.0.1:3030, subnet-daemon on 127.0.0.1:3031, logs in ./var/log (Ctrl-C stops both)"
+	@$(SUDO) bash -c 'trap "kill 0 2>/dev/null" EXIT; \
+	  $(BUILD_DIR)/tun-daemon --log-dir var/log & \
+	  $(BUILD_DIR)/subnet-daemon --log-dir var/log & \
+	  wait -n'
+
+test: build
+	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
+
+clean:
+	rm -rf $(BUILD_DIR) var

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "netd/net/ipv4.hpp"
+
+// The narrow interfaces between the pure core and the operating system. Each
+// OS implements them in platform/<os>/; tests use the fakes in tests/support.
+// Every call reads or changes the kernel's state and reports it as the kernel
+// has it: nothing here is a cache the core could drift from.
+namespace netd {
+
+// A TUN interface this daemon manages.
+struct TunInterface {
+    std::string name;
+    net::InterfaceAddress address;
+
+    friend bool operator==(const TunInterface&, const TunInterface&) = default;
+};
+
+// Something on the host that holds an IPv4 range: an interface address or a
+// route. `holder` names it for a conflict message, e.g. "address 10.1.0.1/24 on eth0".
+struct Occupant {
+    net::Cidr range;
+    std::string holder;
+
+    friend bool operator==(const Occupant&, const Occupant&) = default;
+};
+
+// Everything on the host that uses IPv4 space, this daemon's own interfaces
+// included: every interface address and every route of the main table except
+// default-like ones (prefix 0 or 1), which a VPN installs and which would
+// otherwise block the whole pool.
+class HostNetwork {
+public:
+    virtual ~HostNetwork() = default;
+    virtual std::vector<Occupant> occupants() = 0;
+};
+
+class TunBackend {
+public:
+    virtual ~TunBackend() = default;
+
+    // Creates a persistent TUN (the kernel picks a tunN name when `name` is
+    // empty), tags it as this daemon's, configures `address` with its netmask
+    // and broadcast, and brings it up. All or nothing: a failure after the
+    // link exists removes it again. A taken name is a conflict.
+    virtual TunInterface create(const std::string& name, const net::InterfaceAddress& address) = 0;
+
+    // The TUNs that carry this daemon's tag, in name order.
+    virtual std::vector<TunInterface> list() = 0;
+
+    // Removes a tagged TUN. An absent or untagged one is not_found.
+    virtual void remove(std::string_view name) = 0;
+};
+
+// A subnet this daemon manages: the network, the address it put on the host
+// (the network's first host) and the interface that holds it.
+struct Subnet {
+    net::Cidr network;
+    net::InterfaceAddress address;
+    std::string interface;
+
+    friend bool operator==(const Subnet&, const Subnet&) = default;
+};
+
+class SubnetBackend {
+public:
+    virtual ~SubnetBackend() = default;
+
+    // Puts the first host address of `network` on an interface this daemon
+    // owns and tags it. All or nothing, like TunBackend::create.
+    virtual Subnet add(const net::Cidr& network) = 0;
+
+    // The subnets that carry this daemon's tag, in network order.
+    virtual std::vector<Subnet> list() = 0;
+
+    // Removes a tagged subnet (and its interface, where it has one of its own).
+    // An absent or untagged one is not_found.
+    virtual void remove(const net::Cidr& network) = 0;
+};
+
+} // namespace netd

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "netd/http/router.hpp"
+
+// What both mains share: the common flags, the log files, the serve loop and
+// the turning of a startup failure into one clear line and a non-zero exit.
+namespace netd::daemon {
+
+struct Options {
+    std::string program;  // "tun-daemon"
+    std::string log_name; // "tun_daemon": the stem of the .log and .err files
+    std::string listen;   // "127.0.0.1:3030"
+    std::string log_dir = "/var/log";
+    std::string log_level = "info";
+    std::string pool = "10.0.0.0/8";
+};
+
+// --listen, --log-dir, --log-level, --pool and --version.
+void add_common_options(CLI::App& app, Options& options);
+
+// Opens <log-dir>/<log_name>.log (TRACE to INFO) and .err (WARN and worse),
+// plus stderr when it is a terminal, as the default logger.
+void setup_logging(const Options& options);
+
+// Sets up logging, then runs `body`. A netd::Error or a failure to open the
+// logs ends the program with one line on stderr (and in the .err log where it
+// is open) and exit code 1.
+int run(const Options& options, const std::function<void()>& body);
+
+// Serves `router` on options.listen until SIGINT or SIGTERM.
+void serve(const Options& options, const http::Router& router);
+
+} // namespace netd::daemon

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <nlohmann/json.hpp>
+
+namespace netd::http {
+
+using boost::beast::http::status;
+using boost::beast::http::verb;
+
+// What a handler sees: nothing of sockets or Beast, so that handlers are
+// plain functions from request to response and tests can call them directly.
+struct Request {
+    verb method = verb::get;
+    std::string_view path;
+    std::vector<std::string> params; // the pattern's captures, percent-decoded
+    std::string_view content_type;
+    std::string_view body;
+};
+
+struct Response {
+    status code = status::ok;
+    nlohmann::json body; // null for no body (204)
+    std::string allow;   // the Allow header of a 405
+
+    static Response json(status code, nlohmann::json body) { return {code, std::move(body), {}}; }
+    static Response empty(status code) { return {code, nullptr, {}}; }
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+// Matches (method, path) against a table, in the manner of Firecracker's API
+// server, and turns every failure into a typed error response in one place.
+//
+// Patterns are literal segments plus captures: "{}" takes one segment and
+// "{*}" the rest of the path, slashes included, so that an unencoded CIDR
+// such as /subnet/10.1.0.0/24 reaches the handler whole.
+class Router {
+public:
+    void add(verb method, std::string pattern, Handler handler);
+
+    // Never throws: unknown paths are 404, wrong methods 405 with Allow,
+    // netd::Error its mapped status, anything else 500.
+    Response dispatch(verb method, std::string_view target, std::string_view content_type,
+                      std::string_view body) const;
+
+    struct Route {
+        verb method;
+        std::string pattern;
+        Handler handler;
+    };
+    const std::vector<Route>& routes() const { return routes_; }
+
+private:
+    std::vector<Route> routes_;
+};
+
+} // namespace netd::http

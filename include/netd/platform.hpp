@@ -1,0 +1,27 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "netd/backend.hpp"
+
+// The backends of the operating system this was built for: platform/linux or
+// platform/macos provides these, and CMake picks which.
+namespace netd::platform {
+
+// What each daemon writes on what it makes, so that it finds its own again
+// after a restart and never touches anyone else's.
+inline constexpr const char* tun_tag = "netd:tun-daemon";
+inline constexpr const char* subnet_tag = "netd:subnet-daemon";
+
+enum class SubnetMode {
+    automatic, // a dummy interface where the kernel has the type, else loopback
+    dummy,     // a dummy interface per subnet (netd0, netd1, ...)
+    loopback,  // an address on the loopback interface, labelled lo:N
+};
+
+std::unique_ptr<HostNetwork> make_host_network();
+std::unique_ptr<TunBackend> make_tun_backend();
+std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode);
+
+} // namespace netd::platform

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "netd/http/router.hpp"
+#include "netd/subnet_service.hpp"
+
+namespace netd {
+
+// POST /subnet, GET /subnet, GET /subnet/{cidr}, DELETE /subnet/{cidr}. The
+// CIDR in a path may come percent-encoded (10.1.0.0%2F24) or not (10.1.0.0/24).
+void add_subnet_routes(http::Router& router, SubnetService& service);
+
+// The spec's shape, {"network","interface"}, plus the address put on the host.
+nlohmann::json to_json(const Subnet& subnet);
+
+} // namespace netd

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <vector>
+
+#include "netd/allocator.hpp"
+#include "netd/backend.hpp"
+
+namespace netd {
+
+struct SubnetPolicy {
+    net::Cidr pool;
+    bool allow_outside_pool = false;
+    // A /31 or /32 has no room for a network with a first host to configure;
+    // anything wider than a /8 is a mistake rather than a subnet.
+    int min_prefix_len = 8;
+    int max_prefix_len = 30;
+    int default_prefix_len = 24;
+};
+
+// What subnet-daemon does, free of HTTP and of the OS: a subnet asked for by
+// CIDR is checked against the pool and everything on the host; one asked for
+// by size is allocated from the pool. Like TunService, each call starts from
+// the kernel's view and runs on one thread.
+class SubnetService {
+public:
+    SubnetService(SubnetBackend& backend, HostNetwork& host, SubnetPolicy policy);
+
+    Subnet add(const net::Cidr& network);
+    Subnet allocate(int prefix_len);
+    std::vector<Subnet> list();
+    Subnet get(const net::Cidr& network);
+    void remove(const net::Cidr& network);
+
+    const SubnetPolicy& policy() const { return policy_; }
+    Allocator& allocator() { return allocator_; }
+
+private:
+    std::vector<Subnet> sync();
+    void check_prefix_len(int prefix_len) const;
+
+    SubnetBackend& backend_;
+    HostNetwork& host_;
+    SubnetPolicy policy_;
+    Allocator allocator_;
+};
+
+} // namespace netd

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "netd/http/router.hpp"
+#include "netd/tun_service.hpp"
+
+namespace netd {
+
+// POST /tun, GET /tun, GET /tun/{name}, DELETE /tun/{name}.
+void add_tun_routes(http::Router& router, TunService& service);
+
+// The spec's shape: {"name","ip_addr","netmask","broadcast"}.
+nlohmann::json to_json(const TunInterface& tun);
+
+} // namespace netd

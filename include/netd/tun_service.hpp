@@ -1,0 +1,41 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netd/allocator.hpp"
+#include "netd/backend.hpp"
+
+namespace netd {
+
+// What tun-daemon does, free of HTTP and of the OS: each new TUN gets the
+// next free /24 of the pool that nothing on the host overlaps, and that
+// block's first host address.
+//
+// Every call starts from the kernel's view (the backend lists what carries
+// our tag), so a TUN deleted behind our back returns its block and one
+// adopted after a restart keeps it. Callers run on one thread (the daemon's
+// io_context); the service takes no locks.
+class TunService {
+public:
+    static constexpr int block_prefix_len = 24;
+
+    TunService(TunBackend& backend, HostNetwork& host, net::Cidr pool);
+
+    TunInterface create(const std::optional<std::string>& name);
+    std::vector<TunInterface> list();
+    TunInterface get(const std::string& name);
+    void remove(const std::string& name);
+
+    Allocator& allocator() { return allocator_; }
+
+private:
+    std::vector<TunInterface> sync();
+
+    TunBackend& backend_;
+    HostNetwork& host_;
+    Allocator allocator_;
+};
+
+} // namespace netd

@@ -1,0 +1,30 @@
+#include "netd/daemon.hpp"
+#include "netd/platform.hpp"
+#include "netd/subnet_routes.hpp"
+
+int main(int argc, char** argv) {
+    netd::daemon::Options options{.program = "subnet-daemon", .log_name = "subnet_daemon", .listen = "127.0.0.1:3031"};
+    netd::platform::SubnetMode mode = netd::platform::SubnetMode::automatic;
+    bool allow_outside_pool = false;
+
+    CLI::App app{"subnet-daemon: configures subnets on the host through a local REST API", "subnet-daemon"};
+    netd::daemon::add_common_options(app, options);
+    app.add_option("--backend", mode, "Where subnets live: a dummy interface each, or addresses on loopback")
+        ->transform(CLI::CheckedTransformer(std::map<std::string, netd::platform::SubnetMode>{
+            {"auto", netd::platform::SubnetMode::automatic},
+            {"dummy", netd::platform::SubnetMode::dummy},
+            {"loopback", netd::platform::SubnetMode::loopback}}))
+        ->default_str("auto");
+    app.add_flag("--allow-outside-pool", allow_outside_pool, "Accept explicit subnets outside --pool");
+    CLI11_PARSE(app, argc, argv);
+
+    return netd::daemon::run(options, [&] {
+        auto host = netd::platform::make_host_network();
+        auto backend = netd::platform::make_subnet_backend(mode);
+        netd::SubnetService service(*backend, *host,
+                                    {.pool = netd::net::Cidr::parse(options.pool), .allow_outside_pool = allow_outside_pool});
+        netd::http::Router router;
+        netd::add_subnet_routes(router, service);
+        netd::daemon::serve(options, router);
+    });
+}

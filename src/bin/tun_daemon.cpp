@@ -1,0 +1,19 @@
+#include "netd/daemon.hpp"
+#include "netd/platform.hpp"
+#include "netd/tun_routes.hpp"
+
+int main(int argc, char** argv) {
+    netd::daemon::Options options{.program = "tun-daemon", .log_name = "tun_daemon", .listen = "127.0.0.1:3030"};
+    CLI::App app{"tun-daemon: creates TUN interfaces through a local REST API", "tun-daemon"};
+    netd::daemon::add_common_options(app, options);
+    CLI11_PARSE(app, argc, argv);
+
+    return netd::daemon::run(options, [&] {
+        auto host = netd::platform::make_host_network();
+        auto backend = netd::platform::make_tun_backend();
+        netd::TunService service(*backend, *host, netd::net::Cidr::parse(options.pool));
+        netd::http::Router router;
+        netd::add_tun_routes(router, service);
+        netd::daemon::serve(options, router);
+    });
+}

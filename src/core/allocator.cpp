@@ -1,0 +1,62 @@
+#include "netd/allocator.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include "netd/error.hpp"
+#include "netd/occupant_index.hpp"
+
+namespace netd {
+
+Allocator::Allocator(net::Cidr pool) : pool_(pool) {}
+
+net::BlockPool& Allocator::pool_for(int prefix_len) {
+    auto it = pools_.find(prefix_len);
+    if (it != pools_.end()) return it->second;
+    net::BlockPool fresh(pool_, prefix_len);
+    for (const auto& range : held_) fresh.occupy(range);
+    return pools_.emplace(prefix_len, std::move(fresh)).first->second;
+}
+
+void Allocator::sync(std::set<net::Cidr> held) {
+    std::vector<net::Cidr> gone, added;
+    std::set_difference(held_.begin(), held_.end(), held.begin(), held.end(), std::back_inserter(gone));
+    std::set_difference(held.begin(), held.end(), held_.begin(), held_.end(), std::back_inserter(added));
+    for (const auto& range : gone) release(range);
+    for (const auto& range : added) hold(range);
+    // A block shared with a range just released lost its bit; mark it again.
+    if (!gone.empty()) {
+        for (const auto& range : held_) {
+            for (auto& [_, pool] : pools_) pool.occupy(range);
+        }
+    }
+}
+
+void Allocator::hold(const net::Cidr& range) {
+    held_.insert(range);
+    for (auto& [_, pool] : pools_) pool.occupy(range);
+}
+
+void Allocator::release(const net::Cidr& range) {
+    held_.erase(range);
+    // A block may hold a smaller range besides this one; its bit stays clear
+    // until the next sync re-marks it, and until then the occupant check
+    // keeps it from being handed out.
+    for (auto& [_, pool] : pools_) pool.release(range);
+}
+
+net::Cidr Allocator::allocate(int prefix_len, std::vector<Occupant> occupants) {
+    auto& pool = pool_for(prefix_len);
+    OccupantIndex host(std::move(occupants));
+    auto block = pool.allocate([&](const net::Cidr& candidate) { return !host.find_overlap(candidate); });
+    if (!block) {
+        fail(ErrorCode::conflict, "the pool " + pool_.to_string() + " has no free /" + std::to_string(prefix_len) +
+                                      " left that nothing on the host overlaps");
+    }
+    hold(*block);
+    return *block;
+}
+
+std::uint64_t Allocator::free_blocks(int prefix_len) { return pool_for(prefix_len).free_count(); }
+
+} // namespace netd

@@ -1,0 +1,77 @@
+#include "netd/subnet_service.hpp"
+
+#include "netd/error.hpp"
+#include "netd/occupant_index.hpp"
+
+namespace netd {
+
+SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, SubnetPolicy policy)
+    : backend_(backend), host_(host), policy_(policy), allocator_(policy.pool) {
+    sync();
+}
+
+std::vector<Subnet> SubnetService::sync() {
+    auto subnets = backend_.list();
+    std::set<net::Cidr> held;
+    for (const auto& subnet : subnets) held.insert(subnet.network);
+    allocator_.sync(std::move(held));
+    return subnets;
+}
+
+void SubnetService::check_prefix_len(int prefix_len) const {
+    if (prefix_len < policy_.min_prefix_len || prefix_len > policy_.max_prefix_len) {
+        fail(ErrorCode::invalid, "the prefix length must be from " + std::to_string(policy_.min_prefix_len) +
+                                     " to " + std::to_string(policy_.max_prefix_len) + ", not " +
+                                     std::to_string(prefix_len));
+    }
+}
+
+Subnet SubnetService::add(const net::Cidr& network) {
+    check_prefix_len(network.prefix_len());
+    if (!policy_.allow_outside_pool && !policy_.pool.contains(network)) {
+        fail(ErrorCode::conflict, network.to_string() + " is outside the pool " + policy_.pool.to_string() +
+                                      " (start subnet-daemon with --allow-outside-pool to permit it)");
+    }
+    for (const auto& subnet : sync()) {
+        if (subnet.network.overlaps(network)) {
+            fail(ErrorCode::conflict, network.to_string() + " overlaps the subnet " + subnet.network.to_string() +
+                                          " on " + subnet.interface);
+        }
+    }
+    OccupantIndex host(host_.occupants());
+    if (const auto* occupant = host.find_overlap(network)) {
+        fail(ErrorCode::conflict, network.to_string() + " overlaps " + occupant->holder);
+    }
+    auto subnet = backend_.add(network);
+    allocator_.hold(network);
+    return subnet;
+}
+
+Subnet SubnetService::allocate(int prefix_len) {
+    check_prefix_len(prefix_len);
+    sync();
+    auto block = allocator_.allocate(prefix_len, host_.occupants());
+    try {
+        return backend_.add(block);
+    } catch (...) {
+        allocator_.release(block);
+        throw;
+    }
+}
+
+std::vector<Subnet> SubnetService::list() { return sync(); }
+
+Subnet SubnetService::get(const net::Cidr& network) {
+    for (auto& subnet : sync()) {
+        if (subnet.network == network) return subnet;
+    }
+    fail(ErrorCode::not_found, "no subnet " + network.to_string() + " is managed by subnet-daemon");
+}
+
+void SubnetService::remove(const net::Cidr& network) {
+    get(network);
+    backend_.remove(network);
+    allocator_.release(network);
+}
+
+} // namespace netd

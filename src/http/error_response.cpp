@@ -1,0 +1,33 @@
+#include "netd/http/error_response.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace netd::http {
+
+status status_of(ErrorCode code) {
+    switch (code) {
+    case ErrorCode::invalid: return status::bad_request;
+    case ErrorCode::not_found: return status::not_found;
+    case ErrorCode::method_not_allowed: return status::method_not_allowed;
+    case ErrorCode::conflict: return status::conflict;
+    case ErrorCode::too_large: return status::payload_too_large;
+    case ErrorCode::unsupported_media: return status::unsupported_media_type;
+    case ErrorCode::unavailable: return status::service_unavailable;
+    case ErrorCode::internal: return status::internal_server_error;
+    }
+    return status::internal_server_error;
+}
+
+Response error_response(const Error& error) {
+    std::string message = error.what();
+    if (error.code() == ErrorCode::internal) {
+        spdlog::error("internal error: {}", message);
+        message = "internal error; the daemon's error log has the details";
+    } else if (error.code() == ErrorCode::unavailable) {
+        spdlog::error("unavailable: {}", message);
+    }
+    return Response::json(status_of(error.code()),
+                          {{"error", {{"code", to_string(error.code())}, {"message", message}}}});
+}
+
+} // namespace netd::http

@@ -1,0 +1,142 @@
+#include "netd/http/router.hpp"
+
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "netd/error.hpp"
+#include "netd/http/error_response.hpp"
+
+namespace netd::http {
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> segments;
+    while (!path.empty()) {
+        if (path.front() == '/') {
+            path.remove_prefix(1);
+            continue;
+        }
+        auto end = path.find('/');
+        segments.push_back(path.substr(0, end));
+        path.remove_prefix(end == std::string_view::npos ? path.size() : end);
+    }
+    return segments;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+        int low = high >= 0 ? hex_value(text[i + 2]) : -1;
+        if (low < 0) fail(ErrorCode::invalid, "malformed percent-encoding in the path");
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string_view>& segments, std::size_t from) {
+    std::string out;
+    for (std::size_t i = from; i < segments.size(); ++i) {
+        if (i > from) out += '/';
+        out += segments[i];
+    }
+    return out;
+}
+
+// The captures of `pattern` in `path`, or nullopt when it does not match.
+std::optional<std::vector<std::string>> match(std::string_view pattern,
+                                              const std::vector<std::string_view>& path) {
+    auto wanted = split_path(pattern);
+    std::vector<std::string> params;
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        if (wanted[i] == "{*}") {
+            if (i >= path.size()) return std::nullopt;
+            params.push_back(percent_decode(join(path, i)));
+            return params;
+        }
+        if (i >= path.size()) return std::nullopt;
+        if (wanted[i] == "{}") {
+            params.push_back(percent_decode(path[i]));
+        } else if (wanted[i] != path[i]) {
+            return std::nullopt;
+        }
+    }
+    if (wanted.size() != path.size()) return std::nullopt;
+    return params;
+}
+
+bool is_json(std::string_view content_type) {
+    auto media = content_type.substr(0, content_type.find(';'));
+    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+    constexpr std::string_view json = "application/json";
+    if (media.size() != json.size()) return false;
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(media[i])) != json[i]) return false;
+    }
+    return true;
+}
+
+// A body is only ever read as JSON, and a browser's "simple" cross-site
+// request cannot send application/json, so insisting on it closes that door.
+void require_json(verb method, std::string_view content_type, std::string_view body) {
+    bool mutating = method == verb::post || method == verb::put || method == verb::patch ||
+                    method == verb::delete_;
+    bool exempt = method == verb::delete_ && body.empty();
+    if (mutating && !exempt && !is_json(content_type)) {
+        fail(ErrorCode::unsupported_media, "the request body must be sent as Content-Type: application/json");
+    }
+}
+
+} // namespace
+
+void Router::add(verb method, std::string pattern, Handler handler) {
+    routes_.push_back({method, std::move(pattern), std::move(handler)});
+}
+
+Response Router::dispatch(verb method, std::string_view target, std::string_view content_type,
+                          std::string_view body) const {
+    try {
+        auto path = target.substr(0, target.find('?'));
+        auto segments = split_path(path);
+        std::string allow;
+        for (const auto& route : routes_) {
+            auto params = match(route.pattern, segments);
+            if (!params) continue;
+            if (route.method != method) {
+                if (!allow.empty()) allow += ", ";
+                allow += std::string(to_string(route.method));
+                continue;
+            }
+            require_json(method, content_type, body);
+            return route.handler(Request{method, path, std::move(*params), content_type, body});
+        }
+        if (!allow.empty()) {
+            auto response = error_response(Error(ErrorCode::method_not_allowed,
+                                                 std::string(to_string(method)) + " is not allowed on " +
+                                                     std::string(path) + "; allowed: " + allow));
+            response.allow = allow;
+            return response;
+        }
+        fail(ErrorCode::not_found, "no such endpoint: " + std::string(path));
+    } catch (const Error& error) {
+        return error_response(error);
+    } catch (const std::exception& error) {
+        return error_response(Error(ErrorCode::internal, error.what()));
+    }
+}
+
+} // namespace netd::http

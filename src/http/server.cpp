@@ -1,0 +1,203 @@
+#include "netd/http/server.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "netd/error.hpp"
+#include "netd/http/error_response.hpp"
+
+namespace netd::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Boost 1.74's Beast has its own string_view.
+std::string_view view(beast::string_view text) { return {text.data(), text.size()}; }
+
+bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> out{response.code, version};
+    out.set(bhttp::field::server, "netd");
+    out.set(bhttp::field::content_type, "application/json");
+    out.set("X-Content-Type-Options", "nosniff");
+    out.set(bhttp::field::cache_control, "no-store");
+    if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
+    if (!response.body.is_null()) out.body() = response.body.dump() + "\n";
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    return out;
+}
+
+// One connection: read a request, answer it, and go round again while the
+// client keeps the connection alive. Each async step is a do_/on_ pair, as in
+// Beast's advanced server.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket&& socket, const Router& router, const ServerLimits& limits)
+        : stream_(std::move(socket)), router_(router), limits_(limits) {}
+
+    void run() {
+        asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(limits_.header_bytes));
+        parser_->body_limit(limits_.body_bytes);
+        stream_.expires_after(limits_.request_timeout);
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == bhttp::error::body_limit) {
+            return reply_and_close(ErrorCode::too_large, "the request body is over " +
+                                                             std::to_string(limits_.body_bytes) + " bytes");
+        }
+        if (ec == bhttp::error::header_limit) {
+            return reply_and_close(ErrorCode::too_large, "the request headers are over " +
+                                                             std::to_string(limits_.header_bytes) + " bytes");
+        }
+        if (ec) return do_close(); // end of stream, timeout, or garbage: nothing to answer
+
+        const auto& request = parser_->get();
+        auto started = Clock::now();
+        auto response = router_.dispatch(request.method(), view(request.target()),
+                                         view(request[bhttp::field::content_type]), request.body());
+        auto elapsed = std::chrono::duration<double, std::milli>(Clock::now() - started);
+        spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
+                     static_cast<unsigned>(response.code), elapsed.count());
+        do_write(to_beast(response, request.version(), request.keep_alive()));
+    }
+
+    // The request could not be read whole, so the connection cannot be trusted
+    // to be at a message boundary: answer, then close.
+    void reply_and_close(ErrorCode code, std::string message) {
+        spdlog::warn("rejected a request from {}: {}", peer(), message);
+        do_write(to_beast(error_response(Error(code, std::move(message))), 11, false));
+    }
+
+    void do_write(bhttp::response<bhttp::string_body>&& response) {
+        response_ = std::move(response);
+        stream_.expires_after(limits_.request_timeout);
+        bhttp::async_write(stream_, response_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        if (ec || !response_.keep_alive()) return do_close();
+        do_read();
+    }
+
+    void do_close() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.close();
+    }
+
+    std::string peer() {
+        beast::error_code ec;
+        auto endpoint = stream_.socket().remote_endpoint(ec);
+        return ec ? "an unknown peer" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    bhttp::response<bhttp::string_body> response_;
+    const Router& router_;
+    const ServerLimits& limits_;
+};
+
+} // namespace
+
+class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
+public:
+    Listener(asio::io_context& io, const tcp::endpoint& endpoint, const Router& router, ServerLimits limits)
+        : io_(io), acceptor_(asio::make_strand(io)), router_(router), limits_(limits) {
+        beast::error_code ec;
+        acceptor_.open(endpoint.protocol(), ec);
+        if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor_.bind(endpoint, ec);
+        if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            fail(ErrorCode::unavailable, "cannot listen on " + endpoint.address().to_string() + ":" +
+                                             std::to_string(endpoint.port()) + ": " + ec.message());
+        }
+    }
+
+    tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+    void do_accept() {
+        acceptor_.async_accept(asio::make_strand(io_),
+                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    }
+
+    void stop() {
+        beast::error_code ignored;
+        acceptor_.close(ignored);
+    }
+
+private:
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (ec) {
+            spdlog::warn("accept failed: {}", ec.message());
+        } else {
+            // Requests and responses are small; waiting to coalesce them only adds latency.
+            socket.set_option(tcp::no_delay(true), ec);
+            std::make_shared<Session>(std::move(socket), router_, limits_)->run();
+        }
+        do_accept();
+    }
+
+    asio::io_context& io_;
+    tcp::acceptor acceptor_;
+    const Router& router_;
+    ServerLimits limits_;
+};
+
+Server::Server(asio::io_context& io, const tcp::endpoint& endpoint, const Router& router, ServerLimits limits)
+    : listener_(std::make_shared<Listener>(io, endpoint, router, limits)) {}
+
+Server::~Server() { stop(); }
+
+tcp::endpoint Server::local_endpoint() const { return listener_->local_endpoint(); }
+
+void Server::start() { listener_->do_accept(); }
+
+void Server::stop() { listener_->stop(); }
+
+tcp::endpoint parse_endpoint(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon + 1 == text.size()) {
+        fail(ErrorCode::invalid, "listen address \"" + text + "\" must be HOST:PORT, e.g. 127.0.0.1:3030");
+    }
+    auto host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned long port = 0;
+    try {
+        std::size_t used = 0;
+        port = std::stoul(text.substr(colon + 1), &used);
+        if (used != text.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+    } catch (const std::exception&) {
+        fail(ErrorCode::invalid, "listen address \"" + text + "\" has no valid port (0 to 65535)");
+    }
+    if (host == "localhost") host = "127.0.0.1";
+    beast::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec) fail(ErrorCode::invalid, "listen address \"" + text + "\" must name a literal IP address");
+    return {address, static_cast<unsigned short>(port)};
+}
+
+} // namespace netd::http

@@ -1,0 +1,54 @@
+#include "netd/subnet_routes.hpp"
+
+#include "netd/error.hpp"
+#include "netd/http/json_body.hpp"
+
+namespace netd {
+
+using http::Request;
+using http::Response;
+using http::status;
+using http::verb;
+
+nlohmann::json to_json(const Subnet& subnet) {
+    return {
+        {"network", subnet.network.to_string()},
+        {"interface", subnet.interface},
+        {"address", subnet.address.address().to_string()},
+    };
+}
+
+namespace {
+
+Subnet create(SubnetService& service, const Request& request) {
+    http::JsonBody body(request.body, {"cidr", "prefix_len"});
+    auto cidr = body.string("cidr");
+    auto prefix_len = body.integer("prefix_len", 0, 32);
+    if (cidr && prefix_len) {
+        fail(ErrorCode::invalid, "give either \"cidr\" (a subnet) or \"prefix_len\" (a size to allocate), not both");
+    }
+    if (cidr) return service.add(net::Cidr::parse(*cidr));
+    return service.allocate(prefix_len.value_or(service.policy().default_prefix_len));
+}
+
+} // namespace
+
+void add_subnet_routes(http::Router& router, SubnetService& service) {
+    router.add(verb::post, "/subnet", [&service](const Request& request) {
+        return Response::json(status::created, to_json(create(service, request)));
+    });
+    router.add(verb::get, "/subnet", [&service](const Request&) {
+        auto array = nlohmann::json::array();
+        for (const auto& subnet : service.list()) array.push_back(to_json(subnet));
+        return Response::json(status::ok, array);
+    });
+    router.add(verb::get, "/subnet/{*}", [&service](const Request& request) {
+        return Response::json(status::ok, to_json(service.get(net::Cidr::parse(request.params[0]))));
+    });
+    router.add(verb::delete_, "/subnet/{*}", [&service](const Request& request) {
+        service.remove(net::Cidr::parse(request.params[0]));
+        return Response::empty(status::no_content);
+    });
+}
+
+} // namespace netd

@@ -1,0 +1,49 @@
+#include "netd/tun_routes.hpp"
+
+#include "netd/http/json_body.hpp"
+
+namespace netd {
+
+using http::Request;
+using http::Response;
+using http::status;
+using http::verb;
+
+nlohmann::json to_json(const TunInterface& tun) {
+    auto network = tun.address.network();
+    return {
+        {"name", tun.name},
+        {"ip_addr", tun.address.address().to_string()},
+        {"netmask", network.netmask().to_string()},
+        {"broadcast", network.broadcast().to_string()},
+    };
+}
+
+namespace {
+
+nlohmann::json to_json(const std::vector<TunInterface>& tuns) {
+    auto array = nlohmann::json::array();
+    for (const auto& tun : tuns) array.push_back(to_json(tun));
+    return array;
+}
+
+} // namespace
+
+void add_tun_routes(http::Router& router, TunService& service) {
+    router.add(verb::post, "/tun", [&service](const Request& request) {
+        http::JsonBody body(request.body, {"name"});
+        return Response::json(status::created, to_json(service.create(body.string("name"))));
+    });
+    router.add(verb::get, "/tun", [&service](const Request&) {
+        return Response::json(status::ok, to_json(service.list()));
+    });
+    router.add(verb::get, "/tun/{}", [&service](const Request& request) {
+        return Response::json(status::ok, to_json(service.get(request.params[0])));
+    });
+    router.add(verb::delete_, "/tun/{}", [&service](const Request& request) {
+        service.remove(request.params[0]);
+        return Response::empty(status::no_content);
+    });
+}
+
+} // namespace netd

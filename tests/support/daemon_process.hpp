@@ -1,0 +1,47 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace netd::testing {
+
+// A real daemon binary run as a child process, in whatever network namespace
+// the test is in, with its logs in a fresh temporary directory.
+class DaemonProcess {
+public:
+    // Starts `binary` with `--listen 127.0.0.1:<port> --log-dir <tmp>` and
+    // `extra` arguments, then polls until the port accepts (or fails the test).
+    DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra = {});
+    ~DaemonProcess();
+
+    DaemonProcess(const DaemonProcess&) = delete;
+    DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+    unsigned short port() const { return port_; }
+    const std::string& log_dir() const { return log_dir_; }
+    pid_t pid() const { return pid_; }
+
+    // Sends `signal` and waits; returns the exit status (or 128 + signal).
+    int stop(int signal = 15);
+
+    // The lines of <log-dir>/<file>, e.g. "tun_daemon.log".
+    std::vector<std::string> log_lines(const std::string& file) const;
+
+private:
+    std::string binary_;
+    unsigned short port_;
+    std::string log_dir_;
+    pid_t pid_ = -1;
+};
+
+// Runs a daemon to completion (for flag and start-up failures): exit code and
+// what it wrote to stderr.
+struct Finished {
+    int exit_code;
+    std::string stderr_text;
+};
+Finished run_to_exit(const std::string& binary, const std::vector<std::string>& args);
+
+} // namespace netd::testing

@@ -1,0 +1,70 @@
+#include "fake_kernel.hpp"
+
+#include <algorithm>
+
+namespace netd::testing {
+
+std::vector<Occupant> FakeKernel::occupants() {
+    auto all = foreign;
+    for (const auto& [name, tun] : tuns) {
+        all.push_back({tun.address.network(), "address " + tun.address.to_string() + " on " + name});
+    }
+    for (const auto& [network, subnet] : subnets) {
+        all.push_back({network, "address " + subnet.address.to_string() + " on " + subnet.interface});
+    }
+    return all;
+}
+
+void FakeKernel::throw_if_failing() {
+    if (!fail_next) return;
+    auto error = *fail_next;
+    fail_next.reset();
+    throw error;
+}
+
+bool FakeKernel::name_taken(const std::string& name) const {
+    return tuns.contains(name) || std::find(foreign_links.begin(), foreign_links.end(), name) != foreign_links.end();
+}
+
+TunInterface FakeTunBackend::create(const std::string& name, const net::InterfaceAddress& address) {
+    kernel_.throw_if_failing();
+    auto chosen = name;
+    for (int n = 0; chosen.empty(); ++n) {
+        if (!kernel_.name_taken("tun" + std::to_string(n))) chosen = "tun" + std::to_string(n);
+    }
+    if (kernel_.name_taken(chosen)) fail(ErrorCode::conflict, "interface " + chosen + " already exists");
+    return kernel_.tuns[chosen] = TunInterface{chosen, address};
+}
+
+std::vector<TunInterface> FakeTunBackend::list() {
+    std::vector<TunInterface> out;
+    for (const auto& [name, tun] : kernel_.tuns) out.push_back(tun);
+    return out;
+}
+
+void FakeTunBackend::remove(std::string_view name) {
+    auto it = kernel_.tuns.find(std::string(name));
+    if (it == kernel_.tuns.end()) fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed");
+    kernel_.throw_if_failing();
+    kernel_.tuns.erase(it);
+}
+
+Subnet FakeSubnetBackend::add(const net::Cidr& network) {
+    kernel_.throw_if_failing();
+    auto label = "lo:" + std::to_string(kernel_.subnets.size());
+    return kernel_.subnets[network] = Subnet{network, net::InterfaceAddress::first_host_of(network), label};
+}
+
+std::vector<Subnet> FakeSubnetBackend::list() {
+    std::vector<Subnet> out;
+    for (const auto& [network, subnet] : kernel_.subnets) out.push_back(subnet);
+    return out;
+}
+
+void FakeSubnetBackend::remove(const net::Cidr& network) {
+    if (!kernel_.subnets.contains(network)) fail(ErrorCode::not_found, network.to_string() + " is not managed");
+    kernel_.throw_if_failing();
+    kernel_.subnets.erase(network);
+}
+
+} // namespace netd::testing

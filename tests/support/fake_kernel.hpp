@@ -1,0 +1,56 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netd/backend.hpp"
+#include "netd/error.hpp"
+
+// In-memory stand-ins for the kernel behind the backend interfaces, so that
+// services and handlers are tested without root (in the manner of
+// wireguard-go's tuntest). One FakeKernel holds the state; the backends are
+// views of it, as the real ones are views of the real kernel.
+namespace netd::testing {
+
+class FakeKernel : public HostNetwork {
+public:
+    // Everything that uses address space: ours and the foreign occupants.
+    std::vector<Occupant> occupants() override;
+
+    std::map<std::string, TunInterface> tuns;
+    std::map<net::Cidr, Subnet> subnets;
+    std::vector<Occupant> foreign;          // addresses and routes that are not ours
+    std::vector<std::string> foreign_links; // interface names that are not ours
+    std::optional<Error> fail_next;         // thrown by the next mutating call
+
+    void throw_if_failing();
+    bool name_taken(const std::string& name) const;
+};
+
+class FakeTunBackend : public TunBackend {
+public:
+    explicit FakeTunBackend(FakeKernel& kernel) : kernel_(kernel) {}
+
+    TunInterface create(const std::string& name, const net::InterfaceAddress& address) override;
+    std::vector<TunInterface> list() override;
+    void remove(std::string_view name) override;
+
+private:
+    FakeKernel& kernel_;
+};
+
+class FakeSubnetBackend : public SubnetBackend {
+public:
+    explicit FakeSubnetBackend(FakeKernel& kernel) : kernel_(kernel) {}
+
+    Subnet add(const net::Cidr& network) override;
+    std::vector<Subnet> list() override;
+    void remove(const net::Cidr& network) override;
+
+private:
+    FakeKernel& kernel_;
+};
+
+} // namespace netd::testing

@@ -1,0 +1,109 @@
+#include <gtest/gtest.h>
+
+#include "fake_kernel.hpp"
+#include "netd/subnet_routes.hpp"
+#include "netd/tun_routes.hpp"
+
+namespace netd {
+namespace {
+
+using http::status;
+using http::verb;
+using nlohmann::json;
+
+// The whole API of both daemons, over the fake kernel: the handlers are pure
+// functions of the request, so an exchange is one dispatch call.
+class RoutesTest : public ::testing::Test {
+protected:
+    testing::FakeKernel kernel;
+    testing::FakeTunBackend tun_backend{kernel};
+    testing::FakeSubnetBackend subnet_backend{kernel};
+    TunService tuns{tun_backend, kernel, net::Cidr::parse("10.0.0.0/8")};
+    SubnetService subnets{subnet_backend, kernel, {.pool = net::Cidr::parse("10.0.0.0/8")}};
+    http::Router router;
+
+    void SetUp() override {
+        add_tun_routes(router, tuns);
+        add_subnet_routes(router, subnets);
+    }
+
+    struct Exchange {
+        verb method;
+        const char* target;
+        const char* body;
+        status code;
+        const char* response; // the exact JSON body, or the error's code
+    };
+
+    // Sends each request in turn and checks each response.
+    void play(const std::vector<Exchange>& script) {
+        for (const auto& step : script) check(step);
+    }
+
+private:
+    void check(const Exchange& step) {
+        std::string_view body = step.body;
+        auto content_type = body.empty() && step.method != verb::post ? "" : "application/json";
+        auto response = router.dispatch(step.method, step.target, content_type, body);
+        auto what = std::string(to_string(step.method)) + " " + step.target + " " + step.body;
+        EXPECT_EQ(response.code, step.code) << what << " -> " << response.body.dump();
+        if (response.body.contains("error")) {
+            EXPECT_EQ(response.body["error"]["code"], step.response) << what;
+        } else if (*step.response) {
+            EXPECT_EQ(response.body, json::parse(step.response)) << what;
+        } else {
+            EXPECT_TRUE(response.body.is_null()) << what;
+        }
+    }
+};
+
+TEST_F(RoutesTest, TunLifecycle) {
+    play({
+             {verb::post, "/tun", "", status::created,
+              R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255"})"},
+             {verb::post, "/tun", R"({"name":"utun3"})", status::created,
+              R"({"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255"})"},
+             {verb::get, "/tun", "", status::ok,
+              R"([{"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255"},
+                  {"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255"}])"},
+             {verb::get, "/tun/utun3", "", status::ok,
+              R"({"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255"})"},
+             {verb::post, "/tun", R"({"name":"utun3"})", status::conflict, "conflict"},
+             {verb::delete_, "/tun/utun3", "", status::no_content, ""},
+             {verb::delete_, "/tun/utun3", "", status::not_found, "not_found"},
+             {verb::get, "/tun/utun3", "", status::not_found, "not_found"},
+             {verb::post, "/tun", R"({"name":5})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"nam":"x"})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"name":"a b"})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"name":)", status::bad_request, "invalid"},
+             {verb::put, "/tun", "", status::method_not_allowed, "method_not_allowed"},
+    });
+}
+
+TEST_F(RoutesTest, SubnetLifecycle) {
+    play({
+             {verb::post, "/subnet", R"({"cidr":"10.1.0.0/24"})", status::created,
+              R"({"network":"10.1.0.0/24","interface":"lo:0","address":"10.1.0.1"})"},
+             {verb::post, "/subnet", R"({"cidr":"10.1.0.0/25"})", status::conflict, "conflict"},
+             {verb::post, "/subnet", R"({"cidr":"10.1.0.1/24"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"010.1.0.0/24"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"10.1/24"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":["10.2.0.0/24"]})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"10.2.0.0/24","prefix_len":24})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"prefix_len":31})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"prefix_len":"24"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", "{}", status::created,
+              R"({"network":"10.0.0.0/24","interface":"lo:1","address":"10.0.0.1"})"},
+             {verb::get, "/subnet/10.1.0.0%2F24", "", status::ok,
+              R"({"network":"10.1.0.0/24","interface":"lo:0","address":"10.1.0.1"})"},
+             {verb::delete_, "/subnet/10.1.0.0%2F24", "", status::no_content, ""},
+             {verb::delete_, "/subnet/10.1.0.0%2F24", "", status::not_found, "not_found"},
+             {verb::delete_, "/subnet/10.0.0.0/24", "", status::no_content, ""},
+             {verb::delete_, "/subnet/10.1.0.1%2F24", "", status::bad_request, "invalid"},
+             {verb::delete_, "/subnet/banana", "", status::bad_request, "invalid"},
+             {verb::get, "/subnet", "", status::ok, "[]"},
+    });
+}
+
+} // namespace
+} // namespace netd

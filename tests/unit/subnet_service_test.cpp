@@ -1,0 +1,99 @@
+#include <gtest/gtest.h>
+
+#include "fake_kernel.hpp"
+#include "netd/error.hpp"
+#include "netd/subnet_service.hpp"
+
+namespace netd {
+namespace {
+
+using net::Cidr;
+using testing::FakeKernel;
+using testing::FakeSubnetBackend;
+
+class SubnetServiceTest : public ::testing::Test {
+protected:
+    FakeKernel kernel;
+    FakeSubnetBackend backend{kernel};
+
+    SubnetService service(bool allow_outside_pool = false) {
+        return SubnetService(backend, kernel, {.pool = Cidr::parse("10.0.0.0/8"), .allow_outside_pool = allow_outside_pool});
+    }
+
+    // The error an add of `cidr` gives, after `before` were added.
+    std::pair<ErrorCode, std::string> add_error(SubnetService& subnets, const char* cidr) {
+        try {
+            subnets.add(Cidr::parse(cidr));
+        } catch (const Error& error) {
+            return {error.code(), error.what()};
+        }
+        return {ErrorCode::internal, "no error"};
+    }
+};
+
+TEST_F(SubnetServiceTest, AddsTheSpecsSubnet) {
+    auto subnet = service().add(Cidr::parse("10.1.0.0/24"));
+    EXPECT_EQ(subnet.network.to_string(), "10.1.0.0/24");
+    EXPECT_EQ(subnet.address.to_string(), "10.1.0.1/24");
+    EXPECT_EQ(subnet.interface, "lo:0");
+}
+
+TEST_F(SubnetServiceTest, RejectsWithReasons) {
+    kernel.foreign = {{Cidr::parse("10.9.0.0/16"), "route 10.9.0.0/16 on eth0"}};
+    auto subnets = service();
+    subnets.add(Cidr::parse("10.1.0.0/24"));
+    struct Case {
+        const char* cidr;
+        ErrorCode code;
+        const char* fragment;
+    };
+    for (const auto& c : std::vector<Case>{
+             {"10.1.0.0/25", ErrorCode::conflict, "overlaps the subnet 10.1.0.0/24 on lo:0"},
+             {"10.0.0.0/15", ErrorCode::conflict, "overlaps the subnet 10.1.0.0/24 on lo:0"},
+             {"10.9.4.0/24", ErrorCode::conflict, "overlaps route 10.9.0.0/16 on eth0"},
+             {"192.168.0.0/24", ErrorCode::conflict, "outside the pool 10.0.0.0/8"},
+             {"10.2.0.0/31", ErrorCode::invalid, "from 8 to 30, not 31"},
+             {"10.0.0.0/7", ErrorCode::invalid, "from 8 to 30, not 7"},
+         }) {
+        auto [code, message] = add_error(subnets, c.cidr);
+        EXPECT_EQ(code, c.code) << c.cidr << ": " << message;
+        EXPECT_NE(message.find(c.fragment), std::string::npos) << c.cidr << ": " << message;
+    }
+}
+
+TEST_F(SubnetServiceTest, OutsidePoolWhenAllowed) {
+    EXPECT_EQ(service(true).add(Cidr::parse("192.168.7.0/24")).network.to_string(), "192.168.7.0/24");
+}
+
+TEST_F(SubnetServiceTest, AllocatesSizesAroundWhatIsTaken) {
+    kernel.foreign = {{Cidr::parse("10.0.0.0/24"), "address 10.0.0.1/24 on tun0"}};
+    auto subnets = service();
+    subnets.add(Cidr::parse("10.0.1.0/25"));
+    EXPECT_EQ(subnets.allocate(24).network.to_string(), "10.0.2.0/24");
+    EXPECT_EQ(subnets.allocate(25).network.to_string(), "10.0.1.128/25");
+    EXPECT_EQ(subnets.allocate(16).network.to_string(), "10.1.0.0/16");
+    EXPECT_EQ(subnets.allocate(24).network.to_string(), "10.0.3.0/24");
+}
+
+TEST_F(SubnetServiceTest, RemoveThenNotFound) {
+    auto subnets = service();
+    subnets.add(Cidr::parse("10.1.0.0/24"));
+    subnets.remove(Cidr::parse("10.1.0.0/24"));
+    EXPECT_TRUE(subnets.list().empty());
+    try {
+        subnets.remove(Cidr::parse("10.1.0.0/24"));
+        FAIL();
+    } catch (const Error& error) {
+        EXPECT_EQ(error.code(), ErrorCode::not_found);
+    }
+}
+
+TEST_F(SubnetServiceTest, AdoptsWhatTheKernelHas) {
+    kernel.subnets[Cidr::parse("10.0.0.0/24")] = {Cidr::parse("10.0.0.0/24"), net::InterfaceAddress::parse("10.0.0.1/24"), "lo:0"};
+    auto subnets = service();
+    EXPECT_EQ(subnets.list().size(), 1u);
+    EXPECT_EQ(subnets.allocate(24).network.to_string(), "10.0.1.0/24");
+}
+
+} // namespace
+} // namespace netd
