@@ -32,7 +32,11 @@ void setup_logging(const Options& options);
 // is open) and exit code 1.
 int run(const Options& options, const std::function<void()>& body);
 
-// Serves `router` on options.listen until SIGINT or SIGTERM.
+// Serves `router` on options.listen until SIGINT or SIGTERM, telling the
+// service manager (systemd's Type=notify) once it listens.
 void serve(const Options& options, const http::Router& router);
+
+// Sends READY=1 to $NOTIFY_SOCKET when there is one.
+void notify_ready();
 
 } // namespace netd::daemon

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -59,6 +61,7 @@ void serve(const Options& options, const http::Router& router) {
     auto endpoint = server.local_endpoint();
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, endpoint.address().to_string(),
                  endpoint.port());
+    notify_ready();
     io.run();
 }
 

@@ -95,13 +95,34 @@ private:
     }
 
     void on_write(beast::error_code ec, std::size_t) {
-        if (ec || !response_.keep_alive()) return do_close();
+        if (ec) return do_close();
+        if (!response_.keep_alive()) {
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            stream_.expires_after(std::chrono::seconds(1));
+            return do_drain();
+        }
         do_read();
+    }
+
+    // Closing a socket with unread input makes the kernel send a reset, which
+    // can destroy the response before the client reads it (a client still
+    // sending a body that was too large, say). So half-close, then read and
+    // discard until the client closes too, for a second at most.
+    void do_drain() {
+        buffer_.clear();
+        stream_.async_read_some(buffer_.prepare(64 * 1024),
+                                beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+    }
+
+    void on_drain(beast::error_code ec, std::size_t) {
+        if (ec) return do_close();
+        do_drain();
     }
 
     void do_close() {
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
     }
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +95,23 @@ std::vector<std::string> DaemonProcess::log_lines(const std::string& file) const
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
+}
+
+std::pair<std::string, std::string> DaemonProcess::expect_log_split(const std::string& stem) const {
+    auto check = [&](const std::string& file, std::initializer_list<const char*> levels) {
+        std::string all;
+        auto lines = log_lines(file);
+        EXPECT_FALSE(lines.empty()) << file << " is empty";
+        for (const auto& line : lines) {
+            bool allowed = std::any_of(levels.begin(), levels.end(),
+                                       [&](const char* level) { return line.find(level) != std::string::npos; });
+            EXPECT_TRUE(allowed) << "in " << file << ": " << line;
+            all += line + "\n";
+        }
+        return all;
+    };
+    return {check(stem + ".log", {"[trace]", "[debug]", "[info]"}),
+            check(stem + ".err", {"[warning]", "[error]", "[critical]"})};
 }
 
 Finished run_to_exit(const std::string& binary, const std::vector<std::string>& args) {

@@ -29,6 +29,10 @@ public:
     // The lines of <log-dir>/<file>, e.g. "tun_daemon.log".
     std::vector<std::string> log_lines(const std::string& file) const;
 
+    // Checks that <stem>.log holds only TRACE to INFO lines and <stem>.err
+    // only WARN and worse, that both have some, and returns both joined.
+    std::pair<std::string, std::string> expect_log_split(const std::string& stem) const;
+
 private:
     std::string binary_;
     unsigned short port_;

@@ -1,0 +1,228 @@
+// The real subnet-daemon, driven over HTTP inside a network namespace of the
+// test's own, with every answer checked against what the kernel holds.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "kernel_view.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+constexpr unsigned short subnet_port = 3031;
+constexpr unsigned short tun_port = 3030;
+
+class SubnetDaemonTest : public NetnsTest {
+protected:
+    std::unique_ptr<DaemonProcess> start(std::vector<std::string> extra = {}) {
+        return std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, subnet_port, std::move(extra));
+    }
+};
+
+// The address the daemon reports must be on the interface it names: on lo
+// with the label lo:N, or on a dummy link of its own.
+void expect_kernel_holds(const nlohmann::json& subnet) {
+    auto interface = subnet["interface"].get<std::string>();
+    auto device = interface.substr(0, interface.find(':'));
+    auto network = subnet["network"].get<std::string>();
+    auto prefix = std::stoi(network.substr(network.find('/') + 1));
+    bool found = false;
+    for (const auto& address : ipv4_addresses(device)) {
+        if (address["local"] == subnet["address"]) {
+            found = true;
+            EXPECT_EQ(address["prefixlen"], prefix);
+            EXPECT_EQ(address["label"], interface);
+        }
+    }
+    EXPECT_TRUE(found) << subnet.dump() << " not on " << device << ": " << ipv4_addresses(device).dump();
+}
+
+bool address_anywhere(const std::string& address) {
+    return ip_json("-4 addr show").dump().find("\"" + address + "\"") != std::string::npos;
+}
+
+TEST_F(SubnetDaemonTest, SpecFlowMatchesTheKernel) {
+    auto daemon = start({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+
+    auto created = client.post("/subnet", R"({"cidr":"10.1.0.0/24"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"network":"10.1.0.0/24","interface":"lo:0","address":"10.1.0.1"})"));
+    expect_kernel_holds(created.json());
+
+    EXPECT_EQ(client.get("/subnet").json(), nlohmann::json::array({created.json()}));
+    EXPECT_EQ(client.get("/subnet/10.1.0.0%2F24").json(), created.json());
+    EXPECT_EQ(client.get("/subnet/10.1.0.0/24").json(), created.json());
+
+    EXPECT_EQ(client.del("/subnet/10.1.0.0%2F24").status, 204);
+    EXPECT_FALSE(address_anywhere("10.1.0.1"));
+    auto again = client.del("/subnet/10.1.0.0%2F24");
+    EXPECT_EQ(again.status, 404) << again.body;
+    EXPECT_EQ(client.del("/subnet/10.1.0.0%2F2x").status, 400);
+    EXPECT_EQ(client.get("/subnet").json(), nlohmann::json::array());
+}
+
+TEST_F(SubnetDaemonTest, UnencodedDeleteWorks) {
+    auto daemon = start({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+    ASSERT_EQ(client.post("/subnet", R"({"cidr":"10.3.0.0/16"})").status, 201);
+    EXPECT_EQ(client.del("/subnet/10.3.0.0/16").status, 204);
+    EXPECT_FALSE(address_anywhere("10.3.0.1"));
+}
+
+TEST_F(SubnetDaemonTest, ConflictsNameTheOtherParty) {
+    sh("ip route add 10.9.0.0/16 dev lo");
+    auto daemon = start({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+    ASSERT_EQ(client.post("/subnet", R"({"cidr":"10.1.0.0/24"})").status, 201);
+    struct Case {
+        const char* body;
+        int status;
+        const char* fragment;
+    };
+    for (const auto& c : std::vector<Case>{
+             {R"({"cidr":"10.1.0.0/25"})", 409, "overlaps the subnet 10.1.0.0/24 on lo:0"},
+             {R"({"cidr":"10.0.0.0/8"})", 409, "overlaps"},
+             {R"({"cidr":"10.9.1.0/24"})", 409, "10.9.0.0/16"},
+             {R"({"cidr":"192.168.1.0/24"})", 409, "outside the pool"},
+             {R"({"cidr":"10.1.0.1/24"})", 400, "host bits"},
+             {R"({"cidr":"10.2.0.0/31"})", 400, "from 8 to 30"},
+             {R"({"cidr":"010.2.0.0/24"})", 400, "leading zero"},
+             {R"({"cidr":"10.2/16"})", 400, "4 octets"},
+             {R"({"cidr":24})", 400, "must be a string"},
+             {R"({"cidr":"10.2.0.0/24","extra":1})", 400, "unknown field"},
+         }) {
+        auto reply = client.post("/subnet", c.body);
+        EXPECT_EQ(reply.status, c.status) << c.body << ": " << reply.body;
+        EXPECT_NE(reply.body.find(c.fragment), std::string::npos) << c.body << ": " << reply.body;
+    }
+    EXPECT_EQ(client.get("/subnet").json().size(), 1u) << "a rejected request left a subnet behind";
+}
+
+TEST_F(SubnetDaemonTest, OutsidePoolWhenAllowed) {
+    auto daemon = start({"--backend", "loopback", "--allow-outside-pool"});
+    HttpClient client("127.0.0.1", subnet_port);
+    auto created = client.post("/subnet", R"({"cidr":"192.168.50.0/24"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    expect_kernel_holds(created.json());
+}
+
+TEST_F(SubnetDaemonTest, BothDaemonsShareTheAddressSpace) {
+    auto tun_daemon = std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port);
+    auto daemon = start();
+    HttpClient tuns("127.0.0.1", tun_port);
+    HttpClient subnets("127.0.0.1", subnet_port);
+
+    auto tun = tuns.post("/tun", "{}");
+    ASSERT_EQ(tun.status, 201) << tun.body;
+    EXPECT_EQ(tun.json()["ip_addr"], "10.0.0.1");
+
+    auto overlapping = subnets.post("/subnet", R"({"cidr":"10.0.0.0/24"})");
+    EXPECT_EQ(overlapping.status, 409) << overlapping.body;
+    EXPECT_NE(overlapping.body.find("tun0"), std::string::npos) << overlapping.body;
+
+    // Automatic allocation skips the TUN's block and anything else on the host...
+    sh("ip route add 10.0.1.0/24 dev lo");
+    auto automatic = subnets.post("/subnet", "{}");
+    ASSERT_EQ(automatic.status, 201) << automatic.body;
+    EXPECT_EQ(automatic.json()["network"], "10.0.2.0/24");
+    expect_kernel_holds(automatic.json());
+
+    // ...and tun-daemon skips the subnet's.
+    EXPECT_EQ(tuns.post("/tun", "{}").json()["ip_addr"], "10.0.3.1");
+
+    auto sized = subnets.post("/subnet", R"({"prefix_len":26})");
+    ASSERT_EQ(sized.status, 201) << sized.body;
+    EXPECT_EQ(sized.json()["network"], "10.0.4.0/26");
+    expect_kernel_holds(sized.json());
+}
+
+TEST_F(SubnetDaemonTest, AdoptsItsSubnetsAfterARestart) {
+    auto daemon = start({"--backend", "loopback"});
+    nlohmann::json before;
+    {
+        HttpClient client("127.0.0.1", subnet_port);
+        client.post("/subnet", R"({"cidr":"10.1.0.0/24"})");
+        client.post("/subnet", "{}");
+        before = client.get("/subnet").json();
+    }
+    ASSERT_EQ(before.size(), 2u);
+    daemon->stop(SIGKILL);
+    daemon = start({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+    EXPECT_EQ(client.get("/subnet").json(), before);
+    EXPECT_EQ(client.post("/subnet", "{}").json()["network"], "10.0.1.0/24");
+}
+
+TEST_F(SubnetDaemonTest, NeverTouchesForeignAddresses) {
+    sh("ip addr add 10.5.0.1/24 dev lo label lo:7");
+    auto daemon = start({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+    EXPECT_EQ(client.get("/subnet").json(), nlohmann::json::array());
+    EXPECT_EQ(client.del("/subnet/10.5.0.0%2F24").status, 404);
+    EXPECT_EQ(client.post("/subnet", R"({"cidr":"10.5.0.0/24"})").status, 409);
+    EXPECT_TRUE(address_anywhere("10.5.0.1"));
+}
+
+TEST_F(SubnetDaemonTest, DummyBackendWhereTheKernelHasIt) {
+    if (std::system("ip link add netdprobe0 type dummy 2>/dev/null") != 0) {
+        GTEST_SKIP() << "this kernel has no dummy link type (RTM_NEWLINK kind dummy fails)";
+    }
+    sh("ip link del netdprobe0");
+    auto daemon = start({"--backend", "dummy"});
+    HttpClient client("127.0.0.1", subnet_port);
+    auto created = client.post("/subnet", R"({"cidr":"10.1.0.0/24"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json()["interface"], "netd0");
+    auto kernel_link = link("netd0");
+    ASSERT_TRUE(kernel_link);
+    EXPECT_EQ((*kernel_link)["linkinfo"]["info_kind"], "dummy");
+    EXPECT_EQ((*kernel_link)["ifalias"], "netd:subnet-daemon");
+    EXPECT_EQ(client.del("/subnet/10.1.0.0%2F24").status, 204);
+    EXPECT_FALSE(link("netd0"));
+}
+
+TEST_F(SubnetDaemonTest, AutoBackendFallsBackToLoopbackWithoutDummy) {
+    if (std::system("ip link add netdprobe0 type dummy 2>/dev/null") == 0) {
+        sh("ip link del netdprobe0");
+        GTEST_SKIP() << "this kernel has the dummy link type, so auto does not fall back";
+    }
+    auto daemon = start();
+    HttpClient client("127.0.0.1", subnet_port);
+    auto created = client.post("/subnet", R"({"cidr":"10.1.0.0/24"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json()["interface"], "lo:0");
+    expect_kernel_holds(created.json());
+    auto forced = std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, 3032, std::vector<std::string>{"--backend", "dummy"});
+    HttpClient dummy_client("127.0.0.1", 3032);
+    EXPECT_EQ(dummy_client.post("/subnet", R"({"cidr":"10.2.0.0/24"})").status, 503);
+    daemon->stop(SIGTERM);
+    auto err = daemon->log_lines("subnet_daemon.err");
+    EXPECT_TRUE(std::any_of(err.begin(), err.end(), [](const auto& l) { return l.find("loopback") != std::string::npos; }))
+        << "the fallback was not logged at WARN";
+}
+
+TEST_F(SubnetDaemonTest, LogsSplitByLevel) {
+    auto daemon = start({"--backend", "loopback"});
+    {
+        HttpClient client("127.0.0.1", subnet_port);
+        client.post("/subnet", R"({"cidr":"10.1.0.0/24"})");
+        client.del("/subnet/10.1.0.0%2F24");
+    }
+    {
+        HttpClient client("127.0.0.1", subnet_port);
+        EXPECT_EQ(client.post("/subnet", std::string(70 * 1024, ' ')).status, 413);
+    }
+    EXPECT_EQ(daemon->stop(SIGTERM), 0);
+    auto [log, err] = daemon->expect_log_split("subnet_daemon");
+    EXPECT_NE(log.find("POST /subnet 201"), std::string::npos) << log;
+    EXPECT_NE(log.find("DELETE /subnet/10.1.0.0%2F24 204"), std::string::npos) << log;
+    EXPECT_NE(err.find("over 65536 bytes"), std::string::npos) << err;
+}
+
+} // namespace
+} // namespace netd::testing

@@ -1,0 +1,191 @@
+// The real tun-daemon, driven over HTTP inside a network namespace of the
+// test's own, with every answer checked against what the kernel holds.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "kernel_view.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+constexpr unsigned short tun_port = 3030;
+
+class TunDaemonTest : public NetnsTest {
+protected:
+    std::unique_ptr<DaemonProcess> start(std::vector<std::string> extra = {}) {
+        return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, std::move(extra));
+    }
+};
+
+// The kernel's view of a TUN must be exactly what the API said.
+void expect_kernel_matches(const nlohmann::json& tun) {
+    auto name = tun["name"].get<std::string>();
+    auto kernel_link = link(name);
+    ASSERT_TRUE(kernel_link) << name << " is not in the kernel";
+    EXPECT_EQ((*kernel_link)["linkinfo"]["info_kind"], "tun");
+    EXPECT_EQ((*kernel_link)["ifalias"], "netd:tun-daemon");
+    auto flags = (*kernel_link)["flags"].dump();
+    EXPECT_NE(flags.find("\"UP\""), std::string::npos) << flags;
+
+    auto addresses = ipv4_addresses(name);
+    ASSERT_EQ(addresses.size(), 1u) << addresses.dump();
+    EXPECT_EQ(addresses[0]["local"], tun["ip_addr"]);
+    EXPECT_EQ(addresses[0]["prefixlen"], 24);
+    EXPECT_EQ(addresses[0]["broadcast"], tun["broadcast"]);
+    EXPECT_EQ(tun["netmask"], "255.255.255.0");
+}
+
+TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+
+    auto created = client.post("/tun", "{}");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.content_type, "application/json");
+    EXPECT_EQ(created.json(), nlohmann::json::parse(
+                                  R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255"})"));
+    expect_kernel_matches(created.json());
+
+    auto named = client.post("/tun", R"({"name":"vpn0"})");
+    ASSERT_EQ(named.status, 201) << named.body;
+    EXPECT_EQ(named.json()["name"], "vpn0");
+    EXPECT_EQ(named.json()["ip_addr"], "10.0.1.1");
+    expect_kernel_matches(named.json());
+
+    auto listed = client.get("/tun");
+    ASSERT_EQ(listed.status, 200);
+    EXPECT_EQ(listed.json(), nlohmann::json::array({created.json(), named.json()}));
+    EXPECT_EQ(client.get("/tun/vpn0").json(), named.json());
+
+    EXPECT_EQ(client.del("/tun/vpn0").status, 204);
+    EXPECT_FALSE(link("vpn0")) << "vpn0 is still in the kernel";
+    EXPECT_EQ(client.get("/tun/vpn0").status, 404);
+    EXPECT_EQ(client.del("/tun/vpn0").status, 404);
+    EXPECT_EQ(client.get("/tun").json(), nlohmann::json::array({created.json()}));
+}
+
+TEST_F(TunDaemonTest, InterfacesOutliveTheDaemonAndAreAdoptedAgain) {
+    auto daemon = start();
+    nlohmann::json first;
+    {
+        HttpClient client("127.0.0.1", tun_port);
+        first = client.post("/tun", "{}").json();
+    }
+    EXPECT_EQ(daemon->stop(SIGTERM), 0);
+    ASSERT_TRUE(link("tun0")) << "the TUN died with the daemon";
+
+    daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    EXPECT_EQ(client.get("/tun").json(), nlohmann::json::array({first}));
+    EXPECT_EQ(client.post("/tun", "{}").json()["ip_addr"], "10.0.1.1");
+}
+
+TEST_F(TunDaemonTest, AllocationSkipsRangesTheHostUses) {
+    sh("ip addr add 10.0.0.7/24 dev lo");
+    sh("ip route add 10.0.1.0/24 dev lo");
+    // Default-like routes (a VPN's 0/1 and 128/1) must not block the pool.
+    sh("ip route add 0.0.0.0/1 dev lo");
+    sh("ip route add 128.0.0.0/1 dev lo");
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    auto created = client.post("/tun", "{}");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json()["ip_addr"], "10.0.2.1");
+}
+
+TEST_F(TunDaemonTest, NeverTouchesForeignInterfaces) {
+    sh("ip tuntap add dev foreign0 mode tun");
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    EXPECT_EQ(client.get("/tun").json(), nlohmann::json::array());
+    EXPECT_EQ(client.get("/tun/foreign0").status, 404);
+    EXPECT_EQ(client.del("/tun/foreign0").status, 404);
+    auto taken = client.post("/tun", R"({"name":"foreign0"})");
+    EXPECT_EQ(taken.status, 409) << taken.body;
+    EXPECT_EQ(client.del("/tun/lo").status, 404);
+    EXPECT_TRUE(link("foreign0"));
+    EXPECT_TRUE(ipv4_addresses("foreign0").empty()) << "the daemon configured a foreign TUN";
+}
+
+TEST_F(TunDaemonTest, BadRequestsGetTypedErrors) {
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    struct Case {
+        const char* method;
+        const char* target;
+        const char* body;
+        const char* content_type;
+        int status;
+        const char* code;
+    };
+    for (const auto& c : std::vector<Case>{
+             {"POST", "/tun", "{}", "", 415, "unsupported_media_type"},
+             {"POST", "/tun", "{}", "text/plain", 415, "unsupported_media_type"},
+             {"POST", "/tun", "{\"name\":", "application/json", 400, "invalid"},
+             {"POST", "/tun", "[]", "application/json", 400, "invalid"},
+             {"POST", "/tun", "{\"name\":7}", "application/json", 400, "invalid"},
+             {"POST", "/tun", "{\"nmae\":\"x\"}", "application/json", 400, "invalid"},
+             {"POST", "/tun", "{\"name\":\"a/b\"}", "application/json", 400, "invalid"},
+             {"POST", "/tun", "{\"name\":\"..\"}", "application/json", 400, "invalid"},
+             {"POST", "/tun", "{\"name\":\"a b\"}", "application/json", 400, "invalid"},
+             {"POST", "/tun", "{\"name\":\"sixteen-chars-xx\"}", "application/json", 400, "invalid"},
+             {"PUT", "/tun", "", "", 405, "method_not_allowed"},
+             {"GET", "/nowhere", "", "", 404, "not_found"},
+         }) {
+        auto reply = client.request(c.method, c.target, c.body, c.content_type);
+        EXPECT_EQ(reply.status, c.status) << c.method << " " << c.target << " " << c.body << ": " << reply.body;
+        EXPECT_EQ(reply.json()["error"]["code"], c.code) << reply.body;
+        EXPECT_EQ(reply.content_type, "application/json");
+    }
+    EXPECT_EQ(client.request("PUT", "/tun", "", "").allow, "GET, POST");
+    EXPECT_TRUE(ip_json("link show type tun").empty()) << "a rejected request left a TUN behind";
+}
+
+TEST_F(TunDaemonTest, LogsSplitByLevel) {
+    auto daemon = start();
+    {
+        HttpClient client("127.0.0.1", tun_port);
+        client.post("/tun", "{}");
+        client.get("/tun");
+    }
+    {
+        // Over the body limit: answered 413 and logged at WARN.
+        HttpClient client("127.0.0.1", tun_port);
+        EXPECT_EQ(client.post("/tun", std::string(70 * 1024, ' ')).status, 413);
+    }
+    EXPECT_EQ(daemon->stop(SIGTERM), 0);
+
+    auto [log, err] = daemon->expect_log_split("tun_daemon");
+    EXPECT_NE(log.find("POST /tun 201"), std::string::npos) << log;
+    EXPECT_NE(log.find("GET /tun 200"), std::string::npos) << log;
+    EXPECT_NE(err.find("over 65536 bytes"), std::string::npos) << err;
+}
+
+TEST_F(TunDaemonTest, PortInUseIsAClearFailure) {
+    auto daemon = start();
+    auto second = run_to_exit(NETD_TUN_DAEMON, {"--listen", "127.0.0.1:3030", "--log-dir", daemon->log_dir()});
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_NE(second.stderr_text.find("cannot listen on 127.0.0.1:3030"), std::string::npos) << second.stderr_text;
+}
+
+TEST_F(TunDaemonTest, BadFlagsAreRejected) {
+    auto dir = ::testing::TempDir();
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--pool", "10.0.0.1/8", "--log-dir", dir},
+             {"--pool", "10.0.0.0/25", "--log-dir", dir},
+             {"--listen", "localhost", "--log-dir", dir},
+             {"--log-level", "loud", "--log-dir", dir},
+         }) {
+        auto run = run_to_exit(NETD_TUN_DAEMON, args);
+        EXPECT_NE(run.exit_code, 0) << args[1];
+        EXPECT_FALSE(run.stderr_text.empty()) << args[1];
+    }
+}
+
+} // namespace
+} // namespace netd::testing

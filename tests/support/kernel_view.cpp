@@ -1,0 +1,42 @@
+#include "kernel_view.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+namespace netd::testing {
+
+nlohmann::json ip_json(const std::string& args) {
+    std::string command = "ip -j " + args + " 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe) return nlohmann::json::array();
+    std::string out;
+    char buffer[4096];
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    pclose(pipe);
+    if (out.find_first_not_of(" \n") == std::string::npos) return nlohmann::json::array();
+    return nlohmann::json::parse(out);
+}
+
+void sh(const std::string& command) {
+    int status = std::system(command.c_str());
+    ASSERT_EQ(status, 0) << command;
+}
+
+std::optional<nlohmann::json> link(const std::string& name) {
+    for (const auto& entry : ip_json("-d link show")) {
+        if (entry.value("ifname", "") == name) return entry;
+    }
+    return std::nullopt;
+}
+
+nlohmann::json ipv4_addresses(const std::string& device) {
+    auto out = nlohmann::json::array();
+    for (const auto& entry : ip_json("-4 addr show dev " + device)) {
+        for (const auto& address : entry.value("addr_info", nlohmann::json::array())) out.push_back(address);
+    }
+    return out;
+}
+
+} // namespace netd::testing
