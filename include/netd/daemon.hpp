@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -18,9 +19,11 @@ struct Options {
     std::string log_dir = "/var/log";
     std::string log_level = "info";
     std::string pool = "10.0.0.0/8";
+    std::vector<std::string> allow_hosts; // Host values served besides the defaults
+    std::string token_file;               // when set, requests need its token
 };
 
-// --listen, --log-dir, --log-level, --pool and --version.
+// --listen, --log-dir, --log-level, --pool, --allow-host, --token-file and --version.
 void add_common_options(CLI::App& app, Options& options);
 
 // Opens <log-dir>/<log_name>.log (TRACE to INFO) and .err (WARN and worse),

@@ -10,6 +10,8 @@ namespace netd {
 // code to a status in exactly one place (http/error_mapping.cpp).
 enum class ErrorCode {
     invalid,            // the request itself is wrong: bad JSON, name, CIDR
+    unauthorized,       // a token is required and was missing or wrong
+    forbidden,          // a Host, Origin or fetch site the API does not serve
     not_found,          // no such route, interface or subnet (or not ours)
     method_not_allowed, // the path exists but not with this method
     conflict,           // name taken, range overlaps, pool exhausted

@@ -5,6 +5,8 @@ namespace netd {
 std::string_view to_string(ErrorCode code) {
     switch (code) {
     case ErrorCode::invalid: return "invalid";
+    case ErrorCode::unauthorized: return "unauthorized";
+    case ErrorCode::forbidden: return "forbidden";
     case ErrorCode::not_found: return "not_found";
     case ErrorCode::method_not_allowed: return "method_not_allowed";
     case ErrorCode::conflict: return "conflict";

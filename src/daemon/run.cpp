@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,11 @@ void add_common_options(CLI::App& app, Options& options) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
     app.add_option("--pool", options.pool, "IPv4 range to allocate blocks from")->capture_default_str();
+    app.add_option("--allow-host", options.allow_hosts,
+                   "Also accept requests with this Host header (HOST:PORT); repeatable");
+    app.add_option("--token-file", options.token_file,
+                   "Require 'Authorization: Bearer <token>' with the token in this file")
+        ->check(CLI::ExistingFile);
     app.set_version_flag("--version", std::string(NETD_VERSION));
 }
 
@@ -45,9 +51,28 @@ int run(const Options& options, const std::function<void()>& body) {
     }
 }
 
+namespace {
+
+std::string read_token(const std::string& path) {
+    std::ifstream in(path);
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (!in && !in.eof()) fail(ErrorCode::unavailable, "cannot read the token file " + path);
+    if (token.empty()) fail(ErrorCode::invalid, "the token file " + path + " is empty");
+    return token;
+}
+
+} // namespace
+
 void serve(const Options& options, const http::Router& router) {
     boost::asio::io_context io{1};
-    http::Server server(io, http::parse_endpoint(options.listen), router);
+    auto acceptor = http::listen(io, http::parse_endpoint(options.listen));
+    auto bound = acceptor.local_endpoint();
+    auto hosts = http::AccessPolicy::default_hosts(bound);
+    hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
+    http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
+    http::Server server(io, std::move(acceptor), router, policy);
     server.start();
 
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
@@ -58,9 +83,8 @@ void serve(const Options& options, const http::Router& router) {
         io.stop();
     });
 
-    auto endpoint = server.local_endpoint();
-    spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, endpoint.address().to_string(),
-                 endpoint.port());
+    spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),
+                 bound.port());
     notify_ready();
     io.run();
 }

@@ -7,6 +7,8 @@ namespace netd::http {
 status status_of(ErrorCode code) {
     switch (code) {
     case ErrorCode::invalid: return status::bad_request;
+    case ErrorCode::unauthorized: return status::unauthorized;
+    case ErrorCode::forbidden: return status::forbidden;
     case ErrorCode::not_found: return status::not_found;
     case ErrorCode::method_not_allowed: return status::method_not_allowed;
     case ErrorCode::conflict: return status::conflict;

@@ -38,19 +38,55 @@ bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned 
     return out;
 }
 
-// One connection: read a request, answer it, and go round again while the
-// client keeps the connection alive. Each async step is a do_/on_ pair, as in
-// Beast's advanced server.
+// Counts open connections; a Session holds one slot for its whole life.
+class ConnectionSlot {
+public:
+    explicit ConnectionSlot(std::shared_ptr<std::size_t> open) : open_(std::move(open)) { ++*open_; }
+    ~ConnectionSlot() { --*open_; }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+private:
+    std::shared_ptr<std::size_t> open_;
+};
+
+// One connection: wait for a request, read it, answer it, and go round again
+// while the client keeps the connection alive. Each async step is a do_/on_
+// pair, as in Beast's advanced server.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, const Router& router, const ServerLimits& limits)
-        : stream_(std::move(socket)), router_(router), limits_(limits) {}
+    Session(tcp::socket&& socket, const Router& router, const AccessPolicy& policy, const ServerLimits& limits,
+            std::shared_ptr<std::size_t> open_connections)
+        : stream_(std::move(socket)), router_(router), policy_(policy), limits_(limits),
+          slot_(std::move(open_connections)) {}
 
     void run() {
-        asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+        asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_wait, shared_from_this()));
+    }
+
+    // For a connection over the limit: answer 503 and close.
+    void refuse() {
+        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            self->reply_and_close(ErrorCode::unavailable, "too many open connections; try again later");
+        });
     }
 
 private:
+    // An idle keep-alive connection may wait longer for its next request
+    // than a request may take to arrive once it has begun.
+    void do_wait() {
+        if (buffer_.size() > 0) return do_read(); // a pipelined request is already here
+        stream_.expires_after(limits_.idle_timeout);
+        stream_.async_read_some(buffer_.prepare(4096),
+                                beast::bind_front_handler(&Session::on_wait, shared_from_this()));
+    }
+
+    void on_wait(beast::error_code ec, std::size_t bytes) {
+        if (ec) return do_close(); // closed by the client, or idle too long
+        buffer_.commit(bytes);
+        do_read();
+    }
+
     void do_read() {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(limits_.header_bytes));
@@ -69,12 +105,18 @@ private:
             return reply_and_close(ErrorCode::too_large, "the request headers are over " +
                                                              std::to_string(limits_.header_bytes) + " bytes");
         }
-        if (ec) return do_close(); // end of stream, timeout, or garbage: nothing to answer
+        if (ec == beast::error::timeout) return do_close();
+        if (ec == bhttp::error::end_of_stream) return do_close();
+        if (ec) return reply_and_close(ErrorCode::invalid, "malformed HTTP request: " + ec.message());
 
         const auto& request = parser_->get();
         auto started = Clock::now();
-        auto response = router_.dispatch(request.method(), view(request.target()),
-                                         view(request[bhttp::field::content_type]), request.body());
+        auto response = handle_request(policy_, router_,
+                                       Incoming{request.method(), view(request.target()),
+                                                view(request[bhttp::field::host]), view(request[bhttp::field::origin]),
+                                                view(request["Sec-Fetch-Site"]),
+                                                view(request[bhttp::field::authorization]),
+                                                view(request[bhttp::field::content_type]), request.body()});
         auto elapsed = std::chrono::duration<double, std::milli>(Clock::now() - started);
         spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
                      static_cast<unsigned>(response.code), elapsed.count());
@@ -102,7 +144,7 @@ private:
             stream_.expires_after(std::chrono::seconds(1));
             return do_drain();
         }
-        do_read();
+        do_wait();
     }
 
     // Closing a socket with unread input makes the kernel send a reset, which
@@ -137,25 +179,18 @@ private:
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
     const Router& router_;
-    const ServerLimits& limits_;
+    const AccessPolicy& policy_;
+    ServerLimits limits_;
+    ConnectionSlot slot_;
 };
 
 } // namespace
 
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 public:
-    Listener(asio::io_context& io, const tcp::endpoint& endpoint, const Router& router, ServerLimits limits)
-        : io_(io), acceptor_(asio::make_strand(io)), router_(router), limits_(limits) {
-        beast::error_code ec;
-        acceptor_.open(endpoint.protocol(), ec);
-        if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-        if (!ec) acceptor_.bind(endpoint, ec);
-        if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
-            fail(ErrorCode::unavailable, "cannot listen on " + endpoint.address().to_string() + ":" +
-                                             std::to_string(endpoint.port()) + ": " + ec.message());
-        }
-    }
+    Listener(asio::io_context& io, tcp::acceptor acceptor, const Router& router, const AccessPolicy& policy,
+             ServerLimits limits)
+        : io_(io), acceptor_(std::move(acceptor)), router_(router), policy_(policy), limits_(limits) {}
 
     tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
@@ -177,7 +212,9 @@ private:
         } else {
             // Requests and responses are small; waiting to coalesce them only adds latency.
             socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<Session>(std::move(socket), router_, limits_)->run();
+            bool over_limit = *open_connections_ >= limits_.max_connections;
+            auto session = std::make_shared<Session>(std::move(socket), router_, policy_, limits_, open_connections_);
+            over_limit ? session->refuse() : session->run();
         }
         do_accept();
     }
@@ -185,11 +222,14 @@ private:
     asio::io_context& io_;
     tcp::acceptor acceptor_;
     const Router& router_;
+    const AccessPolicy& policy_;
     ServerLimits limits_;
+    std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
 };
 
-Server::Server(asio::io_context& io, const tcp::endpoint& endpoint, const Router& router, ServerLimits limits)
-    : listener_(std::make_shared<Listener>(io, endpoint, router, limits)) {}
+Server::Server(asio::io_context& io, tcp::acceptor acceptor, const Router& router, const AccessPolicy& policy,
+               ServerLimits limits)
+    : listener_(std::make_shared<Listener>(io, std::move(acceptor), router, policy, limits)) {}
 
 Server::~Server() { stop(); }
 
@@ -198,6 +238,20 @@ tcp::endpoint Server::local_endpoint() const { return listener_->local_endpoint(
 void Server::start() { listener_->do_accept(); }
 
 void Server::stop() { listener_->stop(); }
+
+tcp::acceptor listen(asio::io_context& io, const tcp::endpoint& endpoint) {
+    tcp::acceptor acceptor(io);
+    beast::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        fail(ErrorCode::unavailable, "cannot listen on " + endpoint.address().to_string() + ":" +
+                                         std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return acceptor;
+}
 
 tcp::endpoint parse_endpoint(const std::string& text) {
     auto colon = text.rfind(':');

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "netd/http/access_policy.hpp"
 #include "netd/http/router.hpp"
 
 namespace netd::http {
@@ -14,20 +15,23 @@ namespace netd::http {
 struct ServerLimits {
     std::size_t header_bytes = 8 * 1024;
     std::size_t body_bytes = 64 * 1024;
-    // A whole request must arrive within this, which closes slowloris
-    // connections; an idle keep-alive connection is closed after it too.
+    // Once its first byte is in, a request must arrive whole within this,
+    // which closes slowloris connections.
     std::chrono::seconds request_timeout{10};
+    // How long a keep-alive connection may wait for its next request.
+    std::chrono::seconds idle_timeout{30};
+    // Past this many open connections, a new one is answered 503 and closed.
+    std::size_t max_connections = 256;
 };
 
 // An HTTP/1.1 server on one io_context: a listener that accepts connections
-// and a session per connection that reads a request, dispatches it through
-// the router and writes the response, keeping the connection alive.
+// and a session per connection that reads a request, passes it through
+// handle_request and writes the response, keeping the connection alive.
 class Server {
 public:
-    // Binds and listens at once, so that a port in use is reported before
-    // the daemon says it is ready: netd::Error(unavailable) naming the address.
-    Server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-           const Router& router, ServerLimits limits = {});
+    // Serves on an acceptor from listen(). The router and policy must outlive it.
+    Server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, const Router& router,
+           const AccessPolicy& policy, ServerLimits limits = {});
     ~Server();
 
     boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -38,6 +42,10 @@ private:
     class Listener;
     std::shared_ptr<Listener> listener_;
 };
+
+// Binds and listens, so that a port in use is reported before the daemon
+// says it is ready: netd::Error(unavailable) naming the address.
+boost::asio::ip::tcp::acceptor listen(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint);
 
 // Parses "127.0.0.1:3030" or "[::1]:3030"; the host must be a literal address.
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text);

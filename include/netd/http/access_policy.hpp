@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "netd/http/router.hpp"
+
+namespace netd::http {
+
+// A request as it arrived, reduced to what the API looks at.
+struct Incoming {
+    verb method = verb::get;
+    std::string_view target;
+    std::string_view host;
+    std::string_view origin;
+    std::string_view sec_fetch_site;
+    std::string_view authorization;
+    std::string_view content_type;
+    std::string_view body;
+};
+
+// Who may use the API. These daemons run as root on localhost, where any web
+// page the user opens can reach them, so:
+// - Host must be one of ours exactly, which defeats DNS rebinding (a page on
+//   evil.example resolving to 127.0.0.1 still sends Host: evil.example);
+// - a request a browser marks as cross-site (Origin, Sec-Fetch-Site) is refused;
+// - with a token set, every request but /healthz needs it as a Bearer token.
+class AccessPolicy {
+public:
+    AccessPolicy(std::vector<std::string> allowed_hosts, std::string token = {});
+
+    // The listen address, localhost:<port>, 127.0.0.1:<port> and [::1]:<port>.
+    static std::vector<std::string> default_hosts(const boost::asio::ip::tcp::endpoint& listen);
+
+    // Throws forbidden or unauthorized.
+    void check(const Incoming& request) const;
+
+private:
+    std::vector<std::string> allowed_hosts_;
+    std::string token_;
+};
+
+// The whole pipeline of a request: access check, route, handler, and every
+// failure turned into its typed error response. Never throws.
+Response handle_request(const AccessPolicy& policy, const Router& router, const Incoming& request);
+
+} // namespace netd::http
