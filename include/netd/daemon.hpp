@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "netd/http/metrics.hpp"
 #include "netd/http/router.hpp"
 
 // What both mains share: the common flags, the log files, the serve loop and
@@ -35,9 +36,16 @@ void setup_logging(const Options& options);
 // is open) and exit code 1.
 int run(const Options& options, const std::function<void()>& body);
 
-// Serves `router` on options.listen until SIGINT or SIGTERM, telling the
-// service manager (systemd's Type=notify) once it listens.
-void serve(const Options& options, const http::Router& router);
+// How the daemon reports on itself at /healthz and /metrics.
+struct Status {
+    std::function<void()> probe;                      // throws when the kernel is out of reach
+    std::function<std::vector<http::Gauge>()> gauges; // the resource's own figures
+};
+
+// Adds GET /healthz and GET /metrics to `router`, then serves it on
+// options.listen until SIGINT or SIGTERM, telling the service manager
+// (systemd's Type=notify) once it listens.
+void serve(const Options& options, http::Router& router, Status status);
 
 // Sends READY=1 to $NOTIFY_SOCKET when there is one.
 void notify_ready();

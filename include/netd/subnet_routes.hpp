@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "netd/http/metrics.hpp"
 #include "netd/http/router.hpp"
 #include "netd/subnet_service.hpp"
 
@@ -10,6 +11,9 @@ namespace netd {
 // POST /subnet, GET /subnet, GET /subnet/{cidr}, DELETE /subnet/{cidr}. The
 // CIDR in a path may come percent-encoded (10.1.0.0%2F24) or not (10.1.0.0/24).
 void add_subnet_routes(http::Router& router, SubnetService& service);
+
+// The managed subnets and the free blocks of the default size, for /metrics.
+std::vector<http::Gauge> subnet_gauges(SubnetService& service);
 
 // The spec's shape, {"network","interface"}, plus the address put on the host.
 nlohmann::json to_json(const Subnet& subnet);

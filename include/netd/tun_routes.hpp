@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "netd/http/metrics.hpp"
 #include "netd/http/router.hpp"
 #include "netd/tun_service.hpp"
 
@@ -9,6 +10,9 @@ namespace netd {
 
 // POST /tun, GET /tun, GET /tun/{name}, DELETE /tun/{name}.
 void add_tun_routes(http::Router& router, TunService& service);
+
+// The managed TUNs and the free /24s, for /metrics.
+std::vector<http::Gauge> tun_gauges(TunService& service);
 
 // The spec's shape: {"name","ip_addr","netmask","broadcast"}.
 nlohmann::json to_json(const TunInterface& tun);

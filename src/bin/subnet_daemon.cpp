@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
                                     {.pool = netd::net::Cidr::parse(options.pool), .allow_outside_pool = allow_outside_pool});
         netd::http::Router router;
         netd::add_subnet_routes(router, service);
-        netd::daemon::serve(options, router);
+        netd::daemon::serve(options, router,
+                            {.probe = [&] { host->occupants(); }, .gauges = [&] { return netd::subnet_gauges(service); }});
     });
 }

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
         netd::TunService service(*backend, *host, netd::net::Cidr::parse(options.pool));
         netd::http::Router router;
         netd::add_tun_routes(router, service);
-        netd::daemon::serve(options, router);
+        netd::daemon::serve(options, router,
+                            {.probe = [&] { host->occupants(); }, .gauges = [&] { return netd::tun_gauges(service); }});
     });
 }

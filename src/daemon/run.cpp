@@ -63,16 +63,38 @@ std::string read_token(const std::string& path) {
     return token;
 }
 
+void add_status_routes(http::Router& router, const http::Metrics& metrics, Status status) {
+    auto started = std::chrono::steady_clock::now();
+    router.add(http::verb::get, "/healthz", [started, probe = status.probe](const http::Request&) {
+        auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+        nlohmann::json body{{"status", "ok"}, {"version", NETD_VERSION}, {"uptime_s", uptime.count()}};
+        try {
+            probe();
+        } catch (const std::exception& error) {
+            spdlog::error("health probe failed: {}", error.what());
+            body["status"] = "unavailable";
+            return http::Response::json(http::status::service_unavailable, body);
+        }
+        return http::Response::json(http::status::ok, body);
+    });
+    router.add(http::verb::get, "/metrics", [&metrics, gauges = status.gauges](const http::Request&) {
+        return http::Response::plain(metrics.render(gauges()), "text/plain; version=0.0.4");
+    });
+}
+
 } // namespace
 
-void serve(const Options& options, const http::Router& router) {
+void serve(const Options& options, http::Router& router, Status status) {
+    http::Metrics metrics;
+    add_status_routes(router, metrics, std::move(status));
+
     boost::asio::io_context io{1};
     auto acceptor = http::listen(io, http::parse_endpoint(options.listen));
     auto bound = acceptor.local_endpoint();
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
-    http::Server server(io, std::move(acceptor), router, policy);
+    http::Server server(io, std::move(acceptor), {router, policy, metrics});
     server.start();
 
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);

@@ -122,7 +122,9 @@ Response Router::dispatch(verb method, std::string_view target, std::string_view
                 continue;
             }
             require_json(method, content_type, body);
-            return route.handler(Request{method, path, std::move(*params), content_type, body});
+            auto response = route.handler(Request{method, path, std::move(*params), content_type, body});
+            response.route = route.pattern;
+            return response;
         }
         if (!allow.empty()) {
             auto response = error_response(Error(ErrorCode::method_not_allowed,

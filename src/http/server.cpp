@@ -28,11 +28,15 @@ std::string_view view(beast::string_view text) { return {text.data(), text.size(
 bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned version, bool keep_alive) {
     bhttp::response<bhttp::string_body> out{response.code, version};
     out.set(bhttp::field::server, "netd");
-    out.set(bhttp::field::content_type, "application/json");
+    out.set(bhttp::field::content_type, response.text.empty() ? "application/json" : response.text_type);
     out.set("X-Content-Type-Options", "nosniff");
     out.set(bhttp::field::cache_control, "no-store");
     if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
-    if (!response.body.is_null()) out.body() = response.body.dump() + "\n";
+    if (!response.text.empty()) {
+        out.body() = response.text;
+    } else if (!response.body.is_null()) {
+        out.body() = response.body.dump() + "\n";
+    }
     out.keep_alive(keep_alive);
     out.prepare_payload();
     return out;
@@ -55,10 +59,8 @@ private:
 // pair, as in Beast's advanced server.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, const Router& router, const AccessPolicy& policy, const ServerLimits& limits,
-            std::shared_ptr<std::size_t> open_connections)
-        : stream_(std::move(socket)), router_(router), policy_(policy), limits_(limits),
-          slot_(std::move(open_connections)) {}
+    Session(tcp::socket&& socket, Api api, const ServerLimits& limits, std::shared_ptr<std::size_t> open_connections)
+        : stream_(std::move(socket)), api_(api), limits_(limits), slot_(std::move(open_connections)) {}
 
     void run() {
         asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_wait, shared_from_this()));
@@ -111,15 +113,16 @@ private:
 
         const auto& request = parser_->get();
         auto started = Clock::now();
-        auto response = handle_request(policy_, router_,
+        auto response = handle_request(api_.policy, api_.router,
                                        Incoming{request.method(), view(request.target()),
                                                 view(request[bhttp::field::host]), view(request[bhttp::field::origin]),
                                                 view(request["Sec-Fetch-Site"]),
                                                 view(request[bhttp::field::authorization]),
                                                 view(request[bhttp::field::content_type]), request.body()});
-        auto elapsed = std::chrono::duration<double, std::milli>(Clock::now() - started);
+        auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+        api_.metrics.observe(request.method(), response.route, response.code, elapsed);
         spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
-                     static_cast<unsigned>(response.code), elapsed.count());
+                     static_cast<unsigned>(response.code), elapsed * 1000);
         do_write(to_beast(response, request.version(), request.keep_alive()));
     }
 
@@ -178,8 +181,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
-    const Router& router_;
-    const AccessPolicy& policy_;
+    Api api_;
     ServerLimits limits_;
     ConnectionSlot slot_;
 };
@@ -188,9 +190,8 @@ private:
 
 class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 public:
-    Listener(asio::io_context& io, tcp::acceptor acceptor, const Router& router, const AccessPolicy& policy,
-             ServerLimits limits)
-        : io_(io), acceptor_(std::move(acceptor)), router_(router), policy_(policy), limits_(limits) {}
+    Listener(asio::io_context& io, tcp::acceptor acceptor, Api api, ServerLimits limits)
+        : io_(io), acceptor_(std::move(acceptor)), api_(api), limits_(limits) {}
 
     tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
 
@@ -213,7 +214,7 @@ private:
             // Requests and responses are small; waiting to coalesce them only adds latency.
             socket.set_option(tcp::no_delay(true), ec);
             bool over_limit = *open_connections_ >= limits_.max_connections;
-            auto session = std::make_shared<Session>(std::move(socket), router_, policy_, limits_, open_connections_);
+            auto session = std::make_shared<Session>(std::move(socket), api_, limits_, open_connections_);
             over_limit ? session->refuse() : session->run();
         }
         do_accept();
@@ -221,15 +222,13 @@ private:
 
     asio::io_context& io_;
     tcp::acceptor acceptor_;
-    const Router& router_;
-    const AccessPolicy& policy_;
+    Api api_;
     ServerLimits limits_;
     std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
 };
 
-Server::Server(asio::io_context& io, tcp::acceptor acceptor, const Router& router, const AccessPolicy& policy,
-               ServerLimits limits)
-    : listener_(std::make_shared<Listener>(io, std::move(acceptor), router, policy, limits)) {}
+Server::Server(asio::io_context& io, tcp::acceptor acceptor, Api api, ServerLimits limits)
+    : listener_(std::make_shared<Listener>(io, std::move(acceptor), api, limits)) {}
 
 Server::~Server() { stop(); }
 

@@ -33,6 +33,13 @@ Subnet create(SubnetService& service, const Request& request) {
 
 } // namespace
 
+std::vector<http::Gauge> subnet_gauges(SubnetService& service) {
+    auto size = service.policy().default_prefix_len;
+    return {{"netd_managed_subnets", "Subnets managed by this daemon.", static_cast<double>(service.list().size())},
+            {"netd_pool_free_blocks", "Free blocks of the default size in the pool.",
+             static_cast<double>(service.allocator().free_blocks(size))}};
+}
+
 void add_subnet_routes(http::Router& router, SubnetService& service) {
     router.add(verb::post, "/subnet", [&service](const Request& request) {
         return Response::json(status::created, to_json(create(service, request)));

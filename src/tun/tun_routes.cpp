@@ -29,6 +29,13 @@ nlohmann::json to_json(const std::vector<TunInterface>& tuns) {
 
 } // namespace
 
+std::vector<http::Gauge> tun_gauges(TunService& service) {
+    return {{"netd_managed_interfaces", "TUN interfaces managed by this daemon.",
+             static_cast<double>(service.list().size())},
+            {"netd_pool_free_blocks", "Free /24 blocks in the pool.",
+             static_cast<double>(service.allocator().free_blocks(TunService::block_prefix_len))}};
+}
+
 void add_tun_routes(http::Router& router, TunService& service) {
     router.add(verb::post, "/tun", [&service](const Request& request) {
         http::JsonBody body(request.body, {"name"});

@@ -26,11 +26,25 @@ struct Request {
 
 struct Response {
     status code = status::ok;
-    nlohmann::json body; // null for no body (204)
-    std::string allow;   // the Allow header of a 405
+    nlohmann::json body;      // null for no body (204)
+    std::string allow;        // the Allow header of a 405
+    std::string text;         // a body that is not JSON (metrics), sent as is
+    std::string text_type;    // its Content-Type
+    std::string route = "-";  // the pattern that matched, for metrics and logs
 
-    static Response json(status code, nlohmann::json body) { return {code, std::move(body), {}}; }
-    static Response empty(status code) { return {code, nullptr, {}}; }
+    static Response json(status code, nlohmann::json body) {
+        Response response;
+        response.code = code;
+        response.body = std::move(body);
+        return response;
+    }
+    static Response empty(status code) { return json(code, nullptr); }
+    static Response plain(std::string text, std::string type) {
+        auto response = empty(status::ok);
+        response.text = std::move(text);
+        response.text_type = std::move(type);
+        return response;
+    }
 };
 
 using Handler = std::function<Response(const Request&)>;

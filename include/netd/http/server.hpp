@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "netd/http/access_policy.hpp"
+#include "netd/http/metrics.hpp"
 #include "netd/http/router.hpp"
 
 namespace netd::http {
@@ -24,14 +25,21 @@ struct ServerLimits {
     std::size_t max_connections = 256;
 };
 
+// What a server serves: the routes, who may use them, and where requests
+// are counted. All three must outlive the server.
+struct Api {
+    const Router& router;
+    const AccessPolicy& policy;
+    Metrics& metrics;
+};
+
 // An HTTP/1.1 server on one io_context: a listener that accepts connections
 // and a session per connection that reads a request, passes it through
 // handle_request and writes the response, keeping the connection alive.
 class Server {
 public:
-    // Serves on an acceptor from listen(). The router and policy must outlive it.
-    Server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, const Router& router,
-           const AccessPolicy& policy, ServerLimits limits = {});
+    // Serves `api` on an acceptor from listen().
+    Server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, Api api, ServerLimits limits = {});
     ~Server();
 
     boost::asio::ip::tcp::endpoint local_endpoint() const;
