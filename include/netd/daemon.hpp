@@ -20,8 +20,8 @@ struct Options {
     std::string log_dir = "/var/log";
     std::string log_level = "info";
     std::string pool = "10.0.0.0/8";
-    std::vector<std::string> allow_hosts; // Host values served besides the defaults
-    std::string token_file;               // when set, requests need its token
+    std::vector<std::string> allow_hosts{}; // Host values served besides the defaults
+    std::string token_file{};               // when set, requests need its token
 };
 
 // --listen, --log-dir, --log-level, --pool, --allow-host, --token-file and --version.
