@@ -142,7 +142,7 @@ TEST_F(TunDaemonTest, BadRequestsGetTypedErrors) {
         EXPECT_EQ(reply.json()["error"]["code"], c.code) << reply.body;
         EXPECT_EQ(reply.content_type, "application/json");
     }
-    EXPECT_EQ(client.request("PUT", "/tun", "", "").allow, "GET, POST");
+    EXPECT_EQ(client.request("PUT", "/tun", "", "").allow, "POST, GET");
     EXPECT_TRUE(ip_json("link show type tun").empty()) << "a rejected request left a TUN behind";
 }
 

@@ -1,0 +1,40 @@
+#include <map>
+
+#include "netd/platform.hpp"
+#include "netlink.hpp"
+
+namespace netd::platform {
+namespace {
+
+// The host's IPv4 space as the kernel has it: every address, and every route
+// of the main table but the default-like ones (/0 and /1), which VPNs use to
+// capture all traffic and which would otherwise fill the whole pool.
+class LinuxHostNetwork : public HostNetwork {
+public:
+    std::vector<Occupant> occupants() override {
+        std::map<int, std::string> names;
+        for (const auto& link : netlink_.links()) names[link.index] = link.name;
+        auto name_of = [&](int index) { return names.contains(index) ? names[index] : "no interface"; };
+
+        std::vector<Occupant> out;
+        for (const auto& address : netlink_.addresses()) {
+            auto holder = address.label.empty() ? name_of(address.index) : address.label;
+            out.push_back({address.address.network(), "address " + address.address.to_string() + " on " + holder});
+        }
+        for (const auto& route : netlink_.routes()) {
+            if (route.destination.prefix_len() < 2) continue;
+            out.push_back({route.destination,
+                           "route " + route.destination.to_string() + " on " + name_of(route.index)});
+        }
+        return out;
+    }
+
+private:
+    Netlink netlink_;
+};
+
+} // namespace
+
+std::unique_ptr<HostNetwork> make_host_network() { return std::make_unique<LinuxHostNetwork>(); }
+
+} // namespace netd::platform

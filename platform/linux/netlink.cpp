@@ -1,0 +1,273 @@
+#include "netlink.hpp"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace netd::platform {
+namespace {
+
+// Older kernel headers lack it; the kernel has understood it since 6.0.
+#ifndef IFA_PROTO
+constexpr int ifa_proto_attribute = 11;
+#else
+constexpr int ifa_proto_attribute = IFA_PROTO;
+#endif
+
+// Large enough for any one dump batch the kernel sends.
+constexpr std::size_t buffer_size = 64 * 1024;
+
+ErrorCode code_of(int error_number) {
+    switch (error_number) {
+    case EPERM:
+    case EACCES: return ErrorCode::unavailable;
+    case EEXIST:
+    case EBUSY: return ErrorCode::conflict;
+    case ENODEV:
+    case ENOENT:
+    case EADDRNOTAVAIL: return ErrorCode::not_found;
+    default: return ErrorCode::internal;
+    }
+}
+
+std::string message_of(int error_number, const std::string& operation) {
+    if (error_number == EPERM || error_number == EACCES) {
+        return operation + ": permission denied; netd needs CAP_NET_ADMIN (run it as root)";
+    }
+    return operation + ": " + std::strerror(error_number);
+}
+
+net::Ipv4 ipv4_of(const nlattr* attribute) {
+    std::uint32_t network_order = 0;
+    std::memcpy(&network_order, mnl_attr_get_payload(attribute), sizeof network_order);
+    return net::Ipv4(ntohl(network_order));
+}
+
+// Calls `each(type, attribute)` for every top-level attribute after the
+// family header of `header_size` bytes.
+template <typename Each>
+void for_each_attribute(const nlmsghdr* message, std::size_t header_size, Each each) {
+    mnl_attr_parse(
+        message, static_cast<unsigned>(header_size),
+        [](const nlattr* attribute, void* data) {
+            (*static_cast<Each*>(data))(mnl_attr_get_type(attribute), attribute);
+            return MNL_CB_OK;
+        },
+        &each);
+}
+
+std::string kind_of(const nlattr* linkinfo) {
+    std::string kind;
+    mnl_attr_parse_nested(
+        linkinfo,
+        [](const nlattr* attribute, void* data) {
+            if (mnl_attr_get_type(attribute) == IFLA_INFO_KIND) {
+                *static_cast<std::string*>(data) = mnl_attr_get_str(attribute);
+            }
+            return MNL_CB_OK;
+        },
+        &kind);
+    return kind;
+}
+
+void put_ipv4(nlmsghdr* message, std::uint16_t type, net::Ipv4 address) {
+    mnl_attr_put_u32(message, type, htonl(address.value()));
+}
+
+} // namespace
+
+KernelError::KernelError(int error_number, const std::string& operation)
+    : Error(code_of(error_number), message_of(error_number, operation)), errno_(error_number) {}
+
+void fail_errno(int error_number, const std::string& operation) { throw KernelError(error_number, operation); }
+
+Netlink::Netlink() : socket_(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl_socket_close), buffer_(buffer_size) {
+    if (!socket_) fail_errno(errno, "opening a netlink socket");
+    if (mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail_errno(errno, "binding a netlink socket");
+    port_ = mnl_socket_get_portid(socket_.get());
+}
+
+Netlink::~Netlink() = default;
+
+nlmsghdr* Netlink::start(std::uint16_t type, std::uint16_t flags) {
+    auto* message = mnl_nlmsg_put_header(buffer_.data());
+    message->nlmsg_type = type;
+    message->nlmsg_flags = NLM_F_REQUEST | flags;
+    message->nlmsg_seq = ++sequence_;
+    return message;
+}
+
+void Netlink::exchange(const std::string& operation, const Parser& parse) {
+    auto* message = reinterpret_cast<nlmsghdr*>(buffer_.data());
+    if (mnl_socket_sendto(socket_.get(), message, message->nlmsg_len) < 0) fail_errno(errno, operation);
+    struct Context {
+        const Parser* parse;
+    } context{&parse};
+    auto on_data = [](const nlmsghdr* reply, void* data) {
+        const auto* context = static_cast<Context*>(data);
+        if (*context->parse) (*context->parse)(reply);
+        return MNL_CB_OK;
+    };
+    for (;;) {
+        auto received = mnl_socket_recvfrom(socket_.get(), buffer_.data(), buffer_.size());
+        if (received < 0) fail_errno(errno, operation);
+        auto result = mnl_cb_run(buffer_.data(), static_cast<std::size_t>(received), sequence_, port_, on_data, &context);
+        if (result == MNL_CB_ERROR) fail_errno(errno, operation);
+        if (result == MNL_CB_STOP) return;
+    }
+}
+
+void Netlink::dump(std::uint16_t type, std::size_t header_size, const Parser& parse) {
+    auto* message = start(type, NLM_F_DUMP);
+    auto* family = static_cast<unsigned char*>(mnl_nlmsg_put_extra_header(message, header_size));
+    // Every family header starts with its address family byte.
+    family[0] = type == RTM_GETLINK ? AF_UNSPEC : AF_INET;
+    exchange("reading the kernel's interfaces", parse);
+}
+
+std::vector<Link> Netlink::links() {
+    std::vector<Link> out;
+    dump(RTM_GETLINK, sizeof(ifinfomsg), [&](const nlmsghdr* message) {
+        const auto* info = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+        Link link{info->ifi_index, {}, {}, {}, info->ifi_flags};
+        for_each_attribute(message, sizeof(ifinfomsg), [&](int type, const nlattr* attribute) {
+            if (type == IFLA_IFNAME) link.name = mnl_attr_get_str(attribute);
+            if (type == IFLA_IFALIAS) link.alias = mnl_attr_get_str(attribute);
+            if (type == IFLA_LINKINFO) link.kind = kind_of(attribute);
+        });
+        out.push_back(std::move(link));
+    });
+    return out;
+}
+
+std::optional<Link> Netlink::link(const std::string& name) {
+    for (auto& link : links()) {
+        if (link.name == name) return std::move(link);
+    }
+    return std::nullopt;
+}
+
+std::vector<Address> Netlink::addresses() {
+    std::vector<Address> out;
+    dump(RTM_GETADDR, sizeof(ifaddrmsg), [&](const nlmsghdr* message) {
+        const auto* info = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
+        if (info->ifa_family != AF_INET) return;
+        std::optional<net::Ipv4> local, peer;
+        Address address;
+        address.index = static_cast<int>(info->ifa_index);
+        for_each_attribute(message, sizeof(ifaddrmsg), [&](int type, const nlattr* attribute) {
+            if (type == IFA_LOCAL) local = ipv4_of(attribute);
+            if (type == IFA_ADDRESS) peer = ipv4_of(attribute);
+            if (type == IFA_LABEL) address.label = mnl_attr_get_str(attribute);
+            if (type == ifa_proto_attribute) address.proto = mnl_attr_get_u8(attribute);
+        });
+        // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the same
+        // except on point-to-point links, where it is the peer's.
+        auto own = local ? local : peer;
+        if (!own) return;
+        address.address = net::InterfaceAddress(*own, info->ifa_prefixlen);
+        out.push_back(std::move(address));
+    });
+    return out;
+}
+
+std::vector<Route> Netlink::routes() {
+    std::vector<Route> out;
+    dump(RTM_GETROUTE, sizeof(rtmsg), [&](const nlmsghdr* message) {
+        const auto* info = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(message));
+        if (info->rtm_family != AF_INET) return;
+        std::uint32_t table = info->rtm_table;
+        net::Ipv4 destination;
+        int index = 0;
+        for_each_attribute(message, sizeof(rtmsg), [&](int type, const nlattr* attribute) {
+            if (type == RTA_TABLE) table = mnl_attr_get_u32(attribute);
+            if (type == RTA_DST) destination = ipv4_of(attribute);
+            if (type == RTA_OIF) index = static_cast<int>(mnl_attr_get_u32(attribute));
+        });
+        if (table != RT_TABLE_MAIN) return;
+        out.push_back({net::Cidr(destination, info->rtm_dst_len), index});
+    });
+    return out;
+}
+
+void Netlink::create_link(const std::string& name, const std::string& kind) {
+    auto* message = start(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+    auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+    info->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(message, IFLA_IFNAME, name.c_str());
+    auto* linkinfo = mnl_attr_nest_start(message, IFLA_LINKINFO);
+    mnl_attr_put_strz(message, IFLA_INFO_KIND, kind.c_str());
+    mnl_attr_nest_end(message, linkinfo);
+    exchange("creating the " + kind + " interface " + name);
+}
+
+void Netlink::change_link(int index, const std::string& operation, const std::function<void(nlmsghdr*)>& fill) {
+    auto* message = start(RTM_NEWLINK, NLM_F_ACK);
+    auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+    info->ifi_family = AF_UNSPEC;
+    info->ifi_index = index;
+    fill(message);
+    exchange(operation);
+}
+
+void Netlink::delete_link(int index) {
+    auto* message = start(RTM_DELLINK, NLM_F_ACK);
+    auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifinfomsg)));
+    info->ifi_family = AF_UNSPEC;
+    info->ifi_index = index;
+    exchange("deleting interface " + std::to_string(index));
+}
+
+void Netlink::discard_link(int index) noexcept {
+    try {
+        delete_link(index);
+    } catch (const std::exception&) {
+    }
+}
+
+void Netlink::set_alias(int index, const std::string& alias) {
+    change_link(index, "tagging interface " + std::to_string(index),
+                [&](nlmsghdr* message) { mnl_attr_put_strz(message, IFLA_IFALIAS, alias.c_str()); });
+}
+
+void Netlink::set_up(int index) {
+    change_link(index, "bringing interface " + std::to_string(index) + " up", [](nlmsghdr* message) {
+        auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(message));
+        info->ifi_flags = IFF_UP;
+        info->ifi_change = IFF_UP;
+    });
+}
+
+void Netlink::add_address(int index, const AddressSpec& spec) {
+    auto* message = start(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+    auto* info = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
+    info->ifa_family = AF_INET;
+    info->ifa_prefixlen = static_cast<unsigned char>(spec.address.prefix_len());
+    info->ifa_index = static_cast<unsigned>(index);
+    info->ifa_scope = RT_SCOPE_UNIVERSE;
+    put_ipv4(message, IFA_LOCAL, spec.address.address());
+    put_ipv4(message, IFA_ADDRESS, spec.address.address());
+    if (spec.address.prefix_len() < 31) put_ipv4(message, IFA_BROADCAST, spec.address.network().broadcast());
+    if (!spec.label.empty()) mnl_attr_put_strz(message, IFA_LABEL, spec.label.c_str());
+    if (spec.proto != 0) mnl_attr_put_u8(message, ifa_proto_attribute, spec.proto);
+    exchange("adding " + spec.address.to_string() + " to interface " + std::to_string(index));
+}
+
+void Netlink::delete_address(int index, const net::InterfaceAddress& address) {
+    auto* message = start(RTM_DELADDR, NLM_F_ACK);
+    auto* info = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
+    info->ifa_family = AF_INET;
+    info->ifa_prefixlen = static_cast<unsigned char>(address.prefix_len());
+    info->ifa_index = static_cast<unsigned>(index);
+    put_ipv4(message, IFA_LOCAL, address.address());
+    exchange("removing " + address.to_string() + " from interface " + std::to_string(index));
+}
+
+} // namespace netd::platform

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netd/error.hpp"
+#include "netd/net/ipv4.hpp"
+
+struct mnl_socket;
+struct nlmsghdr;
+
+namespace netd::platform {
+
+// A kernel refusal, with its errno kept for callers that treat one specially
+// (EOPNOTSUPP from a missing link type, say).
+class KernelError : public Error {
+public:
+    KernelError(int error_number, const std::string& operation);
+    int error_number() const { return errno_; }
+
+private:
+    int errno_;
+};
+
+struct Link {
+    int index = 0;
+    std::string name;
+    std::string kind;  // IFLA_INFO_KIND: "tun", "dummy", ... ("" for plain devices)
+    std::string alias; // IFLA_IFALIAS, where the daemons keep their tag
+    unsigned flags = 0;
+};
+
+struct Address {
+    int index = 0;
+    net::InterfaceAddress address;
+    std::string label;      // IFA_LABEL, e.g. "lo:0"
+    std::uint8_t proto = 0; // IFA_PROTO, 0 when absent
+};
+
+struct Route {
+    net::Cidr destination;
+    int index = 0; // the output interface, 0 when none
+};
+
+// What to put on an interface with add_address.
+struct AddressSpec {
+    net::InterfaceAddress address;
+    std::string label;      // empty: the kernel uses the interface name
+    std::uint8_t proto = 0; // 0: none
+};
+
+// A NETLINK_ROUTE socket: dumps of links, IPv4 addresses and main-table
+// routes, and the few changes the daemons make. Every request is
+// acknowledged, and a refusal is thrown as a KernelError.
+class Netlink {
+public:
+    Netlink();
+    ~Netlink();
+    Netlink(const Netlink&) = delete;
+    Netlink& operator=(const Netlink&) = delete;
+
+    std::vector<Link> links();
+    std::vector<Address> addresses();
+    std::vector<Route> routes();
+    std::optional<Link> link(const std::string& name);
+
+    void create_link(const std::string& name, const std::string& kind);
+    void delete_link(int index);
+    // Removes a half-made link after a failure; that failure, not this
+    // one's, is what the caller reports.
+    void discard_link(int index) noexcept;
+    void set_alias(int index, const std::string& alias);
+    void set_up(int index);
+    void add_address(int index, const AddressSpec& spec);
+    void delete_address(int index, const net::InterfaceAddress& address);
+
+private:
+    using Parser = std::function<void(const nlmsghdr*)>;
+    // Sends the message in buffer_ and reads replies until the kernel is
+    // done, passing each data message to `parse`; throws on an error reply.
+    void exchange(const std::string& operation, const Parser& parse = {});
+    nlmsghdr* start(std::uint16_t type, std::uint16_t flags);
+    void dump(std::uint16_t type, std::size_t header_size, const Parser& parse);
+    void change_link(int index, const std::string& operation, const std::function<void(nlmsghdr*)>& fill);
+
+    std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> socket_;
+    std::vector<char> buffer_;
+    unsigned port_ = 0;
+    std::uint32_t sequence_ = 0;
+};
+
+// Throws the netd::Error that fits an errno from an ioctl or open.
+[[noreturn]] void fail_errno(int error_number, const std::string& operation);
+
+} // namespace netd::platform

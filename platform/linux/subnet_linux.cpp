@@ -1,0 +1,134 @@
+#include <net/if.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "netd/platform.hpp"
+#include "netlink.hpp"
+
+namespace netd::platform {
+namespace {
+
+// Addresses carry no alias, so loopback subnets are tagged through the
+// address's protocol field (IFA_PROTO), which the kernel keeps and reports
+// back. 0x4e ('N') is outside the values the kernel itself uses (0 to 3).
+constexpr std::uint8_t netd_ifa_proto = 0x4e;
+
+constexpr std::string_view dummy_prefix = "netd";
+
+// The lowest "<prefix><N>" not in `taken`.
+std::string lowest_free(std::string_view prefix, const std::set<std::string>& taken) {
+    for (int n = 0;; ++n) {
+        auto name = std::string(prefix) + std::to_string(n);
+        if (!taken.contains(name)) return name;
+    }
+}
+
+// Subnets as a dummy interface each (netd0, netd1, ...) tagged with
+// subnet_tag as alias, or, where the kernel has no dummy type, as addresses
+// on lo labelled lo:N and tagged with netd_ifa_proto. Listing and removal
+// cover both kinds whatever the mode, since a restarted daemon may find either.
+class LinuxSubnetBackend : public SubnetBackend {
+public:
+    explicit LinuxSubnetBackend(SubnetMode mode) : mode_(mode) {}
+
+    Subnet add(const net::Cidr& network) override {
+        auto address = net::InterfaceAddress::first_host_of(network);
+        if (mode_ != SubnetMode::loopback) {
+            try {
+                return add_dummy(network, address);
+            } catch (const KernelError& error) {
+                if (error.error_number() != EOPNOTSUPP) throw;
+                if (mode_ == SubnetMode::dummy) {
+                    fail(ErrorCode::unavailable,
+                         "this kernel has no dummy interfaces (try modprobe dummy, or --backend loopback)");
+                }
+                spdlog::warn("the kernel has no dummy link type; subnets go on lo as labelled addresses (lo:N)");
+                mode_ = SubnetMode::loopback;
+            }
+        }
+        return add_loopback(network, address);
+    }
+
+    std::vector<Subnet> list() override {
+        auto links = netlink_.links();
+        std::vector<Subnet> out;
+        for (const auto& address : netlink_.addresses()) {
+            auto link = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.index == address.index; });
+            if (link == links.end()) continue;
+            if (is_our_dummy(*link)) {
+                out.push_back({address.address.network(), address.address, link->name});
+            } else if (address.proto == netd_ifa_proto) {
+                out.push_back({address.address.network(), address.address, address.label});
+            }
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.network < b.network; });
+        return out;
+    }
+
+    void remove(const net::Cidr& network) override {
+        for (const auto& subnet : list()) {
+            if (subnet.network != network) continue;
+            auto device = subnet.interface.substr(0, subnet.interface.find(':'));
+            auto link = netlink_.link(device);
+            if (!link) break;
+            if (is_our_dummy(*link)) {
+                netlink_.delete_link(link->index);
+            } else {
+                netlink_.delete_address(link->index, subnet.address);
+            }
+            return;
+        }
+        fail(ErrorCode::not_found, "no subnet " + network.to_string() + " is managed by subnet-daemon");
+    }
+
+private:
+    static bool is_our_dummy(const Link& link) { return link.kind == "dummy" && link.alias == subnet_tag; }
+
+    Subnet add_dummy(const net::Cidr& network, const net::InterfaceAddress& address) {
+        std::set<std::string> taken;
+        for (const auto& link : netlink_.links()) taken.insert(link.name);
+        auto name = lowest_free(dummy_prefix, taken);
+        netlink_.create_link(name, "dummy");
+        auto link = netlink_.link(name);
+        try {
+            if (!link) fail(ErrorCode::internal, "the dummy interface " + name + " vanished after creation");
+            netlink_.set_alias(link->index, subnet_tag);
+            netlink_.add_address(link->index, {address, {}, 0});
+            netlink_.set_up(link->index);
+        } catch (...) {
+            // Never leave a link without its address behind.
+            if (link) netlink_.discard_link(link->index);
+            throw;
+        }
+        return {network, address, name};
+    }
+
+    Subnet add_loopback(const net::Cidr& network, const net::InterfaceAddress& address) {
+        auto loopback = netlink_.link("lo");
+        if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
+        if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
+        std::set<std::string> taken;
+        for (const auto& existing : netlink_.addresses()) {
+            if (existing.index == loopback->index) taken.insert(existing.label);
+        }
+        auto label = lowest_free("lo:", taken);
+        netlink_.add_address(loopback->index, {address, label, netd_ifa_proto});
+        return {network, address, label};
+    }
+
+
+    SubnetMode mode_;
+    Netlink netlink_;
+};
+
+} // namespace
+
+std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode) {
+    return std::make_unique<LinuxSubnetBackend>(mode);
+}
+
+} // namespace netd::platform

@@ -1,0 +1,98 @@
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "netd/net/interface_name.hpp"
+#include "netd/platform.hpp"
+#include "netlink.hpp"
+#include "unique_fd.hpp"
+
+namespace netd::platform {
+namespace {
+
+UniqueFd open_tun_device() {
+    UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    if (fd) return fd;
+    if (errno == ENOENT || errno == ENODEV || errno == ENXIO) {
+        fail(ErrorCode::unavailable, "/dev/net/tun is missing (load the tun module: modprobe tun)");
+    }
+    fail_errno(errno, "opening /dev/net/tun");
+}
+
+// TUNs via /dev/net/tun, configured and found again over rtnetlink. Each is
+// persistent (it outlives our fd, and the daemon) and carries tun_tag as its
+// alias, which is how list and remove know it is ours.
+class LinuxTunBackend : public TunBackend {
+public:
+    TunInterface create(const std::string& name, const net::InterfaceAddress& address) override {
+        if (!name.empty()) {
+            net::validate_interface_name(name);
+            // TUNSETIFF would attach to an existing persistent TUN of that
+            // name rather than fail, so a taken name is caught here first.
+            if (netlink_.link(name)) fail(ErrorCode::conflict, "interface " + name + " already exists");
+        }
+        auto fd = open_tun_device();
+        ifreq request{};
+        request.ifr_flags = IFF_TUN | IFF_NO_PI;
+        std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+        if (::ioctl(fd.get(), TUNSETIFF, &request) < 0) {
+            if (errno == EBUSY) fail(ErrorCode::conflict, "interface " + name + " already exists");
+            fail_errno(errno, "creating a TUN interface (TUNSETIFF)");
+        }
+        if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
+
+        TunInterface tun{request.ifr_name, address};
+        int index = static_cast<int>(::if_nametoindex(request.ifr_name));
+        try {
+            if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
+            netlink_.set_alias(index, tun_tag);
+            netlink_.add_address(index, {address, {}, 0});
+            netlink_.set_up(index);
+        } catch (...) {
+            if (index != 0) netlink_.discard_link(index);
+            throw;
+        }
+        return tun;
+    }
+
+    std::vector<TunInterface> list() override {
+        auto addresses = netlink_.addresses();
+        std::vector<TunInterface> out;
+        for (const auto& link : netlink_.links()) {
+            if (!is_ours(link)) continue;
+            auto address = std::find_if(addresses.begin(), addresses.end(),
+                                        [&](const Address& a) { return a.index == link.index; });
+            // A TUN of ours without an address is one a crash left half-made;
+            // it holds no block, so it is not listed.
+            if (address != addresses.end()) out.push_back({link.name, address->address});
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        return out;
+    }
+
+    void remove(std::string_view name) override {
+        auto link = netlink_.link(std::string(name));
+        if (!link || !is_ours(*link)) {
+            fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
+        }
+        // RTM_DELLINK removes it even while some program holds it open.
+        netlink_.delete_link(link->index);
+    }
+
+private:
+    static bool is_ours(const Link& link) { return link.kind == "tun" && link.alias == tun_tag; }
+
+
+    Netlink netlink_;
+};
+
+} // namespace
+
+std::unique_ptr<TunBackend> make_tun_backend() { return std::make_unique<LinuxTunBackend>(); }
+
+} // namespace netd::platform
