@@ -41,7 +41,7 @@ build: deps
 run: build
 	@mkdir -p var/log
 	@echo "tun-daemon on 127.0.0.1:3030, subnet-daemon on 127.0.0.1:3031, logs in ./var/log (Ctrl-C stops both)"
-	@$(SUDO) bash -c 'trap "kill 0 2>/dev/null" EXIT; \
+	@$(SUDO) bash -c 'trap "kill \$$(jobs -p) 2>/dev/null" EXIT; \
 	  $(BUILD_DIR)/tun-daemon --log-dir var/log & \
 	  $(BUILD_DIR)/subnet-daemon --log-dir var/log & \
 	  wait -n'

@@ -101,6 +101,18 @@ void require_json(verb method, std::string_view content_type, std::string_view b
     }
 }
 
+// Runs `produce`, turning whatever it throws into its error response.
+template <typename Produce>
+Response guarded(Produce produce) {
+    try {
+        return produce();
+    } catch (const Error& error) {
+        return error_response(error);
+    } catch (const std::exception& error) {
+        return error_response(Error(ErrorCode::internal, error.what()));
+    }
+}
+
 } // namespace
 
 void Router::add(verb method, std::string pattern, Handler handler) {
@@ -109,7 +121,7 @@ void Router::add(verb method, std::string pattern, Handler handler) {
 
 Response Router::dispatch(verb method, std::string_view target, std::string_view content_type,
                           std::string_view body) const {
-    try {
+    return guarded([&] {
         auto path = target.substr(0, target.find('?'));
         auto segments = split_path(path);
         std::string allow;
@@ -121,24 +133,20 @@ Response Router::dispatch(verb method, std::string_view target, std::string_view
                 allow += std::string(to_string(route.method));
                 continue;
             }
-            require_json(method, content_type, body);
-            auto response = route.handler(Request{method, path, std::move(*params), content_type, body});
+            auto response = guarded([&] {
+                require_json(method, content_type, body);
+                return route.handler(Request{method, path, std::move(*params), content_type, body});
+            });
             response.route = route.pattern;
             return response;
         }
-        if (!allow.empty()) {
-            auto response = error_response(Error(ErrorCode::method_not_allowed,
-                                                 std::string(to_string(method)) + " is not allowed on " +
-                                                     std::string(path) + "; allowed: " + allow));
-            response.allow = allow;
-            return response;
-        }
-        fail(ErrorCode::not_found, "no such endpoint: " + std::string(path));
-    } catch (const Error& error) {
-        return error_response(error);
-    } catch (const std::exception& error) {
-        return error_response(Error(ErrorCode::internal, error.what()));
-    }
+        if (allow.empty()) fail(ErrorCode::not_found, "no such endpoint: " + std::string(path));
+        auto response = error_response(Error(ErrorCode::method_not_allowed, std::string(to_string(method)) +
+                                                                                " is not allowed on " +
+                                                                                std::string(path) + "; allowed: " + allow));
+        response.allow = allow;
+        return response;
+    });
 }
 
 } // namespace netd::http
