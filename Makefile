@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test bench clean
 
 all: build
 
@@ -48,6 +48,13 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
+
+# Speed is measured here, never asserted in `make test`: these machines are noisy.
+bench: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES=libbenchmark-dev BREW_PACKAGES=google-benchmark
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DNETD_BUILD_BENCH=ON
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target block_pool_bench
+	$(BUILD_DIR)/bench/block_pool_bench
 
 clean:
 	rm -rf $(BUILD_DIR) var
