@@ -33,10 +33,16 @@ struct Occupant {
 // included: every interface address and every route of the main table except
 // default-like ones (prefix 0 or 1), which a VPN installs and which would
 // otherwise block the whole pool.
+//
+// It is also the host-wide allocation lock (BasicLockable): held from
+// reading the occupants until the new interface exists, it keeps two daemons
+// on one host from picking the same free range at the same moment.
 class HostNetwork {
 public:
     virtual ~HostNetwork() = default;
     virtual std::vector<Occupant> occupants() = 0;
+    virtual void lock() = 0;
+    virtual void unlock() = 0;
 };
 
 class TunBackend {

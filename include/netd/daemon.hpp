@@ -20,11 +20,14 @@ struct Options {
     std::string log_dir = "/var/log";
     std::string log_level = "info";
     std::string pool = "10.0.0.0/8";
+    // Shared by every netd daemon on the host: allocation takes turns on it.
+    std::string lock_file = "/run/netd/allocation.lock";
     std::vector<std::string> allow_hosts{}; // Host values served besides the defaults
     std::string token_file{};               // when set, requests need its token
 };
 
-// --listen, --log-dir, --log-level, --pool, --allow-host, --token-file and --version.
+// --listen, --log-dir, --log-level, --pool, --lock-file, --allow-host,
+// --token-file and --version.
 void add_common_options(CLI::App& app, Options& options);
 
 // Opens <log-dir>/<log_name>.log (TRACE to INFO) and .err (WARN and worse),

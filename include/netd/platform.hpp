@@ -20,7 +20,9 @@ enum class SubnetMode {
     loopback,  // an address on the loopback interface, labelled lo:N
 };
 
-std::unique_ptr<HostNetwork> make_host_network();
+// `lock_file` is where the daemons of one host take turns to allocate (see
+// HostNetwork); every daemon on the host must name the same one.
+std::unique_ptr<HostNetwork> make_host_network(const std::string& lock_file);
 std::unique_ptr<TunBackend> make_tun_backend();
 std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode);
 

@@ -1,5 +1,6 @@
 #include <map>
 
+#include "file_lock.hpp"
 #include "netd/platform.hpp"
 #include "netlink.hpp"
 
@@ -11,6 +12,11 @@ namespace {
 // capture all traffic and which would otherwise fill the whole pool.
 class LinuxHostNetwork : public HostNetwork {
 public:
+    explicit LinuxHostNetwork(const std::string& lock_file) : lock_(lock_file) {}
+
+    void lock() override { lock_.lock(); }
+    void unlock() override { lock_.unlock(); }
+
     std::vector<Occupant> occupants() override {
         std::map<int, std::string> names;
         for (const auto& link : netlink_.links()) names[link.index] = link.name;
@@ -31,10 +37,13 @@ public:
 
 private:
     Netlink netlink_;
+    FileLock lock_;
 };
 
 } // namespace
 
-std::unique_ptr<HostNetwork> make_host_network() { return std::make_unique<LinuxHostNetwork>(); }
+std::unique_ptr<HostNetwork> make_host_network(const std::string& lock_file) {
+    return std::make_unique<LinuxHostNetwork>(lock_file);
+}
 
 } // namespace netd::platform

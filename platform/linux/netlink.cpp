@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 namespace netd::platform {
 namespace {
@@ -230,6 +231,18 @@ void Netlink::discard_link(int index) noexcept {
         delete_link(index);
     } catch (const std::exception&) {
     }
+}
+
+std::vector<std::string> Netlink::delete_unaddressed_links(const std::string& kind, const std::string& alias) {
+    std::set<int> addressed;
+    for (const auto& address : addresses()) addressed.insert(address.index);
+    std::vector<std::string> deleted;
+    for (const auto& link : links()) {
+        if (link.kind != kind || link.alias != alias || addressed.contains(link.index)) continue;
+        delete_link(link.index);
+        deleted.push_back(link.name);
+    }
+    return deleted;
 }
 
 void Netlink::set_alias(int index, const std::string& alias) {

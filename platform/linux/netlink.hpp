@@ -73,6 +73,11 @@ public:
     // Removes a half-made link after a failure; that failure, not this
     // one's, is what the caller reports.
     void discard_link(int index) noexcept;
+    // Deletes the links of `kind` tagged `alias` that hold no IPv4 address:
+    // what a daemon killed between creating a link and addressing it leaves.
+    // Returns their names.
+    std::vector<std::string> delete_unaddressed_links(const std::string& kind, const std::string& alias);
+
     void set_alias(int index, const std::string& alias);
     void set_up(int index);
     void add_address(int index, const AddressSpec& spec);

@@ -33,7 +33,11 @@ std::string lowest_free(std::string_view prefix, const std::set<std::string>& ta
 // cover both kinds whatever the mode, since a restarted daemon may find either.
 class LinuxSubnetBackend : public SubnetBackend {
 public:
-    explicit LinuxSubnetBackend(SubnetMode mode) : mode_(mode) {}
+    explicit LinuxSubnetBackend(SubnetMode mode) : mode_(mode) {
+        for (const auto& name : netlink_.delete_unaddressed_links("dummy", subnet_tag)) {
+            spdlog::warn("removed {}, a dummy interface of ours left without an address by an earlier crash", name);
+        }
+    }
 
     Subnet add(const net::Cidr& network) override {
         auto address = net::InterfaceAddress::first_host_of(network);

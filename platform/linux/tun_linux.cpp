@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "netd/net/interface_name.hpp"
 #include "netd/platform.hpp"
 #include "netlink.hpp"
@@ -29,6 +31,12 @@ UniqueFd open_tun_device() {
 // alias, which is how list and remove know it is ours.
 class LinuxTunBackend : public TunBackend {
 public:
+    LinuxTunBackend() {
+        for (const auto& name : netlink_.delete_unaddressed_links("tun", tun_tag)) {
+            spdlog::warn("removed {}, a TUN of ours left without an address by an earlier crash", name);
+        }
+    }
+
     TunInterface create(const std::string& name, const net::InterfaceAddress& address) override {
         if (!name.empty()) {
             net::validate_interface_name(name);

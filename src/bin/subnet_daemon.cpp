@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     return netd::daemon::run(options, [&] {
-        auto host = netd::platform::make_host_network();
+        auto host = netd::platform::make_host_network(options.lock_file);
         auto backend = netd::platform::make_subnet_backend(mode);
         netd::SubnetService service(*backend, *host,
                                     {.pool = netd::net::Cidr::parse(options.pool), .allow_outside_pool = allow_outside_pool});

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     return netd::daemon::run(options, [&] {
-        auto host = netd::platform::make_host_network();
+        auto host = netd::platform::make_host_network(options.lock_file);
         auto backend = netd::platform::make_tun_backend();
         netd::TunService service(*backend, *host, netd::net::Cidr::parse(options.pool));
         netd::http::Router router;

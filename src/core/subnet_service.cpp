@@ -1,5 +1,7 @@
 #include "netd/subnet_service.hpp"
 
+#include <mutex>
+
 #include "netd/error.hpp"
 #include "netd/occupant_index.hpp"
 
@@ -32,6 +34,7 @@ Subnet SubnetService::add(const net::Cidr& network) {
         fail(ErrorCode::conflict, network.to_string() + " is outside the pool " + policy_.pool.to_string() +
                                       " (start subnet-daemon with --allow-outside-pool to permit it)");
     }
+    std::lock_guard host_lock(host_);
     for (const auto& subnet : sync()) {
         if (subnet.network.overlaps(network)) {
             fail(ErrorCode::conflict, network.to_string() + " overlaps the subnet " + subnet.network.to_string() +
@@ -49,6 +52,7 @@ Subnet SubnetService::add(const net::Cidr& network) {
 
 Subnet SubnetService::allocate(int prefix_len) {
     check_prefix_len(prefix_len);
+    std::lock_guard host_lock(host_);
     sync();
     auto block = allocator_.allocate(prefix_len, host_.occupants());
     try {

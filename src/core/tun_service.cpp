@@ -1,5 +1,7 @@
 #include "netd/tun_service.hpp"
 
+#include <mutex>
+
 #include "netd/error.hpp"
 #include "netd/net/interface_name.hpp"
 
@@ -23,6 +25,7 @@ std::vector<TunInterface> TunService::sync() {
 
 TunInterface TunService::create(const std::optional<std::string>& name) {
     if (name) net::validate_interface_name(*name);
+    std::lock_guard host_lock(host_);
     sync();
     auto block = allocator_.allocate(block_prefix_len, host_.occupants());
     try {

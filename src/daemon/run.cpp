@@ -22,6 +22,8 @@ void add_common_options(CLI::App& app, Options& options) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
     app.add_option("--pool", options.pool, "IPv4 range to allocate blocks from")->capture_default_str();
+    app.add_option("--lock-file", options.lock_file, "Lock file shared by the netd daemons of this host")
+        ->capture_default_str();
     app.add_option("--allow-host", options.allow_hosts,
                    "Also accept requests with this Host header (HOST:PORT); repeatable");
     app.add_option("--token-file", options.token_file,

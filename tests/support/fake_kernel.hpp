@@ -18,12 +18,15 @@ class FakeKernel : public HostNetwork {
 public:
     // Everything that uses address space: ours and the foreign occupants.
     std::vector<Occupant> occupants() override;
+    void lock() override { ++locks; }
+    void unlock() override { ++unlocks; }
 
     std::map<std::string, TunInterface> tuns;
     std::map<net::Cidr, Subnet> subnets;
     std::vector<Occupant> foreign;          // addresses and routes that are not ours
     std::vector<std::string> foreign_links; // interface names that are not ours
     std::optional<Error> fail_next;         // thrown by the next mutating call
+    int locks = 0, unlocks = 0;             // uses of the host-wide lock
 
     void throw_if_failing();
     bool name_taken(const std::string& name) const;

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+
+#include "unique_fd.hpp"
+
+namespace netd::platform {
+
+// An exclusive flock(2) on a file that several processes open, with the
+// BasicLockable shape. The kernel drops it when the process dies, so a daemon
+// killed while holding it never blocks the others.
+class FileLock {
+public:
+    // Opens (creating it and its directory if need be) the lock file now, so
+    // that a path the daemon cannot write is reported at start.
+    explicit FileLock(const std::string& path);
+
+    void lock();
+    void unlock();
+
+private:
+    std::string path_;
+    UniqueFd fd_;
+};
+
+} // namespace netd::platform

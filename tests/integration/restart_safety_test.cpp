@@ -1,0 +1,153 @@
+// Kernel state is the truth: the daemons survive kill -9, notice what others
+// do behind their backs, never touch what is not theirs, and never hand out
+// one range twice, even when both allocate at the same moment.
+
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "kernel_view.hpp"
+#include "netd/net/ipv4.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+constexpr unsigned short tun_port = 3030;
+constexpr unsigned short subnet_port = 3031;
+
+class RestartSafetyTest : public NetnsTest {
+protected:
+    std::unique_ptr<DaemonProcess> tun_daemon() { return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port); }
+    std::unique_ptr<DaemonProcess> subnet_daemon() {
+        return std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, subnet_port);
+    }
+};
+
+TEST_F(RestartSafetyTest, KillNineThenRestartAdoptsEverything) {
+    auto tuns = tun_daemon();
+    auto subnets = subnet_daemon();
+    nlohmann::json tuns_before, subnets_before;
+    {
+        HttpClient tun_client("127.0.0.1", tun_port);
+        HttpClient subnet_client("127.0.0.1", subnet_port);
+        for (int i = 0; i < 3; ++i) {
+            ASSERT_EQ(tun_client.post("/tun", "{}").status, 201);
+            ASSERT_EQ(subnet_client.post("/subnet", "{}").status, 201);
+        }
+        tuns_before = tun_client.get("/tun").json();
+        subnets_before = subnet_client.get("/subnet").json();
+    }
+    tuns->stop(SIGKILL);
+    subnets->stop(SIGKILL);
+
+    tuns = tun_daemon();
+    subnets = subnet_daemon();
+    HttpClient tun_client("127.0.0.1", tun_port);
+    HttpClient subnet_client("127.0.0.1", subnet_port);
+    EXPECT_EQ(tun_client.get("/tun").json(), tuns_before);
+    EXPECT_EQ(subnet_client.get("/subnet").json(), subnets_before);
+
+    // Six /24s are taken (10.0.0-5); the next of each kind gets a fresh one.
+    EXPECT_EQ(tun_client.post("/tun", "{}").json()["ip_addr"], "10.0.6.1");
+    EXPECT_EQ(subnet_client.post("/subnet", "{}").json()["network"], "10.0.7.0/24");
+    EXPECT_EQ(ip_json("link show type tun").size(), 4u) << "a TUN was duplicated";
+}
+
+TEST_F(RestartSafetyTest, LinkDeletedBehindOurBackLeavesAtOnce) {
+    auto tuns = tun_daemon();
+    HttpClient client("127.0.0.1", tun_port);
+    client.post("/tun", R"({"name":"a0"})");
+    client.post("/tun", R"({"name":"b0"})");
+    sh("ip link del a0");
+    auto listed = client.get("/tun").json();
+    ASSERT_EQ(listed.size(), 1u) << listed.dump();
+    EXPECT_EQ(listed[0]["name"], "b0");
+    // Its block is free again; the round-robin cursor reaches it after the rest.
+    EXPECT_EQ(client.post("/tun", "{}").json()["ip_addr"], "10.0.2.1");
+}
+
+TEST_F(RestartSafetyTest, ForeignInterfacesSurviveEveryCall) {
+    sh("ip tuntap add dev tun0 mode tun");
+    sh("ip addr add 10.0.0.1/24 dev tun0");
+    sh("ip addr add 10.1.0.1/24 dev lo label lo:0");
+    auto foreign_before = ip_json("-4 addr show").dump();
+    {
+        auto tuns = tun_daemon();
+        auto subnets = subnet_daemon();
+        HttpClient tun_client("127.0.0.1", tun_port);
+        HttpClient subnet_client("127.0.0.1", subnet_port);
+        EXPECT_EQ(tun_client.post("/tun", "{}").json()["name"], "tun1");
+        EXPECT_EQ(tun_client.post("/tun", R"({"name":"tun0"})").status, 409);
+        EXPECT_EQ(tun_client.del("/tun/tun0").status, 404);
+        EXPECT_EQ(subnet_client.del("/subnet/10.1.0.0%2F24").status, 404);
+        EXPECT_EQ(subnet_client.post("/subnet", R"({"cidr":"10.1.0.0/24"})").status, 409);
+        EXPECT_EQ(subnet_client.post("/subnet", "{}").status, 201);
+        EXPECT_EQ(tun_client.del("/tun/tun1").status, 204);
+        tuns->stop(SIGKILL);
+        subnets->stop(SIGTERM);
+    }
+    auto after = ip_json("-4 addr show").dump();
+    for (const auto* address : {"\"10.0.0.1\"", "\"10.1.0.1\""}) {
+        EXPECT_NE(after.find(address), std::string::npos) << address << " is gone";
+    }
+    EXPECT_TRUE(link("tun0"));
+}
+
+TEST_F(RestartSafetyTest, HalfMadeInterfaceIsRemovedAtStart) {
+    // What a kill -9 between creating a TUN and addressing it leaves.
+    sh("ip tuntap add dev tun5 mode tun");
+    sh("ip link set tun5 alias netd:tun-daemon");
+    sh("ip tuntap add dev tun6 mode tun"); // not ours: no tag
+    auto tuns = tun_daemon();
+    EXPECT_FALSE(link("tun5"));
+    EXPECT_TRUE(link("tun6"));
+    tuns->stop(SIGTERM);
+    auto [log, err] = tuns->expect_log_split("tun_daemon");
+    EXPECT_NE(err.find("removed tun5"), std::string::npos) << err;
+}
+
+TEST_F(RestartSafetyTest, ConcurrentAllocationsAcrossBothDaemonsNeverOverlap) {
+    auto tuns = tun_daemon();
+    auto subnets = subnet_daemon();
+    constexpr int per_daemon = 25;
+    std::vector<std::string> networks(2 * per_daemon);
+    std::vector<int> statuses(2 * per_daemon);
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 2 * per_daemon; ++i) {
+        clients.emplace_back([i, &networks, &statuses] {
+            bool tun = i % 2 == 0;
+            HttpClient client("127.0.0.1", tun ? tun_port : subnet_port);
+            auto reply = tun ? client.post("/tun", "{}") : client.post("/subnet", "{}");
+            statuses[i] = reply.status;
+            if (reply.status != 201) return;
+            networks[i] = tun ? reply.json()["ip_addr"].get<std::string>() + "/24"
+                              : reply.json()["network"].get<std::string>();
+        });
+    }
+    for (auto& client : clients) client.join();
+
+    std::vector<net::Cidr> blocks;
+    for (int i = 0; i < 2 * per_daemon; ++i) {
+        ASSERT_EQ(statuses[i], 201) << "request " << i;
+        blocks.push_back(net::InterfaceAddress::parse(networks[i]).network());
+    }
+    for (std::size_t a = 0; a < blocks.size(); ++a) {
+        for (std::size_t b = a + 1; b < blocks.size(); ++b) {
+            EXPECT_FALSE(blocks[a].overlaps(blocks[b])) << blocks[a].to_string() << " and " << blocks[b].to_string();
+        }
+    }
+    EXPECT_EQ(ip_json("link show type tun").size(), static_cast<std::size_t>(per_daemon));
+    HttpClient tun_client("127.0.0.1", tun_port);
+    HttpClient subnet_client("127.0.0.1", subnet_port);
+    EXPECT_EQ(tun_client.get("/tun").json().size(), static_cast<std::size_t>(per_daemon));
+    EXPECT_EQ(subnet_client.get("/subnet").json().size(), static_cast<std::size_t>(per_daemon));
+}
+
+} // namespace
+} // namespace netd::testing
