@@ -9,7 +9,7 @@ UNAME := $(shell uname -s)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspdlog-dev \
-                libcli11-dev libgtest-dev libmnl-dev iproute2 curl
+                libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
 .PHONY: all deps build run test bench clean

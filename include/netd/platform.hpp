@@ -24,6 +24,14 @@ enum class SubnetMode {
 // HostNetwork); every daemon on the host must name the same one.
 std::unique_ptr<HostNetwork> make_host_network(const std::string& lock_file);
 std::unique_ptr<TunBackend> make_tun_backend();
+
+// Throws unavailable, saying how to run the daemon, unless it may manage
+// network interfaces.
+void require_privileges();
+
+// Keeps only what managing interfaces needs (CAP_NET_ADMIN on Linux) and
+// returns the effective set as text, for the log.
+std::string drop_privileges();
 std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode);
 
 } // namespace netd::platform

@@ -11,6 +11,7 @@
 #include "netd/daemon.hpp"
 #include "netd/error.hpp"
 #include "netd/http/server.hpp"
+#include "netd/platform.hpp"
 
 namespace netd::daemon {
 
@@ -33,6 +34,12 @@ void add_common_options(CLI::App& app, Options& options) {
 }
 
 int run(const Options& options, const std::function<void()>& body) {
+    try {
+        platform::require_privileges();
+    } catch (const std::exception& error) {
+        std::cerr << options.program << ": " << error.what() << "\n";
+        return 1;
+    }
     try {
         setup_logging(options);
     } catch (const std::exception& error) {
@@ -97,6 +104,7 @@ void serve(const Options& options, http::Router& router, Status status) {
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
     http::Server server(io, std::move(acceptor), {router, policy, metrics});
+    spdlog::info("capabilities kept: {}", platform::drop_privileges());
     server.start();
 
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);

@@ -101,7 +101,6 @@ std::pair<std::string, std::string> DaemonProcess::expect_log_split(const std::s
     auto check = [&](const std::string& file, std::initializer_list<const char*> levels) {
         std::string all;
         auto lines = log_lines(file);
-        EXPECT_FALSE(lines.empty()) << file << " is empty";
         for (const auto& line : lines) {
             bool allowed = std::any_of(levels.begin(), levels.end(),
                                        [&](const char* level) { return line.find(level) != std::string::npos; });

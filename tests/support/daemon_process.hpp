@@ -30,7 +30,7 @@ public:
     std::vector<std::string> log_lines(const std::string& file) const;
 
     // Checks that <stem>.log holds only TRACE to INFO lines and <stem>.err
-    // only WARN and worse, that both have some, and returns both joined.
+    // only WARN and worse, and returns the two files' text.
     std::pair<std::string, std::string> expect_log_split(const std::string& stem) const;
 
 private:
