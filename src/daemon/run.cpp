@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "netd/daemon.hpp"
@@ -107,13 +108,33 @@ void serve(const Options& options, http::Router& router, Status status) {
     spdlog::info("capabilities kept: {}", platform::drop_privileges());
     server.start();
 
+    // SIGTERM: stop accepting and give the requests in flight a bounded
+    // time to finish; the interfaces stay. SIGHUP: reopen the logs (logrotate).
     boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set hangup(io, SIGHUP);
+    boost::asio::steady_timer drain(io);
+    auto deadline = std::chrono::steady_clock::time_point::max();
+    std::function<void()> wait_for_drain = [&] {
+        if (server.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) return io.stop();
+        drain.expires_after(std::chrono::milliseconds(20));
+        drain.async_wait([&](const boost::system::error_code&) { wait_for_drain(); });
+    };
     stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         spdlog::info("{} received, shutting down; interfaces stay", signal == SIGINT ? "SIGINT" : "SIGTERM");
         server.stop();
-        io.stop();
+        hangup.cancel();
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        wait_for_drain();
     });
+    std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec,
+                                                                               int) {
+        if (ec) return;
+        setup_logging(options);
+        spdlog::info("SIGHUP received, log files reopened");
+        hangup.async_wait(on_hangup);
+    };
+    hangup.async_wait(on_hangup);
 
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),
                  bound.port());

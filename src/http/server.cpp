@@ -73,18 +73,30 @@ public:
         });
     }
 
+    // For shutdown: a request in flight is answered, then the connection
+    // closes; an idle connection closes now.
+    void finish() {
+        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            self->finishing_ = true;
+            if (self->idle_) self->stream_.cancel();
+        });
+    }
+
 private:
     // An idle keep-alive connection may wait longer for its next request
     // than a request may take to arrive once it has begun.
     void do_wait() {
         if (buffer_.size() > 0) return do_read(); // a pipelined request is already here
+        if (finishing_) return do_close();
+        idle_ = true;
         stream_.expires_after(limits_.idle_timeout);
         stream_.async_read_some(buffer_.prepare(4096),
                                 beast::bind_front_handler(&Session::on_wait, shared_from_this()));
     }
 
     void on_wait(beast::error_code ec, std::size_t bytes) {
-        if (ec) return do_close(); // closed by the client, or idle too long
+        idle_ = false;
+        if (ec) return do_close(); // closed by the client, idle too long, or shutting down
         buffer_.commit(bytes);
         do_read();
     }
@@ -141,7 +153,7 @@ private:
 
     void on_write(beast::error_code ec, std::size_t) {
         if (ec) return do_close();
-        if (!response_.keep_alive()) {
+        if (!response_.keep_alive() || finishing_) {
             beast::error_code ignored;
             stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
             stream_.expires_after(std::chrono::seconds(1));
@@ -184,6 +196,8 @@ private:
     Api api_;
     ServerLimits limits_;
     ConnectionSlot slot_;
+    bool idle_ = false;
+    bool finishing_ = false;
 };
 
 } // namespace
@@ -203,7 +217,12 @@ public:
     void stop() {
         beast::error_code ignored;
         acceptor_.close(ignored);
+        for (auto& weak : sessions_) {
+            if (auto session = weak.lock()) session->finish();
+        }
     }
+
+    std::size_t open_connections() const { return *open_connections_; }
 
 private:
     void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -215,6 +234,8 @@ private:
             socket.set_option(tcp::no_delay(true), ec);
             bool over_limit = *open_connections_ >= limits_.max_connections;
             auto session = std::make_shared<Session>(std::move(socket), api_, limits_, open_connections_);
+            std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
+            sessions_.push_back(session);
             over_limit ? session->refuse() : session->run();
         }
         do_accept();
@@ -225,6 +246,7 @@ private:
     Api api_;
     ServerLimits limits_;
     std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
+    std::vector<std::weak_ptr<Session>> sessions_; // to finish them at shutdown
 };
 
 Server::Server(asio::io_context& io, tcp::acceptor acceptor, Api api, ServerLimits limits)
@@ -237,6 +259,8 @@ tcp::endpoint Server::local_endpoint() const { return listener_->local_endpoint(
 void Server::start() { listener_->do_accept(); }
 
 void Server::stop() { listener_->stop(); }
+
+std::size_t Server::open_connections() const { return listener_->open_connections(); }
 
 tcp::acceptor listen(asio::io_context& io, const tcp::endpoint& endpoint) {
     tcp::acceptor acceptor(io);

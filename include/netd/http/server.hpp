@@ -44,7 +44,10 @@ public:
 
     boost::asio::ip::tcp::endpoint local_endpoint() const;
     void start();
+    // Stops accepting; open connections finish the request in flight, if
+    // any, then close.
     void stop();
+    std::size_t open_connections() const;
 
 private:
     class Listener;
