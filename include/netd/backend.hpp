@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +18,19 @@ namespace netd {
 struct TunInterface {
     std::string name;
     net::InterfaceAddress address;
+    // The user and group that may attach to it without privileges, if any.
+    std::optional<std::uint32_t> owner{};
+    std::optional<std::uint32_t> group{};
 
     friend bool operator==(const TunInterface&, const TunInterface&) = default;
+};
+
+// What a client asks of a new TUN. Owner and group are a user or group name,
+// or a numeric id, as text; the backend resolves them.
+struct TunSpec {
+    std::optional<std::string> name{}; // none: the kernel picks tunN
+    std::optional<std::string> owner{};
+    std::optional<std::string> group{};
 };
 
 // Something on the host that holds an IPv4 range: an interface address or a
@@ -49,11 +62,11 @@ class TunBackend {
 public:
     virtual ~TunBackend() = default;
 
-    // Creates a persistent TUN (the kernel picks a tunN name when `name` is
-    // empty), tags it as this daemon's, configures `address` with its netmask
-    // and broadcast, and brings it up. All or nothing: a failure after the
-    // link exists removes it again. A taken name is a conflict.
-    virtual TunInterface create(const std::string& name, const net::InterfaceAddress& address) = 0;
+    // Creates a persistent TUN as `spec` asks, tags it as this daemon's,
+    // configures `address` with its netmask and broadcast, and brings it up.
+    // All or nothing: a failure after the link exists removes it again. A
+    // taken name is a conflict; an unknown owner or group is invalid.
+    virtual TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) = 0;
 
     // The TUNs that carry this daemon's tag, in name order.
     virtual std::vector<TunInterface> list() = 0;

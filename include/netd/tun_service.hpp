@@ -23,7 +23,7 @@ public:
 
     TunService(TunBackend& backend, HostNetwork& host, net::Cidr pool);
 
-    TunInterface create(const std::optional<std::string>& name);
+    TunInterface create(const TunSpec& spec);
     std::vector<TunInterface> list();
     TunInterface get(const std::string& name);
     void remove(const std::string& name);

@@ -64,18 +64,28 @@ void for_each_attribute(const nlmsghdr* message, std::size_t header_size, Each e
         &each);
 }
 
-std::string kind_of(const nlattr* linkinfo) {
-    std::string kind;
+// Calls `each(type, attribute)` for every attribute nested in `parent`.
+template <typename Each>
+void for_each_nested(const nlattr* parent, Each each) {
     mnl_attr_parse_nested(
-        linkinfo,
+        parent,
         [](const nlattr* attribute, void* data) {
-            if (mnl_attr_get_type(attribute) == IFLA_INFO_KIND) {
-                *static_cast<std::string*>(data) = mnl_attr_get_str(attribute);
-            }
+            (*static_cast<Each*>(data))(mnl_attr_get_type(attribute), attribute);
             return MNL_CB_OK;
         },
-        &kind);
-    return kind;
+        &each);
+}
+
+// IFLA_LINKINFO: the kind, and for a TUN who may attach to it.
+void parse_linkinfo(const nlattr* linkinfo, Link& link) {
+    for_each_nested(linkinfo, [&](int type, const nlattr* attribute) {
+        if (type == IFLA_INFO_KIND) link.kind = mnl_attr_get_str(attribute);
+        if (type != IFLA_INFO_DATA) return;
+        for_each_nested(attribute, [&](int data_type, const nlattr* data) {
+            if (data_type == IFLA_TUN_OWNER) link.tun_owner = mnl_attr_get_u32(data);
+            if (data_type == IFLA_TUN_GROUP) link.tun_group = mnl_attr_get_u32(data);
+        });
+    });
 }
 
 void put_ipv4(nlmsghdr* message, std::uint16_t type, net::Ipv4 address) {
@@ -137,11 +147,13 @@ std::vector<Link> Netlink::links() {
     std::vector<Link> out;
     dump(RTM_GETLINK, sizeof(ifinfomsg), [&](const nlmsghdr* message) {
         const auto* info = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
-        Link link{info->ifi_index, {}, {}, {}, info->ifi_flags};
+        Link link;
+        link.index = info->ifi_index;
+        link.flags = info->ifi_flags;
         for_each_attribute(message, sizeof(ifinfomsg), [&](int type, const nlattr* attribute) {
             if (type == IFLA_IFNAME) link.name = mnl_attr_get_str(attribute);
             if (type == IFLA_IFALIAS) link.alias = mnl_attr_get_str(attribute);
-            if (type == IFLA_LINKINFO) link.kind = kind_of(attribute);
+            if (type == IFLA_LINKINFO) parse_linkinfo(attribute, link);
         });
         out.push_back(std::move(link));
     });

@@ -32,6 +32,8 @@ struct Link {
     std::string kind;  // IFLA_INFO_KIND: "tun", "dummy", ... ("" for plain devices)
     std::string alias; // IFLA_IFALIAS, where the daemons keep their tag
     unsigned flags = 0;
+    std::optional<std::uint32_t> tun_owner; // IFLA_TUN_OWNER / GROUP of a TUN, when set
+    std::optional<std::uint32_t> tun_group;
 };
 
 struct Address {

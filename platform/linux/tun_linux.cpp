@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -16,6 +18,26 @@
 
 namespace netd::platform {
 namespace {
+
+// `group` is also a variable name below; the struct needs a name of its own.
+using group_t = struct group;
+
+// A user or group given by name or by numeric id.
+template <typename Entry>
+std::uint32_t resolve_id(const std::string& text, const char* what,
+                         int (*lookup)(const char*, Entry*, char*, std::size_t, Entry**),
+                         std::uint32_t Entry::*id) {
+    if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return static_cast<std::uint32_t>(std::stoul(text));
+    }
+    Entry entry{};
+    Entry* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (lookup(text.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+        fail(ErrorCode::invalid, std::string("no ") + what + " named \"" + text + "\" on this host");
+    }
+    return entry.*id;
+}
 
 UniqueFd open_tun_device() {
     UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
@@ -37,7 +59,11 @@ public:
         }
     }
 
-    TunInterface create(const std::string& name, const net::InterfaceAddress& address) override {
+    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override {
+        auto name = spec.name.value_or("");
+        std::optional<std::uint32_t> owner, group;
+        if (spec.owner) owner = resolve_id<passwd>(*spec.owner, "user", getpwnam_r, &passwd::pw_uid);
+        if (spec.group) group = resolve_id<group_t>(*spec.group, "group", getgrnam_r, &group_t::gr_gid);
         if (!name.empty()) {
             net::validate_interface_name(name);
             // TUNSETIFF would attach to an existing persistent TUN of that
@@ -52,9 +78,17 @@ public:
             if (errno == EBUSY) fail(ErrorCode::conflict, "interface " + name + " already exists");
             fail_errno(errno, "creating a TUN interface (TUNSETIFF)");
         }
+        // Who may attach without privileges: the point of a persistent TUN
+        // made for another program.
+        if (owner && ::ioctl(fd.get(), TUNSETOWNER, static_cast<unsigned long>(*owner)) < 0) {
+            fail_errno(errno, "setting the TUN's owner (TUNSETOWNER)");
+        }
+        if (group && ::ioctl(fd.get(), TUNSETGROUP, static_cast<unsigned long>(*group)) < 0) {
+            fail_errno(errno, "setting the TUN's group (TUNSETGROUP)");
+        }
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
 
-        TunInterface tun{request.ifr_name, address};
+        TunInterface tun{request.ifr_name, address, owner, group};
         int index = static_cast<int>(::if_nametoindex(request.ifr_name));
         try {
             if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
@@ -77,7 +111,7 @@ public:
                                         [&](const Address& a) { return a.index == link.index; });
             // A TUN of ours without an address is one a crash left half-made;
             // it holds no block, so it is not listed.
-            if (address != addresses.end()) out.push_back({link.name, address->address});
+            if (address != addresses.end()) out.push_back({link.name, address->address, link.tun_owner, link.tun_group});
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
         return out;

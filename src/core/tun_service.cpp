@@ -23,13 +23,13 @@ std::vector<TunInterface> TunService::sync() {
     return tuns;
 }
 
-TunInterface TunService::create(const std::optional<std::string>& name) {
-    if (name) net::validate_interface_name(*name);
+TunInterface TunService::create(const TunSpec& spec) {
+    if (spec.name) net::validate_interface_name(*spec.name);
     std::lock_guard host_lock(host_);
     sync();
     auto block = allocator_.allocate(block_prefix_len, host_.occupants());
     try {
-        return backend_.create(name.value_or(""), net::InterfaceAddress::first_host_of(block));
+        return backend_.create(spec, net::InterfaceAddress::first_host_of(block));
     } catch (...) {
         allocator_.release(block);
         throw;

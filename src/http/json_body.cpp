@@ -67,4 +67,12 @@ std::optional<int> JsonBody::integer(const std::string& field, int min, int max)
     return it->get<int>();
 }
 
+std::optional<std::string> JsonBody::id(const std::string& field) const {
+    auto it = value_.find(field);
+    if (it == value_.end() || it->is_null()) return std::nullopt;
+    if (it->is_number_unsigned() && it->get<std::uint64_t>() < 0xffffffffu) return std::to_string(it->get<std::uint64_t>());
+    if (it->is_string() && !it->get<std::string>().empty()) return it->get<std::string>();
+    fail(ErrorCode::invalid, "field \"" + field + "\" must be a name or a numeric id, not " + it->dump());
+}
+
 } // namespace netd::http

@@ -11,12 +11,15 @@ using http::verb;
 
 nlohmann::json to_json(const TunInterface& tun) {
     auto network = tun.address.network();
-    return {
+    nlohmann::json out{
         {"name", tun.name},
         {"ip_addr", tun.address.address().to_string()},
         {"netmask", network.netmask().to_string()},
         {"broadcast", network.broadcast().to_string()},
     };
+    if (tun.owner) out["owner"] = *tun.owner;
+    if (tun.group) out["group"] = *tun.group;
+    return out;
 }
 
 namespace {
@@ -38,8 +41,9 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
 
 void add_tun_routes(http::Router& router, TunService& service) {
     router.add(verb::post, "/tun", [&service](const Request& request) {
-        http::JsonBody body(request.body, {"name"});
-        return Response::json(status::created, to_json(service.create(body.string("name"))));
+        http::JsonBody body(request.body, {"name", "owner", "group"});
+        TunSpec spec{body.string("name"), body.id("owner"), body.id("group")};
+        return Response::json(status::created, to_json(service.create(spec)));
     });
     router.add(verb::get, "/tun", [&service](const Request&) {
         return Response::json(status::ok, to_json(service.list()));

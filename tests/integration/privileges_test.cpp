@@ -1,7 +1,18 @@
 // The daemons keep only CAP_NET_ADMIN once they serve, and refuse plainly to
 // start without it.
 
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <fstream>
 
@@ -53,6 +64,58 @@ TEST_F(PrivilegesTest, WithoutNetAdminItExitsWithOneClearLine) {
             << run.stderr_text;
         EXPECT_EQ(std::count(run.stderr_text.begin(), run.stderr_text.end(), '\n'), 1) << run.stderr_text;
     }
+}
+
+} // namespace
+} // namespace netd::testing
+
+namespace netd::testing {
+namespace {
+
+// Attaches to the TUN `name` as `uid` in a child process; 0 on success, else
+// the errno of the failure. `device` is a /dev/net/tun node anyone may open,
+// so that only the TUN's own owner check decides.
+int attach_as(uid_t uid, const std::string& device, const std::string& name) {
+    pid_t child = fork();
+    if (child == 0) {
+        if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(uid, uid, uid) != 0) {
+            _exit(100);
+        }
+        int fd = open(device.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd < 0) _exit(101);
+        ifreq request{};
+        request.ifr_flags = IFF_TUN | IFF_NO_PI;
+        std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
+        _exit(ioctl(fd, TUNSETIFF, &request) == 0 ? 0 : errno);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(PrivilegesTest, OwnerMayAttachAndOthersMayNot) {
+    auto device = ::testing::TempDir() + "netd-tun-node";
+    unlink(device.c_str());
+    if (mknod(device.c_str(), S_IFCHR | 0666, makedev(10, 200)) != 0 || chmod(device.c_str(), 0666) != 0) {
+        GTEST_SKIP() << "cannot make a /dev/net/tun node in " << ::testing::TempDir() << ": " << std::strerror(errno);
+    }
+    DaemonProcess daemon(NETD_TUN_DAEMON, 3030);
+    HttpClient client("127.0.0.1", 3030);
+    auto created = client.post("/tun", R"({"name":"user0","owner":"nobody"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json()["owner"], 65534);
+    EXPECT_EQ(client.get("/tun/user0").json()["owner"], 65534) << "the owner is not read back from the kernel";
+    auto by_group = client.post("/tun", R"({"name":"group0","group":65534})");
+    ASSERT_EQ(by_group.status, 201) << by_group.body;
+    EXPECT_EQ(by_group.json()["group"], 65534);
+
+    EXPECT_EQ(attach_as(65534, device, "user0"), 0) << "the owner could not attach";
+    EXPECT_EQ(attach_as(65533, device, "user0"), EPERM) << "another user could attach";
+
+    EXPECT_EQ(client.post("/tun", R"({"owner":"no-such-user-here"})").status, 400);
+    EXPECT_EQ(client.post("/tun", R"({"owner":-1})").status, 400);
+    EXPECT_EQ(client.post("/tun", R"({"owner":true})").status, 400);
+    unlink(device.c_str());
 }
 
 } // namespace

@@ -26,14 +26,19 @@ bool FakeKernel::name_taken(const std::string& name) const {
     return tuns.contains(name) || std::find(foreign_links.begin(), foreign_links.end(), name) != foreign_links.end();
 }
 
-TunInterface FakeTunBackend::create(const std::string& name, const net::InterfaceAddress& address) {
+TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAddress& address) {
     kernel_.throw_if_failing();
-    auto chosen = name;
+    auto chosen = spec.name.value_or("");
     for (int n = 0; chosen.empty(); ++n) {
         if (!kernel_.name_taken("tun" + std::to_string(n))) chosen = "tun" + std::to_string(n);
     }
     if (kernel_.name_taken(chosen)) fail(ErrorCode::conflict, "interface " + chosen + " already exists");
-    return kernel_.tuns[chosen] = TunInterface{chosen, address};
+    // Only numeric ids: a fake has no user database.
+    auto id = [](const std::optional<std::string>& text) -> std::optional<std::uint32_t> {
+        if (!text) return std::nullopt;
+        return static_cast<std::uint32_t>(std::stoul(*text));
+    };
+    return kernel_.tuns[chosen] = TunInterface{chosen, address, id(spec.owner), id(spec.group)};
 }
 
 std::vector<TunInterface> FakeTunBackend::list() {

@@ -36,7 +36,7 @@ class FakeTunBackend : public TunBackend {
 public:
     explicit FakeTunBackend(FakeKernel& kernel) : kernel_(kernel) {}
 
-    TunInterface create(const std::string& name, const net::InterfaceAddress& address) override;
+    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override;
     std::vector<TunInterface> list() override;
     void remove(std::string_view name) override;
 

@@ -31,7 +31,7 @@ ErrorCode code_of(const std::function<void()>& call) {
 
 TEST_F(TunServiceTest, FirstTunGetsTheSpecsAddress) {
     auto tuns = service();
-    auto tun = tuns.create(std::nullopt);
+    auto tun = tuns.create({});
     EXPECT_EQ(tun.name, "tun0");
     EXPECT_EQ(tun.address.to_string(), "10.0.0.1/24");
 }
@@ -46,7 +46,7 @@ TEST_F(TunServiceTest, SequentialBlocksAndNames) {
     for (const auto& step : std::vector<Step>{{std::nullopt, "tun0", "10.0.0.1/24"},
                                               {"vpn0", "vpn0", "10.0.1.1/24"},
                                               {std::nullopt, "tun1", "10.0.2.1/24"}}) {
-        auto tun = tuns.create(step.name);
+        auto tun = tuns.create({.name = step.name});
         EXPECT_EQ(tun.name, step.expected_name);
         EXPECT_EQ(tun.address.to_string(), step.expected_address);
     }
@@ -56,52 +56,52 @@ TEST_F(TunServiceTest, SequentialBlocksAndNames) {
 TEST_F(TunServiceTest, SkipsBlocksTheHostHolds) {
     kernel.foreign = {{Cidr::parse("10.0.0.0/23"), "route 10.0.0.0/23 on eth0"},
                       {Cidr::parse("10.0.2.128/25"), "address 10.0.2.129/25 on eth1"}};
-    EXPECT_EQ(service().create(std::nullopt).address.to_string(), "10.0.3.1/24");
+    EXPECT_EQ(service().create({}).address.to_string(), "10.0.3.1/24");
 }
 
 TEST_F(TunServiceTest, HostRouteCoveringThePoolExhaustsIt) {
     kernel.foreign = {{Cidr::parse("10.0.0.0/8"), "route 10.0.0.0/8 on wg0"}};
     auto tuns = service();
-    EXPECT_EQ(code_of([&] { tuns.create(std::nullopt); }), ErrorCode::conflict);
+    EXPECT_EQ(code_of([&] { tuns.create({}); }), ErrorCode::conflict);
 }
 
 TEST_F(TunServiceTest, ExhaustionIsAConflictAndDeleteFreesABlock) {
     auto tuns = service("10.0.0.0/23");
-    tuns.create(std::nullopt);
-    tuns.create(std::nullopt);
-    EXPECT_EQ(code_of([&] { tuns.create(std::nullopt); }), ErrorCode::conflict);
+    tuns.create({});
+    tuns.create({});
+    EXPECT_EQ(code_of([&] { tuns.create({}); }), ErrorCode::conflict);
     tuns.remove("tun0");
-    EXPECT_EQ(tuns.create(std::nullopt).address.to_string(), "10.0.0.1/24");
+    EXPECT_EQ(tuns.create({}).address.to_string(), "10.0.0.1/24");
 }
 
 TEST_F(TunServiceTest, AdoptsWhatTheKernelHasAfterARestart) {
     kernel.tuns["tun7"] = {"tun7", net::InterfaceAddress::parse("10.0.0.1/24")};
-    EXPECT_EQ(service().create(std::nullopt).address.to_string(), "10.0.1.1/24");
+    EXPECT_EQ(service().create({}).address.to_string(), "10.0.1.1/24");
 }
 
 TEST_F(TunServiceTest, ABlockRemovedBehindOurBackReturnsToThePool) {
     auto tuns = service("10.0.0.0/24");
-    tuns.create("a");
+    tuns.create({.name = "a"});
     kernel.tuns.erase("a"); // as `ip link del a` would
     EXPECT_EQ(tuns.list().size(), 0u);
-    EXPECT_EQ(tuns.create("b").address.to_string(), "10.0.0.1/24");
+    EXPECT_EQ(tuns.create({.name = "b"}).address.to_string(), "10.0.0.1/24");
 }
 
 TEST_F(TunServiceTest, BackendFailureReleasesTheBlock) {
     auto tuns = service("10.0.0.0/24");
     kernel.fail_next = Error(ErrorCode::unavailable, "no /dev/net/tun");
-    EXPECT_EQ(code_of([&] { tuns.create(std::nullopt); }), ErrorCode::unavailable);
-    EXPECT_EQ(tuns.create(std::nullopt).address.to_string(), "10.0.0.1/24");
+    EXPECT_EQ(code_of([&] { tuns.create({}); }), ErrorCode::unavailable);
+    EXPECT_EQ(tuns.create({}).address.to_string(), "10.0.0.1/24");
 }
 
 TEST_F(TunServiceTest, ErrorsAreTyped) {
     kernel.foreign_links = {"eth0"};
     auto tuns = service();
-    tuns.create("vpn0");
-    EXPECT_EQ(code_of([&] { tuns.create("vpn0"); }), ErrorCode::conflict);
-    EXPECT_EQ(code_of([&] { tuns.create("eth0"); }), ErrorCode::conflict);
-    EXPECT_EQ(code_of([&] { tuns.create("a/b"); }), ErrorCode::invalid);
-    EXPECT_EQ(code_of([&] { tuns.create("this-name-is-too-long"); }), ErrorCode::invalid);
+    tuns.create({.name = "vpn0"});
+    EXPECT_EQ(code_of([&] { tuns.create({.name = "vpn0"}); }), ErrorCode::conflict);
+    EXPECT_EQ(code_of([&] { tuns.create({.name = "eth0"}); }), ErrorCode::conflict);
+    EXPECT_EQ(code_of([&] { tuns.create({.name = "a/b"}); }), ErrorCode::invalid);
+    EXPECT_EQ(code_of([&] { tuns.create({.name = "this-name-is-too-long"}); }), ErrorCode::invalid);
     EXPECT_EQ(code_of([&] { tuns.get("eth0"); }), ErrorCode::not_found);
     EXPECT_EQ(code_of([&] { tuns.remove("eth0"); }), ErrorCode::not_found);
     EXPECT_EQ(code_of([&] { service("10.0.0.0/25"); }), ErrorCode::invalid);
