@@ -90,8 +90,11 @@ public:
     virtual ~SubnetBackend() = default;
 
     // Puts the first host address of `network` on an interface this daemon
-    // owns and tags it. All or nothing, like TunBackend::create.
-    virtual Subnet add(const net::Cidr& network) = 0;
+    // owns and tags it. The interface is called `interface` where that name
+    // is free and of the backend's kind (a restore asks for the old one);
+    // otherwise, or when it is empty, the next free name. All or nothing,
+    // like TunBackend::create.
+    virtual Subnet add(const net::Cidr& network, const std::string& interface) = 0;
 
     // The subnets that carry this daemon's tag, in network order.
     virtual std::vector<Subnet> list() = 0;

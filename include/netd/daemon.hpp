@@ -1,12 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "netd/http/metrics.hpp"
+#include "netd/intents.hpp"
 #include "netd/http/router.hpp"
 
 // What both mains share: the common flags, the log files, the serve loop and
@@ -24,15 +26,33 @@ struct Options {
     std::string lock_file = "/run/netd/allocation.lock";
     std::vector<std::string> allow_hosts{}; // Host values served besides the defaults
     std::string token_file{};               // when set, requests need its token
+    std::string state_dir{};                // default: /var/lib/<program>
+    bool restore = true;                    // recreate what the kernel forgot at start
 };
 
 // --listen, --log-dir, --log-level, --pool, --lock-file, --allow-host,
-// --token-file and --version.
+// --token-file, --state-dir, --restore/--no-restore and --version.
 void add_common_options(CLI::App& app, Options& options);
 
 // Opens <log-dir>/<log_name>.log (TRACE to INFO) and .err (WARN and worse),
 // plus stderr when it is a terminal, as the default logger.
 void setup_logging(const Options& options);
+
+// The daemon's saved intents, from <state-dir>/state.json. A corrupt or
+// future file is set aside and logged at ERROR; it never stops the start.
+class SavedIntents {
+public:
+    explicit SavedIntents(const Options& options);
+    Intents& intents() { return intents_; }
+
+private:
+    std::unique_ptr<IntentStore> store_;
+    std::string problem_; // what loading ran into; filled before intents_ is built
+    Intents intents_;
+};
+
+// Logs what a restore did: INFO for each success, ERROR for each failure.
+void log_restored(const std::vector<Restored>& outcomes);
 
 // Sets up logging, then runs `body`. A netd::Error or a failure to open the
 // logs ends the program with one line on stderr (and in the .err log where it

@@ -4,6 +4,7 @@
 
 #include "netd/allocator.hpp"
 #include "netd/backend.hpp"
+#include "netd/intents.hpp"
 
 namespace netd {
 
@@ -23,7 +24,10 @@ struct SubnetPolicy {
 // the kernel's view and runs on one thread.
 class SubnetService {
 public:
-    SubnetService(SubnetBackend& backend, HostNetwork& host, SubnetPolicy policy);
+    SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy);
+
+    // Recreates the subnets that were asked for and are gone (after a reboot).
+    std::vector<Restored> restore();
 
     Subnet add(const net::Cidr& network);
     Subnet allocate(int prefix_len);
@@ -40,6 +44,7 @@ private:
 
     SubnetBackend& backend_;
     HostNetwork& host_;
+    Intents& intents_;
     SubnetPolicy policy_;
     Allocator allocator_;
 };

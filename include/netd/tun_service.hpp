@@ -6,6 +6,7 @@
 
 #include "netd/allocator.hpp"
 #include "netd/backend.hpp"
+#include "netd/intents.hpp"
 
 namespace netd {
 
@@ -21,7 +22,11 @@ class TunService {
 public:
     static constexpr int block_prefix_len = 24;
 
-    TunService(TunBackend& backend, HostNetwork& host, net::Cidr pool);
+    TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool);
+
+    // Recreates the TUNs that were asked for and are gone (after a reboot),
+    // with their names, addresses and owners.
+    std::vector<Restored> restore();
 
     TunInterface create(const TunSpec& spec);
     std::vector<TunInterface> list();
@@ -35,6 +40,7 @@ private:
 
     TunBackend& backend_;
     HostNetwork& host_;
+    Intents& intents_;
     Allocator allocator_;
 };
 

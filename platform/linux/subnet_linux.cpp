@@ -19,8 +19,12 @@ constexpr std::uint8_t netd_ifa_proto = 0x4e;
 
 constexpr std::string_view dummy_prefix = "netd";
 
-// The lowest "<prefix><N>" not in `taken`.
-std::string lowest_free(std::string_view prefix, const std::set<std::string>& taken) {
+// `wanted` when it is "<prefix><N>" and free, else the lowest "<prefix><N>"
+// not in `taken`.
+std::string pick_name(std::string_view prefix, const std::set<std::string>& taken, const std::string& wanted) {
+    bool wanted_fits = wanted.size() > prefix.size() && wanted.rfind(prefix, 0) == 0 &&
+                       wanted.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+    if (wanted_fits && !taken.contains(wanted)) return wanted;
     for (int n = 0;; ++n) {
         auto name = std::string(prefix) + std::to_string(n);
         if (!taken.contains(name)) return name;
@@ -39,11 +43,11 @@ public:
         }
     }
 
-    Subnet add(const net::Cidr& network) override {
+    Subnet add(const net::Cidr& network, const std::string& interface) override {
         auto address = net::InterfaceAddress::first_host_of(network);
         if (mode_ != SubnetMode::loopback) {
             try {
-                return add_dummy(network, address);
+                return add_dummy(network, address, interface);
             } catch (const KernelError& error) {
                 if (error.error_number() != EOPNOTSUPP) throw;
                 if (mode_ == SubnetMode::dummy) {
@@ -54,7 +58,7 @@ public:
                 mode_ = SubnetMode::loopback;
             }
         }
-        return add_loopback(network, address);
+        return add_loopback(network, address, interface);
     }
 
     std::vector<Subnet> list() override {
@@ -92,10 +96,10 @@ public:
 private:
     static bool is_our_dummy(const Link& link) { return link.kind == "dummy" && link.alias == subnet_tag; }
 
-    Subnet add_dummy(const net::Cidr& network, const net::InterfaceAddress& address) {
+    Subnet add_dummy(const net::Cidr& network, const net::InterfaceAddress& address, const std::string& wanted) {
         std::set<std::string> taken;
         for (const auto& link : netlink_.links()) taken.insert(link.name);
-        auto name = lowest_free(dummy_prefix, taken);
+        auto name = pick_name(dummy_prefix, taken, wanted);
         netlink_.create_link(name, "dummy");
         auto link = netlink_.link(name);
         try {
@@ -111,7 +115,7 @@ private:
         return {network, address, name};
     }
 
-    Subnet add_loopback(const net::Cidr& network, const net::InterfaceAddress& address) {
+    Subnet add_loopback(const net::Cidr& network, const net::InterfaceAddress& address, const std::string& wanted) {
         auto loopback = netlink_.link("lo");
         if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
         if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
@@ -119,7 +123,7 @@ private:
         for (const auto& existing : netlink_.addresses()) {
             if (existing.index == loopback->index) taken.insert(existing.label);
         }
-        auto label = lowest_free("lo:", taken);
+        auto label = pick_name("lo:", taken, wanted);
         netlink_.add_address(loopback->index, {address, label, netd_ifa_proto});
         return {network, address, label};
     }

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
     return netd::daemon::run(options, [&] {
         auto host = netd::platform::make_host_network(options.lock_file);
         auto backend = netd::platform::make_subnet_backend(mode);
-        netd::SubnetService service(*backend, *host,
+        netd::daemon::SavedIntents saved(options);
+        netd::SubnetService service(*backend, *host, saved.intents(),
                                     {.pool = netd::net::Cidr::parse(options.pool), .allow_outside_pool = allow_outside_pool});
+        if (options.restore) netd::daemon::log_restored(service.restore());
         netd::http::Router router;
         netd::add_subnet_routes(router, service);
         netd::daemon::serve(options, router,

@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
     return netd::daemon::run(options, [&] {
         auto host = netd::platform::make_host_network(options.lock_file);
         auto backend = netd::platform::make_tun_backend();
-        netd::TunService service(*backend, *host, netd::net::Cidr::parse(options.pool));
+        netd::daemon::SavedIntents saved(options);
+        netd::TunService service(*backend, *host, saved.intents(), netd::net::Cidr::parse(options.pool));
+        if (options.restore) netd::daemon::log_restored(service.restore());
         netd::http::Router router;
         netd::add_tun_routes(router, service);
         netd::daemon::serve(options, router,

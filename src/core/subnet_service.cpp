@@ -7,8 +7,8 @@
 
 namespace netd {
 
-SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, SubnetPolicy policy)
-    : backend_(backend), host_(host), policy_(policy), allocator_(policy.pool) {
+SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy)
+    : backend_(backend), host_(host), intents_(intents), policy_(policy), allocator_(policy.pool) {
     sync();
 }
 
@@ -45,9 +45,23 @@ Subnet SubnetService::add(const net::Cidr& network) {
     if (const auto* occupant = host.find_overlap(network)) {
         fail(ErrorCode::conflict, network.to_string() + " overlaps " + occupant->holder);
     }
-    auto subnet = backend_.add(network);
+    auto subnet = backend_.add(network, "");
     allocator_.hold(network);
+    intents_.put(network.to_string(), {{"interface", subnet.interface}});
     return subnet;
+}
+
+std::vector<Restored> SubnetService::restore() {
+    std::lock_guard host_lock(host_);
+    std::vector<std::string> present;
+    for (const auto& subnet : sync()) present.push_back(subnet.network.to_string());
+    return restore_intents(
+        intents_, present, host_, [](const std::string& cidr, const nlohmann::json&) { return net::Cidr::parse(cidr); },
+        [&](const std::string& cidr, const nlohmann::json& record) {
+            auto network = net::Cidr::parse(cidr);
+            backend_.add(network, record.value("interface", ""));
+            allocator_.hold(network);
+        });
 }
 
 Subnet SubnetService::allocate(int prefix_len) {
@@ -55,12 +69,15 @@ Subnet SubnetService::allocate(int prefix_len) {
     std::lock_guard host_lock(host_);
     sync();
     auto block = allocator_.allocate(prefix_len, host_.occupants());
+    Subnet subnet;
     try {
-        return backend_.add(block);
+        subnet = backend_.add(block, "");
     } catch (...) {
         allocator_.release(block);
         throw;
     }
+    intents_.put(block.to_string(), {{"interface", subnet.interface}});
+    return subnet;
 }
 
 std::vector<Subnet> SubnetService::list() { return sync(); }
@@ -76,6 +93,7 @@ void SubnetService::remove(const net::Cidr& network) {
     get(network);
     backend_.remove(network);
     allocator_.release(network);
+    intents_.erase(network.to_string());
 }
 
 } // namespace netd

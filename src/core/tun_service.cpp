@@ -7,8 +7,25 @@
 
 namespace netd {
 
-TunService::TunService(TunBackend& backend, HostNetwork& host, net::Cidr pool)
-    : backend_(backend), host_(host), allocator_(pool) {
+namespace {
+
+// The name is the record's key; the rest is what recreating it needs.
+nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& address) {
+    nlohmann::json record{{"address", address.to_string()}};
+    if (spec.owner) record["owner"] = *spec.owner;
+    if (spec.group) record["group"] = *spec.group;
+    return record;
+}
+
+std::optional<std::string> optional_string(const nlohmann::json& record, const char* key) {
+    if (!record.contains(key)) return std::nullopt;
+    return record.at(key).get<std::string>();
+}
+
+} // namespace
+
+TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool)
+    : backend_(backend), host_(host), intents_(intents), allocator_(pool) {
     if (pool.prefix_len() > block_prefix_len) {
         fail(ErrorCode::invalid, "the pool " + pool.to_string() + " is smaller than one /24 block");
     }
@@ -28,12 +45,33 @@ TunInterface TunService::create(const TunSpec& spec) {
     std::lock_guard host_lock(host_);
     sync();
     auto block = allocator_.allocate(block_prefix_len, host_.occupants());
+    auto address = net::InterfaceAddress::first_host_of(block);
+    TunInterface tun;
     try {
-        return backend_.create(spec, net::InterfaceAddress::first_host_of(block));
+        tun = backend_.create(spec, address);
     } catch (...) {
         allocator_.release(block);
         throw;
     }
+    intents_.put(tun.name, record_of(spec, address));
+    return tun;
+}
+
+std::vector<Restored> TunService::restore() {
+    std::lock_guard host_lock(host_);
+    std::vector<std::string> present;
+    for (const auto& tun : sync()) present.push_back(tun.name);
+    auto address_of = [](const nlohmann::json& record) {
+        return net::InterfaceAddress::parse(record.at("address").get<std::string>());
+    };
+    return restore_intents(
+        intents_, present, host_,
+        [&](const std::string&, const nlohmann::json& record) { return address_of(record).network(); },
+        [&](const std::string& name, const nlohmann::json& record) {
+            auto address = address_of(record);
+            backend_.create({name, optional_string(record, "owner"), optional_string(record, "group")}, address);
+            allocator_.hold(address.network());
+        });
 }
 
 std::vector<TunInterface> TunService::list() { return sync(); }
@@ -49,6 +87,7 @@ void TunService::remove(const std::string& name) {
     auto tun = get(name);
     backend_.remove(name);
     allocator_.release(tun.address.network());
+    intents_.erase(name);
 }
 
 } // namespace netd

@@ -13,6 +13,7 @@
 #include "netd/error.hpp"
 #include "netd/http/server.hpp"
 #include "netd/platform.hpp"
+#include "state_file.hpp"
 
 namespace netd::daemon {
 
@@ -24,6 +25,11 @@ void add_common_options(CLI::App& app, Options& options) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
     app.add_option("--pool", options.pool, "IPv4 range to allocate blocks from")->capture_default_str();
+    options.state_dir = "/var/lib/" + options.program;
+    app.add_option("--state-dir", options.state_dir, "Where what was asked for is saved, to restore after a reboot")
+        ->capture_default_str();
+    app.add_flag("--restore,!--no-restore", options.restore,
+                 "At start, recreate saved interfaces the kernel no longer has (default on)");
     app.add_option("--lock-file", options.lock_file, "Lock file shared by the netd daemons of this host")
         ->capture_default_str();
     app.add_option("--allow-host", options.allow_hosts,
@@ -32,6 +38,21 @@ void add_common_options(CLI::App& app, Options& options) {
                    "Require 'Authorization: Bearer <token>' with the token in this file")
         ->check(CLI::ExistingFile);
     app.set_version_flag("--version", std::string(NETD_VERSION));
+}
+
+SavedIntents::SavedIntents(const Options& options)
+    : store_(std::make_unique<platform::StateFile>(options.state_dir)), intents_(*store_, problem_) {
+    if (!problem_.empty()) spdlog::error("{}", problem_);
+}
+
+void log_restored(const std::vector<Restored>& outcomes) {
+    for (const auto& outcome : outcomes) {
+        if (outcome.ok) {
+            spdlog::info("{}", outcome.message);
+        } else {
+            spdlog::error("{}", outcome.message);
+        }
+    }
 }
 
 int run(const Options& options, const std::function<void()>& body) {

@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -147,6 +149,71 @@ TEST_F(RestartSafetyTest, ConcurrentAllocationsAcrossBothDaemonsNeverOverlap) {
     HttpClient subnet_client("127.0.0.1", subnet_port);
     EXPECT_EQ(tun_client.get("/tun").json().size(), static_cast<std::size_t>(per_daemon));
     EXPECT_EQ(subnet_client.get("/subnet").json().size(), static_cast<std::size_t>(per_daemon));
+}
+
+} // namespace
+} // namespace netd::testing
+
+namespace netd::testing {
+namespace {
+
+TEST_F(RestartSafetyTest, RestoreRecreatesEverythingAfterAReboot) {
+    auto state = ::testing::TempDir() + "netd-reboot-" + std::to_string(getpid());
+    std::filesystem::remove_all(state);
+    std::vector<std::string> tun_args{"--state-dir", state + "/tun"}, subnet_args{"--state-dir", state + "/subnet"};
+    nlohmann::json tuns_before, subnets_before;
+    {
+        DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, tun_args);
+        DaemonProcess subnets(NETD_SUBNET_DAEMON, subnet_port, subnet_args);
+        HttpClient tun_client("127.0.0.1", tun_port);
+        HttpClient subnet_client("127.0.0.1", subnet_port);
+        tun_client.post("/tun", R"({"name":"keep0","owner":"nobody"})");
+        tun_client.post("/tun", R"({"name":"drop0"})");
+        tun_client.post("/tun", "{}");
+        ASSERT_EQ(tun_client.del("/tun/drop0").status, 204);
+        subnet_client.post("/subnet", R"({"cidr":"10.7.0.0/16"})");
+        subnet_client.post("/subnet", R"({"prefix_len":28})");
+        tuns_before = tun_client.get("/tun").json();
+        subnets_before = subnet_client.get("/subnet").json();
+        tuns.stop(SIGTERM);
+        subnets.stop(SIGKILL);
+    }
+    enter_new_netns(); // a reboot: the kernel has forgotten everything
+    ASSERT_TRUE(ip_json("link show type tun").empty());
+
+    DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, tun_args);
+    DaemonProcess subnets(NETD_SUBNET_DAEMON, subnet_port, subnet_args);
+    HttpClient tun_client("127.0.0.1", tun_port);
+    HttpClient subnet_client("127.0.0.1", subnet_port);
+    EXPECT_EQ(tun_client.get("/tun").json(), tuns_before);
+    EXPECT_EQ(subnet_client.get("/subnet").json(), subnets_before);
+    EXPECT_FALSE(link("drop0")) << "a deleted TUN came back";
+
+    // --no-restore leaves the kernel as it is.
+    tuns.stop(SIGTERM);
+    enter_new_netns();
+    tun_args.push_back("--no-restore");
+    DaemonProcess bare(NETD_TUN_DAEMON, tun_port, tun_args);
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json(), nlohmann::json::array());
+    std::filesystem::remove_all(state);
+}
+
+TEST_F(RestartSafetyTest, CorruptStateNeverBlocksTheStart) {
+    auto state = ::testing::TempDir() + "netd-corrupt-" + std::to_string(getpid());
+    std::filesystem::create_directories(state);
+    std::ofstream(state + "/state.json") << "{\"version\": 1, \"intents\": {\"tun0\": ";
+    DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--state-dir", state});
+    HttpClient client("127.0.0.1", tun_port);
+    EXPECT_EQ(client.post("/tun", "{}").status, 201) << "the daemon does not work after a corrupt state file";
+    tuns.stop(SIGTERM);
+    auto [log, err] = tuns.expect_log_split("tun_daemon");
+    EXPECT_NE(err.find("the state file is unusable"), std::string::npos) << err;
+    bool set_aside = false;
+    for (const auto& entry : std::filesystem::directory_iterator(state)) {
+        set_aside |= entry.path().filename().string().rfind("state.json.corrupt-", 0) == 0;
+    }
+    EXPECT_TRUE(set_aside) << "the corrupt file was not kept for inspection";
+    std::filesystem::remove_all(state);
 }
 
 } // namespace

@@ -58,6 +58,9 @@ bool port_open(unsigned short port) {
 DaemonProcess::DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra)
     : binary_(std::move(binary)), port_(port), log_dir_(make_temp_dir()) {
     std::vector<std::string> args{"--listen", "127.0.0.1:" + std::to_string(port), "--log-dir", log_dir_};
+    if (std::find(extra.begin(), extra.end(), "--state-dir") == extra.end()) {
+        args.insert(args.end(), {"--state-dir", log_dir_ + "/state"});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = spawn(binary_, args, -1);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -11,8 +11,9 @@ namespace netd::testing {
 // the test is in, with its logs in a fresh temporary directory.
 class DaemonProcess {
 public:
-    // Starts `binary` with `--listen 127.0.0.1:<port> --log-dir <tmp>` and
-    // `extra` arguments, then polls until the port accepts (or fails the test).
+    // Starts `binary` with `--listen 127.0.0.1:<port> --log-dir <tmp>`, a
+    // state directory under it unless `extra` names one, and `extra`; then
+    // polls until the port accepts (or fails the test).
     DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra = {});
     ~DaemonProcess();
 

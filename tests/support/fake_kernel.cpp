@@ -54,9 +54,9 @@ void FakeTunBackend::remove(std::string_view name) {
     kernel_.tuns.erase(it);
 }
 
-Subnet FakeSubnetBackend::add(const net::Cidr& network) {
+Subnet FakeSubnetBackend::add(const net::Cidr& network, const std::string& interface) {
     kernel_.throw_if_failing();
-    auto label = "lo:" + std::to_string(kernel_.subnets.size());
+    auto label = interface.empty() ? "lo:" + std::to_string(kernel_.subnets.size()) : interface;
     return kernel_.subnets[network] = Subnet{network, net::InterfaceAddress::first_host_of(network), label};
 }
 

@@ -7,6 +7,7 @@
 
 #include "netd/backend.hpp"
 #include "netd/error.hpp"
+#include "netd/intents.hpp"
 
 // In-memory stand-ins for the kernel behind the backend interfaces, so that
 // services and handlers are tested without root (in the manner of
@@ -48,12 +49,27 @@ class FakeSubnetBackend : public SubnetBackend {
 public:
     explicit FakeSubnetBackend(FakeKernel& kernel) : kernel_(kernel) {}
 
-    Subnet add(const net::Cidr& network) override;
+    Subnet add(const net::Cidr& network, const std::string& interface) override;
     std::vector<Subnet> list() override;
     void remove(const net::Cidr& network) override;
 
 private:
     FakeKernel& kernel_;
+};
+
+// Intents kept in memory; `text` is what a real store would hold on disk.
+class FakeIntentStore : public IntentStore {
+public:
+    std::optional<std::string> read() override { return text; }
+    void write(const std::string& written) override { text = written; }
+    std::string set_aside() override {
+        aside = text;
+        text.reset();
+        return "memory";
+    }
+
+    std::optional<std::string> text;
+    std::optional<std::string> aside;
 };
 
 } // namespace netd::testing

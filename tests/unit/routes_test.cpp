@@ -18,8 +18,11 @@ protected:
     testing::FakeKernel kernel;
     testing::FakeTunBackend tun_backend{kernel};
     testing::FakeSubnetBackend subnet_backend{kernel};
-    TunService tuns{tun_backend, kernel, net::Cidr::parse("10.0.0.0/8")};
-    SubnetService subnets{subnet_backend, kernel, {.pool = net::Cidr::parse("10.0.0.0/8")}};
+    testing::FakeIntentStore tun_store, subnet_store;
+    std::string problem;
+    Intents tun_intents{tun_store, problem}, subnet_intents{subnet_store, problem};
+    TunService tuns{tun_backend, kernel, tun_intents, net::Cidr::parse("10.0.0.0/8")};
+    SubnetService subnets{subnet_backend, kernel, subnet_intents, {.pool = net::Cidr::parse("10.0.0.0/8")}};
     http::Router router;
 
     void SetUp() override {

@@ -15,9 +15,13 @@ class SubnetServiceTest : public ::testing::Test {
 protected:
     FakeKernel kernel;
     FakeSubnetBackend backend{kernel};
+    testing::FakeIntentStore store;
+    std::string problem;
+    Intents intents{store, problem};
 
     SubnetService service(bool allow_outside_pool = false) {
-        return SubnetService(backend, kernel, {.pool = Cidr::parse("10.0.0.0/8"), .allow_outside_pool = allow_outside_pool});
+        return SubnetService(backend, kernel, intents,
+                             {.pool = Cidr::parse("10.0.0.0/8"), .allow_outside_pool = allow_outside_pool});
     }
 
     // The error an add of `cidr` gives, after `before` were added.

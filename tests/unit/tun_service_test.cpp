@@ -16,7 +16,11 @@ protected:
     FakeKernel kernel;
     FakeTunBackend backend{kernel};
 
-    TunService service(const char* pool = "10.0.0.0/8") { return TunService(backend, kernel, Cidr::parse(pool)); }
+    testing::FakeIntentStore store;
+    std::string problem;
+    Intents intents{store, problem};
+
+    TunService service(const char* pool = "10.0.0.0/8") { return TunService(backend, kernel, intents, Cidr::parse(pool)); }
 };
 
 ErrorCode code_of(const std::function<void()>& call) {
@@ -105,6 +109,62 @@ TEST_F(TunServiceTest, ErrorsAreTyped) {
     EXPECT_EQ(code_of([&] { tuns.get("eth0"); }), ErrorCode::not_found);
     EXPECT_EQ(code_of([&] { tuns.remove("eth0"); }), ErrorCode::not_found);
     EXPECT_EQ(code_of([&] { service("10.0.0.0/25"); }), ErrorCode::invalid);
+}
+
+} // namespace
+} // namespace netd
+
+namespace netd {
+namespace {
+
+using net::Cidr;
+
+// After a reboot the kernel has forgotten every TUN; the intents bring back
+// what was asked for, and only that.
+TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
+    testing::FakeKernel kernel;
+    testing::FakeTunBackend backend(kernel);
+    testing::FakeIntentStore store;
+    std::string problem;
+    {
+        Intents intents(store, problem);
+        TunService tuns(backend, kernel, intents, Cidr::parse("10.0.0.0/8"));
+        tuns.create({.name = "a", .owner = "1000"});
+        tuns.create({});
+        tuns.create({.name = "gone"});
+        tuns.remove("gone");
+    }
+    kernel.tuns.clear(); // the reboot
+    kernel.foreign = {{Cidr::parse("10.0.1.0/24"), "address 10.0.1.9/24 on eth0"}}; // took tun0's block meanwhile
+
+    Intents intents(store, problem);
+    EXPECT_EQ(problem, "");
+    TunService tuns(backend, kernel, intents, Cidr::parse("10.0.0.0/8"));
+    auto outcomes = tuns.restore();
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
+    EXPECT_FALSE(outcomes[1].ok);
+    EXPECT_NE(outcomes[1].message.find("overlaps address 10.0.1.9/24 on eth0"), std::string::npos) << outcomes[1].message;
+
+    ASSERT_EQ(tuns.list().size(), 1u);
+    EXPECT_EQ(tuns.get("a").address.to_string(), "10.0.0.1/24");
+    EXPECT_EQ(tuns.get("a").owner, 1000u);
+    EXPECT_EQ(intents.records().size(), 1u) << "the unrestorable intent was kept";
+    EXPECT_TRUE(tuns.restore().empty()) << "restoring twice did something";
+    EXPECT_EQ(tuns.create({}).address.to_string(), "10.0.2.1/24");
+}
+
+TEST(Intents, CorruptOrFutureStateIsSetAside) {
+    for (const std::string text : {"{not json", R"({"version":99,"intents":{}})", R"({"version":1,"intents":{"a":5}})",
+                                   R"([1,2])"}) {
+        testing::FakeIntentStore store;
+        store.text = text;
+        std::string problem;
+        Intents intents(store, problem);
+        EXPECT_TRUE(intents.records().empty()) << text;
+        EXPECT_NE(problem.find("the state file is unusable"), std::string::npos) << text << ": " << problem;
+        EXPECT_EQ(store.aside, text);
+    }
 }
 
 } // namespace
