@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -58,3 +58,29 @@ bench: deps
 
 clean:
 	rm -rf $(BUILD_DIR) var
+
+# ---- install ----
+# make install_tun / install (subnet-daemon, as the spec names it) / install_all,
+# and the uninstall_* twins. PREFIX (default /usr/local) and DESTDIR work as
+# usual; a staged install (DESTDIR) needs no root and starts nothing. The
+# binaries are built first unless NO_BUILD=1 (to stage, as a packager, what
+# was built before). PURGE=1 makes uninstall delete the daemon's interfaces.
+PREFIX ?= /usr/local
+export PREFIX DESTDIR BUILD_DIR PURGE
+INSTALL_DEPENDS := $(if $(NO_BUILD),,build)
+
+install_tun: $(INSTALL_DEPENDS)
+	@sh services/install.sh install tun-daemon tun_daemon
+
+install: $(INSTALL_DEPENDS)
+	@sh services/install.sh install subnet-daemon subnet_daemon
+
+install_all: install_tun install
+
+uninstall_tun:
+	@sh services/install.sh uninstall tun-daemon tun_daemon
+
+uninstall:
+	@sh services/install.sh uninstall subnet-daemon subnet_daemon
+
+uninstall_all: uninstall_tun uninstall

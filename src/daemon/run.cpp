@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -40,6 +41,16 @@ void add_common_options(CLI::App& app, Options& options) {
     app.set_version_flag("--version", std::string(NETD_VERSION));
 }
 
+namespace {
+
+bool stderr_is(const std::string& path) {
+    struct stat of_stderr {}, of_path {};
+    return fstat(STDERR_FILENO, &of_stderr) == 0 && stat(path.c_str(), &of_path) == 0 &&
+           of_stderr.st_dev == of_path.st_dev && of_stderr.st_ino == of_path.st_ino;
+}
+
+} // namespace
+
 SavedIntents::SavedIntents(const Options& options)
     : store_(std::make_unique<platform::StateFile>(options.state_dir)), intents_(*store_, problem_) {
     if (!problem_.empty()) spdlog::error("{}", problem_);
@@ -77,7 +88,11 @@ int run(const Options& options, const std::function<void()>& body) {
     } catch (const std::exception& error) {
         spdlog::critical("{} cannot start: {}", options.program, error.what());
         spdlog::shutdown();
-        if (!isatty(STDERR_FILENO)) std::cerr << options.program << ": " << error.what() << "\n";
+        // On a terminal the line was just shown; where stderr is the .err log
+        // itself (launchd's StandardErrorPath) it is already there.
+        if (!isatty(STDERR_FILENO) && !stderr_is(options.log_dir + "/" + options.log_name + ".err")) {
+            std::cerr << options.program << ": " << error.what() << "\n";
+        }
         return 1;
     }
 }

@@ -53,6 +53,20 @@ TEST_F(PrivilegesTest, KeepsOnlyNetAdminAndStillWorks) {
     }
 }
 
+// As the systemd unit runs it: CAP_NET_ADMIN alone in every set, and no way
+// to gain more.
+TEST_F(PrivilegesTest, WorksUnderTheUnitsCapabilitySandbox) {
+    if (std::system("setpriv --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+    DaemonProcess daemon(NETD_TUN_DAEMON, 3030, {},
+                         {"/usr/bin/setpriv", "--bounding-set=-all,+net_admin", "--inh-caps=-all,+net_admin",
+                          "--ambient-caps=+net_admin", "--no-new-privs"});
+    HttpClient client("127.0.0.1", 3030);
+    auto created = client.post("/tun", "{}");
+    EXPECT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(client.del("/tun/tun0").status, 204);
+    EXPECT_EQ(daemon.stop(SIGTERM), 0);
+}
+
 TEST_F(PrivilegesTest, WithoutNetAdminItExitsWithOneClearLine) {
     if (std::system("setpriv --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
     for (const auto* binary : {NETD_TUN_DAEMON, NETD_SUBNET_DAEMON}) {

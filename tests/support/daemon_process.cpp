@@ -55,14 +55,22 @@ bool port_open(unsigned short port) {
 
 } // namespace
 
-DaemonProcess::DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra)
+DaemonProcess::DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra,
+                             std::vector<std::string> launcher)
     : binary_(std::move(binary)), port_(port), log_dir_(make_temp_dir()) {
     std::vector<std::string> args{"--listen", "127.0.0.1:" + std::to_string(port), "--log-dir", log_dir_};
     if (std::find(extra.begin(), extra.end(), "--state-dir") == extra.end()) {
         args.insert(args.end(), {"--state-dir", log_dir_ + "/state"});
     }
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = spawn(binary_, args, -1);
+    if (launcher.empty()) {
+        pid_ = spawn(binary_, args, -1);
+    } else {
+        std::vector<std::string> launched(launcher.begin() + 1, launcher.end());
+        launched.push_back(binary_);
+        launched.insert(launched.end(), args.begin(), args.end());
+        pid_ = spawn(launcher.front(), launched, -1);
+    }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!port_open(port_)) {
         int status = 0;

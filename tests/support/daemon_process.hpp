@@ -14,7 +14,9 @@ public:
     // Starts `binary` with `--listen 127.0.0.1:<port> --log-dir <tmp>`, a
     // state directory under it unless `extra` names one, and `extra`; then
     // polls until the port accepts (or fails the test).
-    DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra = {});
+    // `launcher`, when given, runs the daemon: e.g. {"setpriv", "--bounding-set=..."}.
+    DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra = {},
+                  std::vector<std::string> launcher = {});
     ~DaemonProcess();
 
     DaemonProcess(const DaemonProcess&) = delete;

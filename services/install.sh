@@ -1,0 +1,148 @@
+#!/bin/sh
+# Installs or removes one netd daemon with its service definition, log files
+# and log rotation. The Makefile's install_* and uninstall_* targets call it.
+#
+#   services/install.sh install|uninstall DAEMON LOG_STEM
+#
+# Environment: PREFIX (default /usr/local), DESTDIR (a staging root; nothing
+# is started, stopped or chowned then), BUILD_DIR (default build), PURGE=1
+# (uninstall also deletes the interfaces the daemon made).
+set -eu
+
+action=$1
+daemon=$2
+stem=$3
+PREFIX=${PREFIX:-/usr/local}
+DESTDIR=${DESTDIR:-}
+BUILD_DIR=${BUILD_DIR:-build}
+PURGE=${PURGE:-0}
+here=$(dirname "$0")
+bindir=$PREFIX/bin
+logs="/var/log/$stem.log /var/log/$stem.err"
+
+if [ "$(uname -s)" = Darwin ]; then
+    service_source=$here/launchd/com.netd.$daemon.plist
+    service_file=/Library/LaunchDaemons/com.netd.$daemon.plist
+    rotation_source=$here/newsyslog/$daemon.conf
+    rotation_file=/etc/newsyslog.d/netd-$daemon.conf
+    log_group=wheel
+else
+    service_source=$here/systemd/$daemon.service
+    service_file=/etc/systemd/system/$daemon.service
+    rotation_source=$here/logrotate/$daemon
+    rotation_file=/etc/logrotate.d/netd-$daemon
+    log_group=adm
+fi
+
+note() { echo "$daemon: $*"; }
+
+# Whether this is a real install on a host whose service manager runs.
+manages_services() {
+    [ -z "$DESTDIR" ] || return 1
+    if [ "$(uname -s)" = Darwin ]; then return 0; fi
+    [ -d /run/systemd/system ] # systemd is PID 1
+}
+
+how_to_start() {
+    if [ "$(uname -s)" = Darwin ]; then
+        echo "sudo launchctl bootstrap system $service_file"
+    else
+        echo "sudo systemctl enable --now $daemon (or run sudo $bindir/$daemon in the foreground)"
+    fi
+}
+
+start_service() {
+    if ! manages_services; then
+        if [ -n "$DESTDIR" ]; then
+            note "staged in $DESTDIR; once installed, start it with: $(how_to_start)"
+        else
+            note "systemd is not running here (a container or chroot?); start it by hand: sudo $bindir/$daemon"
+        fi
+        return 0
+    fi
+    if [ "$(uname -s)" = Darwin ]; then
+        launchctl bootout "system/com.netd.$daemon" 2>/dev/null || true
+        launchctl bootstrap system "$service_file"
+    else
+        systemctl daemon-reload
+        systemctl enable "$daemon"
+        systemctl restart "$daemon"
+    fi
+    note "installed and started"
+}
+
+stop_service() {
+    manages_services || return 0
+    if [ "$(uname -s)" = Darwin ]; then
+        launchctl bootout "system/com.netd.$daemon" 2>/dev/null || true
+    else
+        systemctl disable --now "$daemon" 2>/dev/null || true
+    fi
+}
+
+# Deletes every interface the running daemon manages, through its own API.
+purge_interfaces() {
+    if [ "$daemon" = tun-daemon ]; then
+        url=http://127.0.0.1:3030/tun key=name
+    else
+        url=http://127.0.0.1:3031/subnet key=network
+    fi
+    if ! listing=$(curl -sf "$url"); then
+        note "PURGE=1: the daemon does not answer at $url; its interfaces stay"
+        return 0
+    fi
+    for item in $(printf '%s' "$listing" | grep -o "\"$key\":\"[^\"]*\"" | cut -d'"' -f4); do
+        encoded=$(printf '%s' "$item" | sed 's|/|%2F|g')
+        curl -sf -X DELETE "$url/$encoded" >/dev/null && note "deleted $item" || note "could not delete $item"
+    done
+}
+
+install_daemon() {
+    install -d "$DESTDIR$bindir" "$DESTDIR$(dirname "$service_file")" "$DESTDIR$(dirname "$rotation_file")" \
+        "$DESTDIR/var/log"
+    install -m 0755 "$BUILD_DIR/$daemon" "$DESTDIR$bindir/$daemon"
+    rendered=$(mktemp)
+    sed "s|@BINDIR@|$bindir|g" "$service_source" >"$rendered"
+    install -m 0644 "$rendered" "$DESTDIR$service_file"
+    rm -f "$rendered"
+    install -m 0644 "$rotation_source" "$DESTDIR$rotation_file"
+    for log in $logs; do
+        [ -e "$DESTDIR$log" ] || install -m 0640 /dev/null "$DESTDIR$log"
+        # A staged tree is chowned by whoever packages it.
+        if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ]; then chown "root:$log_group" "$log"; fi
+    done
+    start_service
+}
+
+# Removes `dir` and its parents below DESTDIR while they are empty.
+remove_empty_dirs() {
+    dir=$1
+    while [ "$dir" != / ] && rmdir "$DESTDIR$dir" 2>/dev/null; do dir=$(dirname "$dir"); done
+}
+
+uninstall_daemon() {
+    if [ "$PURGE" = 1 ] && [ -z "$DESTDIR" ]; then purge_interfaces; fi
+    stop_service
+    rm -f "$DESTDIR$bindir/$daemon" "$DESTDIR$service_file" "$DESTDIR$rotation_file"
+    if manages_services && [ "$(uname -s)" != Darwin ]; then systemctl daemon-reload; fi
+    if [ -n "$DESTDIR" ]; then
+        # Staged logs are empty placeholders; the staging tree is left as found.
+        for log in $logs; do rm -f "$DESTDIR$log"; done
+        for dir in "$bindir" "$(dirname "$service_file")" "$(dirname "$rotation_file")" /var/log; do
+            remove_empty_dirs "$dir"
+        done
+    else
+        note "kept the logs $logs; delete them by hand if they are no longer wanted"
+    fi
+    if [ "$PURGE" != 1 ]; then note "interfaces it made stay (PURGE=1 deletes them)"; fi
+    note "uninstalled"
+}
+
+case $action in
+install) install_daemon ;;
+uninstall) uninstall_daemon ;;
+*)
+    echo "usage: $0 install|uninstall DAEMON LOG_STEM" >&2
+    exit 2
+    ;;
+esac
