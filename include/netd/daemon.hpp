@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netd/http/metrics.hpp"
+#include "netd/http/server.hpp"
 #include "netd/intents.hpp"
 #include "netd/http/router.hpp"
 
@@ -28,6 +29,7 @@ struct Options {
     std::string token_file{};               // when set, requests need its token
     std::string state_dir{};                // default: /var/lib/<program>
     bool restore = true;                    // recreate what the kernel forgot at start
+    http::ServerLimits limits{};
 };
 
 // --listen, --log-dir, --log-level, --pool, --lock-file, --allow-host,

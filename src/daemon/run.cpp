@@ -33,6 +33,15 @@ void add_common_options(CLI::App& app, Options& options) {
                  "At start, recreate saved interfaces the kernel no longer has (default on)");
     app.add_option("--lock-file", options.lock_file, "Lock file shared by the netd daemons of this host")
         ->capture_default_str();
+    app.add_option("--request-timeout", options.limits.request_timeout,
+                   "Seconds a request may take to arrive once it has begun")
+        ->capture_default_str();
+    app.add_option("--idle-timeout", options.limits.idle_timeout,
+                   "Seconds a keep-alive connection may wait for its next request")
+        ->capture_default_str();
+    app.add_option("--max-connections", options.limits.max_connections,
+                   "Open connections past which new ones are answered 503")
+        ->capture_default_str();
     app.add_option("--allow-host", options.allow_hosts,
                    "Also accept requests with this Host header (HOST:PORT); repeatable");
     app.add_option("--token-file", options.token_file,
@@ -140,7 +149,7 @@ void serve(const Options& options, http::Router& router, Status status) {
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
-    http::Server server(io, std::move(acceptor), {router, policy, metrics});
+    http::Server server(io, std::move(acceptor), {router, policy, metrics}, options.limits);
     spdlog::info("capabilities kept: {}", platform::drop_privileges());
     server.start();
 

@@ -1,0 +1,192 @@
+// A hostile corpus against the running daemon: each request gets its
+// documented 4xx or a closed connection, the daemon keeps answering others
+// throughout, and no file descriptor leaks.
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "kernel_view.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+constexpr unsigned short port = 3030;
+
+// A connection that sends raw bytes and reads whatever comes back, to play
+// clients no well-behaved library would.
+class RawConnection {
+public:
+    RawConnection() : socket_(io_) { socket_.connect({asio::ip::make_address("127.0.0.1"), port}); }
+
+    void send(const std::string& bytes) {
+        boost::system::error_code ignored;
+        asio::write(socket_, asio::buffer(bytes), ignored);
+    }
+
+    // Everything the server sends until it closes the connection, or until
+    // `limit` passes (then `closed` is false).
+    std::string read_until_closed(std::chrono::milliseconds limit, bool& closed) {
+        std::string out;
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        socket_.non_blocking(true);
+        closed = false;
+        while (std::chrono::steady_clock::now() < deadline) {
+            char buffer[4096];
+            boost::system::error_code ec;
+            auto n = socket_.read_some(asio::buffer(buffer), ec);
+            if (ec == asio::error::would_block) {
+                std::this_thread::sleep_for(5ms);
+                continue;
+            }
+            if (ec) {
+                closed = true;
+                break;
+            }
+            out.append(buffer, n);
+        }
+        return out;
+    }
+
+    std::string status_line(std::chrono::milliseconds limit = 2000ms) {
+        bool closed = false;
+        auto reply = read_until_closed(limit, closed);
+        return reply.substr(0, reply.find("\r\n"));
+    }
+
+private:
+    asio::io_context io_;
+    tcp::socket socket_;
+};
+
+std::string request(const std::string& method, const std::string& target, const std::string& headers,
+                    const std::string& body) {
+    return method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:3030\r\nConnection: close\r\n" + headers +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// The daemon's open descriptors, once connections that just ended are closed.
+std::size_t open_fds(pid_t pid) {
+    std::this_thread::sleep_for(300ms);
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+        ++count;
+    }
+    return count;
+}
+
+// The daemon answers a well-formed request, whatever else is going on.
+void expect_still_serving() {
+    HttpClient client("127.0.0.1", port);
+    EXPECT_EQ(client.get("/healthz").status, 200);
+}
+
+class HostileClientTest : public NetnsTest {
+protected:
+    std::unique_ptr<DaemonProcess> start() {
+        return std::make_unique<DaemonProcess>(
+            NETD_TUN_DAEMON, port,
+            std::vector<std::string>{"--request-timeout", "1", "--idle-timeout", "2", "--max-connections", "64"});
+    }
+};
+
+TEST_F(HostileClientTest, EveryBadRequestGetsItsStatus) {
+    auto daemon = start();
+    expect_still_serving();
+    auto fds_before = open_fds(daemon->pid());
+    const std::string json = "Content-Type: application/json\r\n";
+    struct Case {
+        std::string label;
+        std::string bytes;
+        std::string status; // the status line's code, or "closed"
+    };
+    std::vector<Case> corpus{
+        {"dns rebinding", "GET /tun HTTP/1.1\r\nHost: evil.example:3030\r\nConnection: close\r\n\r\n", "403"},
+        {"no host", "GET /tun HTTP/1.1\r\nConnection: close\r\n\r\n", "403"},
+        {"browser origin", request("GET", "/tun", "Origin: http://evil.example\r\n", ""), "403"},
+        {"cross-site fetch", request("POST", "/tun", json + "Sec-Fetch-Site: cross-site\r\n", "{}"), "403"},
+        {"no content type", request("POST", "/tun", "", "{}"), "415"},
+        {"form post", request("POST", "/tun", "Content-Type: application/x-www-form-urlencoded\r\n", "a=b"), "415"},
+        {"10 MB body", request("POST", "/tun", json, std::string(10 * 1024 * 1024, 'x')), "413"},
+        {"100 KB of headers", request("GET", "/tun", "X-Junk: " + std::string(100 * 1024, 'a') + "\r\n", ""), "413"},
+        {"broken json", request("POST", "/tun", json, "{\"name\":"), "400"},
+        {"deep json", request("POST", "/tun", json, std::string(10000, '[') + std::string(10000, ']')), "400"},
+        {"json not an object", request("POST", "/tun", json, "\"tun0\""), "400"},
+        {"unknown field", request("POST", "/tun", json, R"({"name":"a","admin":true})"), "400"},
+        {"wrong type", request("POST", "/tun", json, R"({"name":["a"]})"), "400"},
+        {"bad name", request("POST", "/tun", json, R"({"name":"../../etc"})"), "400"},
+        {"nul in name", request("POST", "/tun", json, "{\"name\":\"a\\u0000b\"}"), "400"},
+        {"bad percent", request("GET", "/tun/%zz", "", ""), "400"},
+        {"unknown path", request("GET", "/../../etc/passwd", "", ""), "404"},
+        {"wrong method", request("PATCH", "/tun", "", ""), "405"},
+        {"not http", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage\r\n\r\n", "400"},
+        {"bad content length", "POST /tun HTTP/1.1\r\nHost: 127.0.0.1:3030\r\nContent-Length: -5\r\n\r\n", "400"},
+    };
+    for (const auto& c : corpus) {
+        RawConnection connection;
+        connection.send(c.bytes);
+        auto line = connection.status_line();
+        EXPECT_NE(line.find(" " + c.status + " "), std::string::npos) << c.label << ": got \"" << line << "\"";
+        expect_still_serving();
+    }
+    EXPECT_TRUE(ip_json("link show type tun").empty()) << "a hostile request created an interface";
+    EXPECT_EQ(open_fds(daemon->pid()), fds_before) << "file descriptors leaked";
+}
+
+TEST_F(HostileClientTest, SlowlorisIsCutOffWhileOthersAreServed) {
+    auto daemon = start();
+    RawConnection slow;
+    auto partial = request("GET", "/tun", "", "");
+    auto started = std::chrono::steady_clock::now();
+    bool closed = false;
+    // One byte every 100 ms: the whole request would take seconds; the
+    // daemon gives it one (--request-timeout 1) once it has begun.
+    for (std::size_t i = 0; i < partial.size() && !closed; ++i) {
+        slow.send(partial.substr(i, 1));
+        slow.read_until_closed(100ms, closed);
+        if (i % 10 == 0) expect_still_serving();
+    }
+    EXPECT_TRUE(closed) << "the slow client was never cut off";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+TEST_F(HostileClientTest, IdleConnectionsAreCappedAndExpire) {
+    auto daemon = start();
+    auto fds_before = open_fds(daemon->pid());
+    std::vector<std::unique_ptr<RawConnection>> idle;
+    for (int i = 0; i < 300; ++i) idle.push_back(std::make_unique<RawConnection>());
+    // Past --max-connections (64), each new connection is answered 503 and closed.
+    int refused = 0;
+    for (auto& connection : idle) {
+        bool closed = false;
+        auto reply = connection->read_until_closed(20ms, closed);
+        if (reply.find(" 503 ") != std::string::npos) ++refused;
+    }
+    EXPECT_EQ(refused, 300 - 64);
+    // The idle ones expire (--idle-timeout 2), and then others are served again.
+    bool closed = false;
+    idle.front()->read_until_closed(4s, closed);
+    EXPECT_TRUE(closed) << "an idle connection outlived the idle timeout";
+    idle.clear();
+    std::this_thread::sleep_for(300ms);
+    expect_still_serving();
+    EXPECT_EQ(open_fds(daemon->pid()), fds_before) << "file descriptors leaked";
+}
+
+} // namespace
+} // namespace netd::testing
