@@ -30,6 +30,8 @@ struct Options {
     std::string state_dir{};                // default: /var/lib/<program>
     bool restore = true;                    // recreate what the kernel forgot at start
     http::ServerLimits limits{};
+    std::string unix_socket{};       // also serve here, when set
+    std::string unix_socket_group{}; // the group that may use it
 };
 
 // --listen, --log-dir, --log-level, --pool, --lock-file, --allow-host,

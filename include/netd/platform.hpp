@@ -25,6 +25,9 @@ enum class SubnetMode {
 std::unique_ptr<HostNetwork> make_host_network(const std::string& lock_file);
 std::unique_ptr<TunBackend> make_tun_backend();
 
+// Who is at the other end of a Unix socket, for the log: "uid 1000 pid 42".
+std::string describe_unix_peer(int fd);
+
 // Throws unavailable, saying how to run the daemon, unless it may manage
 // network interfaces.
 void require_privileges();

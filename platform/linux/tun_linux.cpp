@@ -1,6 +1,4 @@
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -13,31 +11,12 @@
 
 #include "netd/net/interface_name.hpp"
 #include "netd/platform.hpp"
+#include "ids.hpp"
 #include "netlink.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::platform {
 namespace {
-
-// `group` is also a variable name below; the struct needs a name of its own.
-using group_t = struct group;
-
-// A user or group given by name or by numeric id.
-template <typename Entry>
-std::uint32_t resolve_id(const std::string& text, const char* what,
-                         int (*lookup)(const char*, Entry*, char*, std::size_t, Entry**),
-                         std::uint32_t Entry::*id) {
-    if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return static_cast<std::uint32_t>(std::stoul(text));
-    }
-    Entry entry{};
-    Entry* found = nullptr;
-    std::vector<char> buffer(16384);
-    if (lookup(text.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
-        fail(ErrorCode::invalid, std::string("no ") + what + " named \"" + text + "\" on this host");
-    }
-    return entry.*id;
-}
 
 UniqueFd open_tun_device() {
     UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
@@ -62,8 +41,8 @@ public:
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override {
         auto name = spec.name.value_or("");
         std::optional<std::uint32_t> owner, group;
-        if (spec.owner) owner = resolve_id<passwd>(*spec.owner, "user", getpwnam_r, &passwd::pw_uid);
-        if (spec.group) group = resolve_id<group_t>(*spec.group, "group", getgrnam_r, &group_t::gr_gid);
+        if (spec.owner) owner = user_id(*spec.owner);
+        if (spec.group) group = group_id(*spec.group);
         if (!name.empty()) {
             net::validate_interface_name(name);
             // TUNSETIFF would attach to an existing persistent TUN of that

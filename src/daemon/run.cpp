@@ -42,6 +42,8 @@ void add_common_options(CLI::App& app, Options& options) {
     app.add_option("--max-connections", options.limits.max_connections,
                    "Open connections past which new ones are answered 503")
         ->capture_default_str();
+    app.add_option("--unix-socket", options.unix_socket, "Also serve the API on this Unix socket (mode 0660)");
+    app.add_option("--unix-socket-group", options.unix_socket_group, "Group that may use the Unix socket");
     app.add_option("--allow-host", options.allow_hosts,
                    "Also accept requests with this Host header (HOST:PORT); repeatable");
     app.add_option("--token-file", options.token_file,
@@ -149,7 +151,12 @@ void serve(const Options& options, http::Router& router, Status status) {
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
-    http::Server server(io, std::move(acceptor), {router, policy, metrics}, options.limits);
+    http::Server server(io, {router, policy, metrics}, options.limits);
+    server.serve(std::move(acceptor));
+    if (!options.unix_socket.empty()) {
+        server.serve(http::listen_unix(io, options.unix_socket, options.unix_socket_group));
+        spdlog::info("also listening on {}", options.unix_socket);
+    }
     spdlog::info("capabilities kept: {}", platform::drop_privileges());
     server.start();
 

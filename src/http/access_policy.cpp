@@ -40,7 +40,7 @@ std::vector<std::string> AccessPolicy::default_hosts(const boost::asio::ip::tcp:
 void AccessPolicy::check(const Incoming& request) const {
     bool known_host = std::any_of(allowed_hosts_.begin(), allowed_hosts_.end(),
                                   [&](const std::string& host) { return equal_ignoring_case(host, request.host); });
-    if (!known_host) {
+    if (!known_host && !request.local_socket) {
         fail(ErrorCode::forbidden, "Host \"" + std::string(request.host.substr(0, 64)) +
                                        "\" is not served here (use --allow-host to add it)");
     }

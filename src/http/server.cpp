@@ -1,9 +1,17 @@
 #include "netd/http/server.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 
+#include <type_traits>
+
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,6 +19,8 @@
 
 #include "netd/error.hpp"
 #include "netd/http/error_response.hpp"
+#include "ids.hpp"
+#include "netd/platform.hpp"
 
 namespace netd::http {
 namespace asio = boost::asio;
@@ -57,9 +67,16 @@ private:
 // One connection: wait for a request, read it, answer it, and go round again
 // while the client keeps the connection alive. Each async step is a do_/on_
 // pair, as in Beast's advanced server.
-class Session : public std::enable_shared_from_this<Session> {
+//
+// The same session serves TCP and Unix-socket connections.
+template <typename Protocol>
+class Session : public std::enable_shared_from_this<Session<Protocol>> {
+    using std::enable_shared_from_this<Session>::shared_from_this;
+    static constexpr bool local = std::is_same_v<Protocol, asio::local::stream_protocol>;
+
 public:
-    Session(tcp::socket&& socket, Api api, const ServerLimits& limits, std::shared_ptr<std::size_t> open_connections)
+    Session(typename Protocol::socket&& socket, Api api, const ServerLimits& limits,
+            std::shared_ptr<std::size_t> open_connections)
         : stream_(std::move(socket)), api_(api), limits_(limits), slot_(std::move(open_connections)) {}
 
     void run() {
@@ -125,12 +142,19 @@ private:
 
         const auto& request = parser_->get();
         auto started = Clock::now();
+        if constexpr (local) {
+            // Who changes the host's network, for the audit trail.
+            if (request.method() != bhttp::verb::get) {
+                spdlog::info("{} {} from {}", view(request.method_string()), view(request.target()),
+                             platform::describe_unix_peer(stream_.socket().native_handle()));
+            }
+        }
         auto response = handle_request(api_.policy, api_.router,
                                        Incoming{request.method(), view(request.target()),
                                                 view(request[bhttp::field::host]), view(request[bhttp::field::origin]),
                                                 view(request["Sec-Fetch-Site"]),
                                                 view(request[bhttp::field::authorization]),
-                                                view(request[bhttp::field::content_type]), request.body()});
+                                                view(request[bhttp::field::content_type]), request.body(), local});
         auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         api_.metrics.observe(request.method(), response.route, response.code, elapsed);
         spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
@@ -184,12 +208,16 @@ private:
     }
 
     std::string peer() {
-        beast::error_code ec;
-        auto endpoint = stream_.socket().remote_endpoint(ec);
-        return ec ? "an unknown peer" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+        if constexpr (local) {
+            return platform::describe_unix_peer(stream_.socket().native_handle());
+        } else {
+            beast::error_code ec;
+            auto endpoint = stream_.socket().remote_endpoint(ec);
+            return ec ? "an unknown peer" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+        }
     }
 
-    beast::tcp_stream stream_;
+    beast::basic_stream<Protocol> stream_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
@@ -200,21 +228,20 @@ private:
     bool finishing_ = false;
 };
 
-} // namespace
+// Accepts connections on one acceptor and runs a Session for each.
+template <typename Protocol>
+class Listener : public std::enable_shared_from_this<Listener<Protocol>>, public Server::Endpoint {
+    using std::enable_shared_from_this<Listener>::shared_from_this;
 
-class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 public:
-    Listener(asio::io_context& io, tcp::acceptor acceptor, Api api, ServerLimits limits)
-        : io_(io), acceptor_(std::move(acceptor)), api_(api), limits_(limits) {}
+    Listener(asio::io_context& io, typename Protocol::acceptor acceptor, Api api, ServerLimits limits,
+             std::shared_ptr<std::size_t> open_connections)
+        : io_(io), acceptor_(std::move(acceptor)), api_(api), limits_(limits),
+          open_connections_(std::move(open_connections)) {}
 
-    tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+    void start() override { do_accept(); }
 
-    void do_accept() {
-        acceptor_.async_accept(asio::make_strand(io_),
-                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
-    }
-
-    void stop() {
+    void stop() override {
         beast::error_code ignored;
         acceptor_.close(ignored);
         for (auto& weak : sessions_) {
@@ -222,18 +249,23 @@ public:
         }
     }
 
-    std::size_t open_connections() const { return *open_connections_; }
-
 private:
-    void on_accept(beast::error_code ec, tcp::socket socket) {
+    void do_accept() {
+        acceptor_.async_accept(asio::make_strand(io_),
+                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec, typename Protocol::socket socket) {
         if (ec == asio::error::operation_aborted) return;
         if (ec) {
             spdlog::warn("accept failed: {}", ec.message());
         } else {
-            // Requests and responses are small; waiting to coalesce them only adds latency.
-            socket.set_option(tcp::no_delay(true), ec);
+            if constexpr (std::is_same_v<Protocol, tcp>) {
+                // Requests and responses are small; waiting to coalesce them only adds latency.
+                socket.set_option(tcp::no_delay(true), ec);
+            }
             bool over_limit = *open_connections_ >= limits_.max_connections;
-            auto session = std::make_shared<Session>(std::move(socket), api_, limits_, open_connections_);
+            auto session = std::make_shared<Session<Protocol>>(std::move(socket), api_, limits_, open_connections_);
             std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
             sessions_.push_back(session);
             over_limit ? session->refuse() : session->run();
@@ -242,25 +274,38 @@ private:
     }
 
     asio::io_context& io_;
-    tcp::acceptor acceptor_;
+    typename Protocol::acceptor acceptor_;
     Api api_;
     ServerLimits limits_;
-    std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
-    std::vector<std::weak_ptr<Session>> sessions_; // to finish them at shutdown
+    std::shared_ptr<std::size_t> open_connections_;
+    std::vector<std::weak_ptr<Session<Protocol>>> sessions_; // to finish them at shutdown
 };
 
-Server::Server(asio::io_context& io, tcp::acceptor acceptor, Api api, ServerLimits limits)
-    : listener_(std::make_shared<Listener>(io, std::move(acceptor), api, limits)) {}
+} // namespace
+
+Server::Server(asio::io_context& io, Api api, ServerLimits limits) : io_(io), api_(api), limits_(limits) {}
 
 Server::~Server() { stop(); }
 
-tcp::endpoint Server::local_endpoint() const { return listener_->local_endpoint(); }
+void Server::serve(tcp::acceptor acceptor) {
+    endpoints_.push_back(
+        std::make_shared<Listener<tcp>>(io_, std::move(acceptor), api_, limits_, open_connections_));
+}
 
-void Server::start() { listener_->do_accept(); }
+void Server::serve(asio::local::stream_protocol::acceptor acceptor) {
+    endpoints_.push_back(std::make_shared<Listener<asio::local::stream_protocol>>(io_, std::move(acceptor), api_,
+                                                                                limits_, open_connections_));
+}
 
-void Server::stop() { listener_->stop(); }
+void Server::start() {
+    for (auto& endpoint : endpoints_) endpoint->start();
+}
 
-std::size_t Server::open_connections() const { return listener_->open_connections(); }
+void Server::stop() {
+    for (auto& endpoint : endpoints_) endpoint->stop();
+}
+
+std::size_t Server::open_connections() const { return *open_connections_; }
 
 tcp::acceptor listen(asio::io_context& io, const tcp::endpoint& endpoint) {
     tcp::acceptor acceptor(io);
@@ -272,6 +317,27 @@ tcp::acceptor listen(asio::io_context& io, const tcp::endpoint& endpoint) {
     if (ec) {
         fail(ErrorCode::unavailable, "cannot listen on " + endpoint.address().to_string() + ":" +
                                          std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    return acceptor;
+}
+
+asio::local::stream_protocol::acceptor listen_unix(asio::io_context& io, const std::string& path,
+                                                   const std::string& group) {
+    namespace fs = std::filesystem;
+    std::error_code ignored;
+    // A socket file left by an earlier run would make bind fail; anything
+    // else at that path is not ours to remove.
+    if (fs::is_socket(fs::symlink_status(path, ignored))) fs::remove(path, ignored);
+    asio::local::stream_protocol::acceptor acceptor(io);
+    beast::error_code ec;
+    acceptor.open(asio::local::stream_protocol(), ec);
+    if (!ec) acceptor.bind(asio::local::stream_protocol::endpoint(path), ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) fail(ErrorCode::unavailable, "cannot listen on " + path + ": " + ec.message());
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::group_write);
+    if (!group.empty() && ::chown(path.c_str(), static_cast<uid_t>(-1), platform::group_id(group)) != 0) {
+        fail(ErrorCode::unavailable, "cannot give " + path + " to group " + group + ": " + std::strerror(errno));
     }
     return acceptor;
 }

@@ -2,6 +2,8 @@
 // test's own, with every answer checked against what the kernel holds.
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -185,6 +187,44 @@ TEST_F(TunDaemonTest, BadFlagsAreRejected) {
         EXPECT_NE(run.exit_code, 0) << args[1];
         EXPECT_FALSE(run.stderr_text.empty()) << args[1];
     }
+}
+
+} // namespace
+} // namespace netd::testing
+
+namespace netd::testing {
+namespace {
+
+std::string output_of(const std::string& command) {
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[4096];
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    pclose(pipe);
+    return out;
+}
+
+TEST_F(TunDaemonTest, ServesTheSameApiOnAUnixSocket) {
+    if (std::system("curl --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "curl is not installed";
+    auto socket = ::testing::TempDir() + "netd-tun-" + std::to_string(getpid()) + ".sock";
+    auto daemon = start({"--unix-socket", socket, "--unix-socket-group", "nogroup"});
+    struct stat info {};
+    ASSERT_EQ(stat(socket.c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0660u);
+    EXPECT_EQ(info.st_gid, 65534u) << "the socket is not in the group asked for";
+
+    auto curl = "curl -s --unix-socket " + socket + " ";
+    auto created = output_of(curl + "-X POST -H 'Content-Type: application/json' -d '{}' http://localhost/tun");
+    EXPECT_EQ(nlohmann::json::parse(created)["ip_addr"], "10.0.0.1") << created;
+    EXPECT_EQ(nlohmann::json::parse(output_of(curl + "http://localhost/tun")).size(), 1u);
+    // The browser defence still holds; the Host check has nothing to defend here.
+    EXPECT_NE(output_of(curl + "-H 'Origin: http://evil.example' http://localhost/tun").find("forbidden"),
+              std::string::npos);
+
+    daemon->stop(SIGTERM);
+    auto [log, err] = daemon->expect_log_split("tun_daemon");
+    EXPECT_NE(log.find("POST /tun from uid 0 pid "), std::string::npos) << "the peer of a change is not logged\n"
+                                                                          << log;
 }
 
 } // namespace

@@ -20,6 +20,9 @@ struct Incoming {
     std::string_view authorization;
     std::string_view content_type;
     std::string_view body;
+    // Arrived over the Unix socket, which no browser can reach: there is no
+    // Host to check.
+    bool local_socket = false;
 };
 
 // Who may use the API. These daemons run as root on localhost, where any web

@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 
 #include "netd/http/access_policy.hpp"
 #include "netd/http/metrics.hpp"
@@ -38,25 +41,44 @@ struct Api {
 // handle_request and writes the response, keeping the connection alive.
 class Server {
 public:
-    // Serves `api` on an acceptor from listen().
-    Server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, Api api, ServerLimits limits = {});
+    Server(boost::asio::io_context& io, Api api, ServerLimits limits = {});
     ~Server();
 
-    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    // Serves on an acceptor from listen() or listen_unix(); call before start().
+    void serve(boost::asio::ip::tcp::acceptor acceptor);
+    void serve(boost::asio::local::stream_protocol::acceptor acceptor);
+
     void start();
     // Stops accepting; open connections finish the request in flight, if
     // any, then close.
     void stop();
+    // Across all endpoints; the connection limit counts them together.
     std::size_t open_connections() const;
 
+    // One acceptor and its sessions.
+    class Endpoint {
+    public:
+        virtual ~Endpoint() = default;
+        virtual void start() = 0;
+        virtual void stop() = 0;
+    };
+
 private:
-    class Listener;
-    std::shared_ptr<Listener> listener_;
+    boost::asio::io_context& io_;
+    Api api_;
+    ServerLimits limits_;
+    std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
+    std::vector<std::shared_ptr<Endpoint>> endpoints_;
 };
 
 // Binds and listens, so that a port in use is reported before the daemon
 // says it is ready: netd::Error(unavailable) naming the address.
 boost::asio::ip::tcp::acceptor listen(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint);
+
+// Binds a Unix socket at `path` (replacing a stale socket there), mode 0660,
+// owned by `group` when one is named.
+boost::asio::local::stream_protocol::acceptor listen_unix(boost::asio::io_context& io, const std::string& path,
+                                                          const std::string& group);
 
 // Parses "127.0.0.1:3030" or "[::1]:3030"; the host must be a literal address.
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text);
