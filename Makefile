@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps build run test bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps build run test test-sanitize fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -49,6 +49,34 @@ run: build
 test: build
 	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
 
+# The whole suite again, built with AddressSanitizer and UBSan.
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+test-sanitize: deps
+	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)"
+	cmake --build build-sanitize -j $(JOBS)
+	cd build-sanitize && $(SUDO) ctest --output-on-failure -j 1
+
+# libFuzzer over the HTTP parser and router, the JSON bodies and CIDR
+# parsing, each for FUZZ_SECONDS, from the seeds in fuzz/corpus/. New inputs
+# go to build-fuzz/corpus/, never into the checked-in seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := http_request json_body cidr
+fuzz: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="clang libclang-rt-14-dev" BREW_PACKAGES=llvm
+	CXX=clang++ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETD_FUZZ=ON \
+	  -DNETD_BUILD_TESTS=OFF
+	cmake --build build-fuzz -j $(JOBS) --target $(addsuffix _fuzz,$(FUZZ_TARGETS))
+	@for target in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$target; \
+	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus/$$target fuzz/corpus/$$target > build-fuzz/$$target.log 2>&1; \
+	  status=$$?; \
+	  grep -E "stat::number_of_executed_units|ERROR|SUMMARY" build-fuzz/$$target.log; \
+	  [ $$status = 0 ] || { tail -40 build-fuzz/$$target.log; exit 1; }; \
+	done
+
 # Speed is measured here, never asserted in `make test`: these machines are noisy.
 bench: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES=libbenchmark-dev BREW_PACKAGES=google-benchmark
@@ -57,7 +85,7 @@ bench: deps
 	$(BUILD_DIR)/bench/block_pool_bench
 
 clean:
-	rm -rf $(BUILD_DIR) var
+	rm -rf $(BUILD_DIR) build-sanitize build-fuzz var
 
 # ---- install ----
 # make install_tun / install (subnet-daemon, as the spec names it) / install_all,

@@ -69,7 +69,10 @@ struct Status {
     std::function<std::vector<http::Gauge>()> gauges; // the resource's own figures
 };
 
-// Adds GET /healthz and GET /metrics to `router`, then serves it on
+// GET /healthz and GET /metrics.
+void add_status_routes(http::Router& router, const http::Metrics& metrics, Status status);
+
+// Adds the status routes to `router`, then serves it on
 // options.listen until SIGINT or SIGTERM, telling the service manager
 // (systemd's Type=notify) once it listens.
 void serve(const Options& options, http::Router& router, Status status);

@@ -120,6 +120,8 @@ std::string read_token(const std::string& path) {
     return token;
 }
 
+} // namespace
+
 void add_status_routes(http::Router& router, const http::Metrics& metrics, Status status) {
     auto started = std::chrono::steady_clock::now();
     router.add(http::verb::get, "/healthz", [started, probe = status.probe](const http::Request&) {
@@ -138,8 +140,6 @@ void add_status_routes(http::Router& router, const http::Metrics& metrics, Statu
         return http::Response::plain(metrics.render(gauges()), "text/plain; version=0.0.4");
     });
 }
-
-} // namespace
 
 void serve(const Options& options, http::Router& router, Status status) {
     http::Metrics metrics;
