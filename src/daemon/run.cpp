@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <iostream>
 
 #include <boost/asio/io_context.hpp>
@@ -146,6 +147,10 @@ void serve(const Options& options, http::Router& router, Status status) {
     add_status_routes(router, metrics, std::move(status));
 
     boost::asio::io_context io{1};
+    // The Unix socket is set up before the TCP port listens, so that a
+    // client that sees the port answer finds both ready.
+    std::optional<boost::asio::local::stream_protocol::acceptor> local;
+    if (!options.unix_socket.empty()) local = http::listen_unix(io, options.unix_socket, options.unix_socket_group);
     auto acceptor = http::listen(io, http::parse_endpoint(options.listen));
     auto bound = acceptor.local_endpoint();
     auto hosts = http::AccessPolicy::default_hosts(bound);
@@ -153,8 +158,8 @@ void serve(const Options& options, http::Router& router, Status status) {
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
     http::Server server(io, {router, policy, metrics}, options.limits);
     server.serve(std::move(acceptor));
-    if (!options.unix_socket.empty()) {
-        server.serve(http::listen_unix(io, options.unix_socket, options.unix_socket_group));
+    if (local) {
+        server.serve(std::move(*local));
         spdlog::info("also listening on {}", options.unix_socket);
     }
     spdlog::info("capabilities kept: {}", platform::drop_privileges());
