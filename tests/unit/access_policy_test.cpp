@@ -21,6 +21,8 @@ struct AccessCase {
     const char* authorization;
     const char* target;
     status expected;
+
+    friend void PrintTo(const AccessCase& c, std::ostream* out) { *out << c.label; }
 };
 
 class AccessPolicyTest : public ::testing::TestWithParam<AccessCase> {};

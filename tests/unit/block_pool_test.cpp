@@ -22,6 +22,8 @@ struct Sequence {
     const char* pool;
     int block_prefix;
     std::vector<Step> steps;
+
+    friend void PrintTo(const Sequence& s, std::ostream* out) { *out << s.label; }
 };
 
 class BlockPoolSequence : public ::testing::TestWithParam<Sequence> {};

@@ -22,6 +22,8 @@ std::string rejection(Parse parse) {
 struct ParseCase {
     std::string input;
     const char* error; // a fragment of the message, or nullptr when valid
+
+    friend void PrintTo(const ParseCase& c, std::ostream* out) { *out << ::testing::PrintToString(c.input); }
 };
 
 void check(const ParseCase& c, const std::function<std::string(std::string_view)>& parse_and_format) {

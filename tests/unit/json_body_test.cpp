@@ -10,6 +10,8 @@ struct BodyCase {
     const char* label;
     std::string text;
     const char* error; // a fragment of the message, or nullptr when valid
+
+    friend void PrintTo(const BodyCase& c, std::ostream* out) { *out << c.label; }
 };
 
 class JsonBodyTest : public ::testing::TestWithParam<BodyCase> {};

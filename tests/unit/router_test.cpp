@@ -33,6 +33,8 @@ struct RouteCase {
     const char* body;
     status expected;
     std::vector<std::string> params; // checked when expected is 200
+
+    friend void PrintTo(const RouteCase& c, std::ostream* out) { *out << c.label; }
 };
 
 class RouterTest : public ::testing::TestWithParam<RouteCase> {};
