@@ -25,7 +25,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-constexpr unsigned short port = 3030;
+constexpr unsigned short port = tun_port;
 
 // A connection that sends raw bytes and reads whatever comes back, to play
 // clients no well-behaved library would.
@@ -98,10 +98,8 @@ void expect_still_serving() {
 
 class HostileClientTest : public NetnsTest {
 protected:
-    std::unique_ptr<DaemonProcess> start() {
-        return std::make_unique<DaemonProcess>(
-            NETD_TUN_DAEMON, port,
-            std::vector<std::string>{"--request-timeout", "1", "--idle-timeout", "2", "--max-connections", "64"});
+    static std::unique_ptr<DaemonProcess> start() {
+        return start_tun_daemon({"--request-timeout", "1", "--idle-timeout", "2", "--max-connections", "64"});
     }
 };
 

@@ -20,20 +20,11 @@
 namespace netd::testing {
 namespace {
 
-constexpr unsigned short tun_port = 3030;
-constexpr unsigned short subnet_port = 3031;
-
-class RestartSafetyTest : public NetnsTest {
-protected:
-    std::unique_ptr<DaemonProcess> tun_daemon() { return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port); }
-    std::unique_ptr<DaemonProcess> subnet_daemon() {
-        return std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, subnet_port);
-    }
-};
+class RestartSafetyTest : public NetnsTest {};
 
 TEST_F(RestartSafetyTest, KillNineThenRestartAdoptsEverything) {
-    auto tuns = tun_daemon();
-    auto subnets = subnet_daemon();
+    auto tuns = start_tun_daemon();
+    auto subnets = start_subnet_daemon();
     nlohmann::json tuns_before, subnets_before;
     {
         HttpClient tun_client("127.0.0.1", tun_port);
@@ -48,8 +39,8 @@ TEST_F(RestartSafetyTest, KillNineThenRestartAdoptsEverything) {
     tuns->stop(SIGKILL);
     subnets->stop(SIGKILL);
 
-    tuns = tun_daemon();
-    subnets = subnet_daemon();
+    tuns = start_tun_daemon();
+    subnets = start_subnet_daemon();
     HttpClient tun_client("127.0.0.1", tun_port);
     HttpClient subnet_client("127.0.0.1", subnet_port);
     EXPECT_EQ(tun_client.get("/tun").json(), tuns_before);
@@ -62,7 +53,7 @@ TEST_F(RestartSafetyTest, KillNineThenRestartAdoptsEverything) {
 }
 
 TEST_F(RestartSafetyTest, LinkDeletedBehindOurBackLeavesAtOnce) {
-    auto tuns = tun_daemon();
+    auto tuns = start_tun_daemon();
     HttpClient client("127.0.0.1", tun_port);
     client.post("/tun", R"({"name":"a0"})");
     client.post("/tun", R"({"name":"b0"})");
@@ -80,8 +71,8 @@ TEST_F(RestartSafetyTest, ForeignInterfacesSurviveEveryCall) {
     sh("ip addr add 10.1.0.1/24 dev lo label lo:0");
     auto foreign_before = ip_json("-4 addr show").dump();
     {
-        auto tuns = tun_daemon();
-        auto subnets = subnet_daemon();
+        auto tuns = start_tun_daemon();
+        auto subnets = start_subnet_daemon();
         HttpClient tun_client("127.0.0.1", tun_port);
         HttpClient subnet_client("127.0.0.1", subnet_port);
         EXPECT_EQ(tun_client.post("/tun", "{}").json()["name"], "tun1");
@@ -106,7 +97,7 @@ TEST_F(RestartSafetyTest, HalfMadeInterfaceIsRemovedAtStart) {
     sh("ip tuntap add dev tun5 mode tun");
     sh("ip link set tun5 alias netd:tun-daemon");
     sh("ip tuntap add dev tun6 mode tun"); // not ours: no tag
-    auto tuns = tun_daemon();
+    auto tuns = start_tun_daemon();
     EXPECT_FALSE(link("tun5"));
     EXPECT_TRUE(link("tun6"));
     tuns->stop(SIGTERM);
@@ -115,8 +106,8 @@ TEST_F(RestartSafetyTest, HalfMadeInterfaceIsRemovedAtStart) {
 }
 
 TEST_F(RestartSafetyTest, ConcurrentAllocationsAcrossBothDaemonsNeverOverlap) {
-    auto tuns = tun_daemon();
-    auto subnets = subnet_daemon();
+    auto tuns = start_tun_daemon();
+    auto subnets = start_subnet_daemon();
     constexpr int per_daemon = 25;
     std::vector<std::string> networks(2 * per_daemon);
     std::vector<int> statuses(2 * per_daemon);

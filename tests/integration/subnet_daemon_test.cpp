@@ -13,13 +13,10 @@
 namespace netd::testing {
 namespace {
 
-constexpr unsigned short subnet_port = 3031;
-constexpr unsigned short tun_port = 3030;
-
 class SubnetDaemonTest : public NetnsTest {
 protected:
-    std::unique_ptr<DaemonProcess> start(std::vector<std::string> extra = {}) {
-        return std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, subnet_port, std::move(extra));
+    static std::unique_ptr<DaemonProcess> start(std::vector<std::string> extra = {}) {
+        return start_subnet_daemon(std::move(extra));
     }
 };
 
@@ -112,7 +109,7 @@ TEST_F(SubnetDaemonTest, OutsidePoolWhenAllowed) {
 }
 
 TEST_F(SubnetDaemonTest, BothDaemonsShareTheAddressSpace) {
-    auto tun_daemon = std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port);
+    auto tun_daemon = start_tun_daemon();
     auto daemon = start();
     HttpClient tuns("127.0.0.1", tun_port);
     HttpClient subnets("127.0.0.1", subnet_port);

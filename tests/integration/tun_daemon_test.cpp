@@ -15,12 +15,10 @@
 namespace netd::testing {
 namespace {
 
-constexpr unsigned short tun_port = 3030;
-
 class TunDaemonTest : public NetnsTest {
 protected:
-    std::unique_ptr<DaemonProcess> start(std::vector<std::string> extra = {}) {
-        return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, std::move(extra));
+    static std::unique_ptr<DaemonProcess> start(std::vector<std::string> extra = {}) {
+        return start_tun_daemon(std::move(extra));
     }
 };
 

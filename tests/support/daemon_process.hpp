@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,18 @@ private:
     std::string log_dir_;
     pid_t pid_ = -1;
 };
+
+// The daemons' default ports: free, since every test has a namespace of its own.
+inline constexpr unsigned short tun_port = 3030;
+inline constexpr unsigned short subnet_port = 3031;
+
+// The daemons this build made, on their default ports.
+inline std::unique_ptr<DaemonProcess> start_tun_daemon(std::vector<std::string> extra = {}) {
+    return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, std::move(extra));
+}
+inline std::unique_ptr<DaemonProcess> start_subnet_daemon(std::vector<std::string> extra = {}) {
+    return std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, subnet_port, std::move(extra));
+}
 
 // Runs a daemon to completion (for flag and start-up failures): exit code and
 // what it wrote to stderr.
