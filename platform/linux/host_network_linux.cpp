@@ -2,7 +2,7 @@
 
 #include "file_lock.hpp"
 #include "netd/platform.hpp"
-#include "netlink.hpp"
+#include "kernel_mirror.hpp"
 
 namespace netd::platform {
 namespace {
@@ -19,15 +19,15 @@ public:
 
     std::vector<Occupant> occupants() override {
         std::map<int, std::string> names;
-        for (const auto& link : netlink_.links()) names[link.index] = link.name;
+        for (const auto& link : kernel_->links()) names[link.index] = link.name;
         auto name_of = [&](int index) { return names.contains(index) ? names[index] : "no interface"; };
 
         std::vector<Occupant> out;
-        for (const auto& address : netlink_.addresses()) {
+        for (const auto& address : kernel_->addresses()) {
             auto holder = address.label.empty() ? name_of(address.index) : address.label;
             out.push_back({address.address.network(), "address " + address.address.to_string() + " on " + holder});
         }
-        for (const auto& route : netlink_.routes()) {
+        for (const auto& route : kernel_->routes()) {
             if (route.destination.prefix_len() < 2) continue;
             out.push_back({route.destination,
                            "route " + route.destination.to_string() + " on " + name_of(route.index)});
@@ -36,7 +36,7 @@ public:
     }
 
 private:
-    Netlink netlink_;
+    std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
     FileLock lock_;
 };
 

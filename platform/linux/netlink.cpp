@@ -99,10 +99,29 @@ KernelError::KernelError(int error_number, const std::string& operation)
 
 void fail_errno(int error_number, const std::string& operation) { throw KernelError(error_number, operation); }
 
-Netlink::Netlink() : socket_(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl_socket_close), buffer_(buffer_size) {
+Netlink::Netlink(unsigned groups)
+    : socket_(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | (groups ? SOCK_NONBLOCK : 0)), mnl_socket_close),
+      buffer_(buffer_size) {
     if (!socket_) fail_errno(errno, "opening a netlink socket");
-    if (mnl_socket_bind(socket_.get(), 0, MNL_SOCKET_AUTOPID) < 0) fail_errno(errno, "binding a netlink socket");
+    if (mnl_socket_bind(socket_.get(), groups, MNL_SOCKET_AUTOPID) < 0) fail_errno(errno, "binding a netlink socket");
     port_ = mnl_socket_get_portid(socket_.get());
+}
+
+bool Netlink::drain(const Parser& each) {
+    for (;;) {
+        auto received = mnl_socket_recvfrom(socket_.get(), buffer_.data(), buffer_.size());
+        if (received < 0 && errno == EAGAIN) return true;
+        if (received < 0 && errno == ENOBUFS) return false; // the kernel dropped events
+        if (received < 0) fail_errno(errno, "reading the kernel's events");
+        // Notifications carry sequence 0 and port 0, so neither is checked.
+        mnl_cb_run(
+            buffer_.data(), static_cast<std::size_t>(received), 0, 0,
+            [](const nlmsghdr* message, void* data) {
+                (*static_cast<const Parser*>(data))(message);
+                return MNL_CB_OK;
+            },
+            const_cast<Parser*>(&each));
+    }
 }
 
 Netlink::~Netlink() = default;
@@ -143,22 +162,68 @@ void Netlink::dump(std::uint16_t type, std::size_t header_size, const Parser& pa
     exchange("reading the kernel's interfaces", parse);
 }
 
-std::vector<Link> Netlink::links() {
-    std::vector<Link> out;
-    dump(RTM_GETLINK, sizeof(ifinfomsg), [&](const nlmsghdr* message) {
-        const auto* info = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
-        Link link;
-        link.index = info->ifi_index;
-        link.flags = info->ifi_flags;
-        for_each_attribute(message, sizeof(ifinfomsg), [&](int type, const nlattr* attribute) {
-            if (type == IFLA_IFNAME) link.name = mnl_attr_get_str(attribute);
-            if (type == IFLA_IFALIAS) link.alias = mnl_attr_get_str(attribute);
-            if (type == IFLA_LINKINFO) parse_linkinfo(attribute, link);
-        });
-        out.push_back(std::move(link));
+std::optional<Link> parse_link(const nlmsghdr* message) {
+    if (message->nlmsg_type != RTM_NEWLINK && message->nlmsg_type != RTM_DELLINK) return std::nullopt;
+    const auto* info = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+    Link link;
+    link.index = info->ifi_index;
+    link.flags = info->ifi_flags;
+    for_each_attribute(message, sizeof(ifinfomsg), [&](int type, const nlattr* attribute) {
+        if (type == IFLA_IFNAME) link.name = mnl_attr_get_str(attribute);
+        if (type == IFLA_IFALIAS) link.alias = mnl_attr_get_str(attribute);
+        if (type == IFLA_LINKINFO) parse_linkinfo(attribute, link);
+    });
+    return link;
+}
+
+std::optional<Address> parse_address(const nlmsghdr* message) {
+    if (message->nlmsg_type != RTM_NEWADDR && message->nlmsg_type != RTM_DELADDR) return std::nullopt;
+    const auto* info = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
+    if (info->ifa_family != AF_INET) return std::nullopt;
+    std::optional<net::Ipv4> local, peer;
+    Address address;
+    address.index = static_cast<int>(info->ifa_index);
+    for_each_attribute(message, sizeof(ifaddrmsg), [&](int type, const nlattr* attribute) {
+        if (type == IFA_LOCAL) local = ipv4_of(attribute);
+        if (type == IFA_ADDRESS) peer = ipv4_of(attribute);
+        if (type == IFA_LABEL) address.label = mnl_attr_get_str(attribute);
+        if (type == ifa_proto_attribute) address.proto = mnl_attr_get_u8(attribute);
+    });
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the same
+    // except on point-to-point links, where it is the peer's.
+    auto own = local ? local : peer;
+    if (!own) return std::nullopt;
+    address.address = net::InterfaceAddress(*own, info->ifa_prefixlen);
+    return address;
+}
+
+std::optional<Route> parse_route(const nlmsghdr* message) {
+    if (message->nlmsg_type != RTM_NEWROUTE && message->nlmsg_type != RTM_DELROUTE) return std::nullopt;
+    const auto* info = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(message));
+    if (info->rtm_family != AF_INET) return std::nullopt;
+    std::uint32_t table = info->rtm_table;
+    net::Ipv4 destination;
+    int index = 0;
+    for_each_attribute(message, sizeof(rtmsg), [&](int type, const nlattr* attribute) {
+        if (type == RTA_TABLE) table = mnl_attr_get_u32(attribute);
+        if (type == RTA_DST) destination = ipv4_of(attribute);
+        if (type == RTA_OIF) index = static_cast<int>(mnl_attr_get_u32(attribute));
+    });
+    if (table != RT_TABLE_MAIN) return std::nullopt;
+    return Route{net::Cidr(destination, info->rtm_dst_len), index};
+}
+
+template <typename T>
+std::vector<T> Netlink::collect(std::uint16_t type, std::size_t header_size,
+                                std::optional<T> (*parse)(const nlmsghdr*)) {
+    std::vector<T> out;
+    dump(type, header_size, [&](const nlmsghdr* message) {
+        if (auto item = parse(message)) out.push_back(std::move(*item));
     });
     return out;
 }
+
+std::vector<Link> Netlink::links() { return collect<Link>(RTM_GETLINK, sizeof(ifinfomsg), parse_link); }
 
 std::optional<Link> Netlink::link(const std::string& name) {
     for (auto& link : links()) {
@@ -167,48 +232,9 @@ std::optional<Link> Netlink::link(const std::string& name) {
     return std::nullopt;
 }
 
-std::vector<Address> Netlink::addresses() {
-    std::vector<Address> out;
-    dump(RTM_GETADDR, sizeof(ifaddrmsg), [&](const nlmsghdr* message) {
-        const auto* info = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
-        if (info->ifa_family != AF_INET) return;
-        std::optional<net::Ipv4> local, peer;
-        Address address;
-        address.index = static_cast<int>(info->ifa_index);
-        for_each_attribute(message, sizeof(ifaddrmsg), [&](int type, const nlattr* attribute) {
-            if (type == IFA_LOCAL) local = ipv4_of(attribute);
-            if (type == IFA_ADDRESS) peer = ipv4_of(attribute);
-            if (type == IFA_LABEL) address.label = mnl_attr_get_str(attribute);
-            if (type == ifa_proto_attribute) address.proto = mnl_attr_get_u8(attribute);
-        });
-        // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the same
-        // except on point-to-point links, where it is the peer's.
-        auto own = local ? local : peer;
-        if (!own) return;
-        address.address = net::InterfaceAddress(*own, info->ifa_prefixlen);
-        out.push_back(std::move(address));
-    });
-    return out;
-}
+std::vector<Address> Netlink::addresses() { return collect<Address>(RTM_GETADDR, sizeof(ifaddrmsg), parse_address); }
 
-std::vector<Route> Netlink::routes() {
-    std::vector<Route> out;
-    dump(RTM_GETROUTE, sizeof(rtmsg), [&](const nlmsghdr* message) {
-        const auto* info = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(message));
-        if (info->rtm_family != AF_INET) return;
-        std::uint32_t table = info->rtm_table;
-        net::Ipv4 destination;
-        int index = 0;
-        for_each_attribute(message, sizeof(rtmsg), [&](int type, const nlattr* attribute) {
-            if (type == RTA_TABLE) table = mnl_attr_get_u32(attribute);
-            if (type == RTA_DST) destination = ipv4_of(attribute);
-            if (type == RTA_OIF) index = static_cast<int>(mnl_attr_get_u32(attribute));
-        });
-        if (table != RT_TABLE_MAIN) return;
-        out.push_back({net::Cidr(destination, info->rtm_dst_len), index});
-    });
-    return out;
-}
+std::vector<Route> Netlink::routes() { return collect<Route>(RTM_GETROUTE, sizeof(rtmsg), parse_route); }
 
 void Netlink::create_link(const std::string& name, const std::string& kind) {
     auto* message = start(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);

@@ -55,12 +55,23 @@ struct AddressSpec {
     std::uint8_t proto = 0; // 0: none
 };
 
+// The kernel's messages about links, IPv4 addresses and main-table routes,
+// parsed; nullopt for any other message (another family, another table).
+// Dumps and event notifications share them.
+std::optional<Link> parse_link(const nlmsghdr* message);
+std::optional<Address> parse_address(const nlmsghdr* message);
+std::optional<Route> parse_route(const nlmsghdr* message);
+
 // A NETLINK_ROUTE socket: dumps of links, IPv4 addresses and main-table
 // routes, and the few changes the daemons make. Every request is
 // acknowledged, and a refusal is thrown as a KernelError.
 class Netlink {
 public:
-    Netlink();
+    using Parser = std::function<void(const nlmsghdr*)>;
+
+    // With `groups` (RTMGRP_* bits), the socket is non-blocking and
+    // receives those notifications, for drain().
+    explicit Netlink(unsigned groups = 0);
     ~Netlink();
     Netlink(const Netlink&) = delete;
     Netlink& operator=(const Netlink&) = delete;
@@ -85,8 +96,14 @@ public:
     void add_address(int index, const AddressSpec& spec);
     void delete_address(int index, const net::InterfaceAddress& address);
 
+    // Passes every queued notification to `each` without blocking. Returns
+    // false when the kernel had to drop some (the receive buffer overflowed),
+    // after which only a fresh dump tells the truth.
+    bool drain(const Parser& each);
+
 private:
-    using Parser = std::function<void(const nlmsghdr*)>;
+    template <typename T>
+    std::vector<T> collect(std::uint16_t type, std::size_t header_size, std::optional<T> (*parse)(const nlmsghdr*));
     // Sends the message in buffer_ and reads replies until the kernel is
     // done, passing each data message to `parse`; throws on an error reply.
     void exchange(const std::string& operation, const Parser& parse = {});

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/platform.hpp"
+#include "kernel_mirror.hpp"
 #include "netlink.hpp"
 
 namespace netd::platform {
@@ -62,9 +63,9 @@ public:
     }
 
     std::vector<Subnet> list() override {
-        auto links = netlink_.links();
+        auto links = kernel_->links();
         std::vector<Subnet> out;
-        for (const auto& address : netlink_.addresses()) {
+        for (const auto& address : kernel_->addresses()) {
             auto link = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.index == address.index; });
             if (link == links.end()) continue;
             if (is_our_dummy(*link)) {
@@ -81,7 +82,7 @@ public:
         for (const auto& subnet : list()) {
             if (subnet.network != network) continue;
             auto device = subnet.interface.substr(0, subnet.interface.find(':'));
-            auto link = netlink_.link(device);
+            auto link = kernel_->link(device);
             if (!link) break;
             if (is_our_dummy(*link)) {
                 netlink_.delete_link(link->index);
@@ -98,10 +99,10 @@ private:
 
     Subnet add_dummy(const net::Cidr& network, const net::InterfaceAddress& address, const std::string& wanted) {
         std::set<std::string> taken;
-        for (const auto& link : netlink_.links()) taken.insert(link.name);
+        for (const auto& link : kernel_->links()) taken.insert(link.name);
         auto name = pick_name(dummy_prefix, taken, wanted);
         netlink_.create_link(name, "dummy");
-        auto link = netlink_.link(name);
+        auto link = kernel_->link(name);
         try {
             if (!link) fail(ErrorCode::internal, "the dummy interface " + name + " vanished after creation");
             netlink_.set_alias(link->index, subnet_tag);
@@ -116,11 +117,11 @@ private:
     }
 
     Subnet add_loopback(const net::Cidr& network, const net::InterfaceAddress& address, const std::string& wanted) {
-        auto loopback = netlink_.link("lo");
+        auto loopback = kernel_->link("lo");
         if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
         if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
         std::set<std::string> taken;
-        for (const auto& existing : netlink_.addresses()) {
+        for (const auto& existing : kernel_->addresses()) {
             if (existing.index == loopback->index) taken.insert(existing.label);
         }
         auto label = pick_name("lo:", taken, wanted);
@@ -130,7 +131,8 @@ private:
 
 
     SubnetMode mode_;
-    Netlink netlink_;
+    std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
+    Netlink netlink_; // for changes; reads come from the mirror
 };
 
 } // namespace

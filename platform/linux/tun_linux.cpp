@@ -12,6 +12,7 @@
 #include "netd/net/interface_name.hpp"
 #include "netd/platform.hpp"
 #include "ids.hpp"
+#include "kernel_mirror.hpp"
 #include "netlink.hpp"
 #include "unique_fd.hpp"
 
@@ -47,7 +48,7 @@ public:
             net::validate_interface_name(name);
             // TUNSETIFF would attach to an existing persistent TUN of that
             // name rather than fail, so a taken name is caught here first.
-            if (netlink_.link(name)) fail(ErrorCode::conflict, "interface " + name + " already exists");
+            if (kernel_->link(name)) fail(ErrorCode::conflict, "interface " + name + " already exists");
         }
         auto fd = open_tun_device();
         ifreq request{};
@@ -82,9 +83,9 @@ public:
     }
 
     std::vector<TunInterface> list() override {
-        auto addresses = netlink_.addresses();
+        auto addresses = kernel_->addresses();
         std::vector<TunInterface> out;
-        for (const auto& link : netlink_.links()) {
+        for (const auto& link : kernel_->links()) {
             if (!is_ours(link)) continue;
             auto address = std::find_if(addresses.begin(), addresses.end(),
                                         [&](const Address& a) { return a.index == link.index; });
@@ -97,7 +98,7 @@ public:
     }
 
     void remove(std::string_view name) override {
-        auto link = netlink_.link(std::string(name));
+        auto link = kernel_->link(std::string(name));
         if (!link || !is_ours(*link)) {
             fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
         }
@@ -109,7 +110,8 @@ private:
     static bool is_ours(const Link& link) { return link.kind == "tun" && link.alias == tun_tag; }
 
 
-    Netlink netlink_;
+    std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
+    Netlink netlink_; // for changes; reads come from the mirror
 };
 
 } // namespace

@@ -26,7 +26,7 @@ JsonBody::JsonBody(std::string_view text, std::initializer_list<std::string_view
     };
     try {
         value_ = nlohmann::json::parse(text, limit_depth);
-    } catch (const nlohmann::json::parse_error& error) {
+    } catch (const nlohmann::json::exception& error) { // a parse error, or a number out of range
         fail(ErrorCode::invalid, std::string("the body is not valid JSON: ") + error.what());
     }
     if (!value_.is_object()) {

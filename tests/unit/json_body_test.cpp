@@ -46,6 +46,7 @@ INSTANTIATE_TEST_SUITE_P(
         BodyCase{"null_field", R"({"name":null})", nullptr},
         BodyCase{"broken", R"({"name":)", "not valid JSON"},
         BodyCase{"trailing", R"({} x)", "not valid JSON"},
+        BodyCase{"number_overflow", R"({"size":9333.3333333e9333})", "not valid JSON"},
         BodyCase{"array", "[]", "must be a JSON object, not array"},
         BodyCase{"string", R"("tun0")", "must be a JSON object, not string"},
         BodyCase{"unknown_field", R"({"nmae":"tun0"})", "unknown field \"nmae\"; known fields: name, size"},
