@@ -2,6 +2,11 @@
 // reopens its logs for logrotate.
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <chrono>
 #include <filesystem>
@@ -50,6 +55,38 @@ TEST_F(SignalsTest, HangupReopensTheLogs) {
     EXPECT_TRUE(std::any_of(rotated.begin(), rotated.end(),
                             [](const auto& line) { return line.find("listening on") != std::string::npos; }))
         << "the lines before the rotation are lost";
+}
+
+} // namespace
+} // namespace netd::testing
+
+namespace netd::testing {
+namespace {
+
+// systemd's Type=notify: the daemon says READY=1 on $NOTIFY_SOCKET once it
+// listens, and not before.
+TEST_F(SignalsTest, TellsTheServiceManagerWhenReady) {
+    auto path = ::testing::TempDir() + "netd-notify-" + std::to_string(getpid());
+    unlink(path.c_str());
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0) << std::strerror(errno);
+    timeval five_seconds{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &five_seconds, sizeof five_seconds);
+
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    auto daemon = start_tun_daemon();
+    unsetenv("NOTIFY_SOCKET");
+    char message[64] = {};
+    auto received = recv(fd, message, sizeof message - 1, 0);
+    EXPECT_EQ(std::string(message, received > 0 ? static_cast<std::size_t>(received) : 0), "READY=1");
+    HttpClient client("127.0.0.1", tun_port);
+    EXPECT_EQ(client.get("/healthz").status, 200) << "READY=1 came before the daemon could answer";
+    close(fd);
+    unlink(path.c_str());
 }
 
 } // namespace
