@@ -225,13 +225,6 @@ std::vector<T> Netlink::collect(std::uint16_t type, std::size_t header_size,
 
 std::vector<Link> Netlink::links() { return collect<Link>(RTM_GETLINK, sizeof(ifinfomsg), parse_link); }
 
-std::optional<Link> Netlink::link(const std::string& name) {
-    for (auto& link : links()) {
-        if (link.name == name) return std::move(link);
-    }
-    return std::nullopt;
-}
-
 std::vector<Address> Netlink::addresses() { return collect<Address>(RTM_GETADDR, sizeof(ifaddrmsg), parse_address); }
 
 std::vector<Route> Netlink::routes() { return collect<Route>(RTM_GETROUTE, sizeof(rtmsg), parse_route); }

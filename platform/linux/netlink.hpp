@@ -79,7 +79,6 @@ public:
     std::vector<Link> links();
     std::vector<Address> addresses();
     std::vector<Route> routes();
-    std::optional<Link> link(const std::string& name);
 
     void create_link(const std::string& name, const std::string& kind);
     void delete_link(int index);

@@ -38,6 +38,9 @@ TEST_F(TunServiceTest, FirstTunGetsTheSpecsAddress) {
     auto tun = tuns.create({});
     EXPECT_EQ(tun.name, "tun0");
     EXPECT_EQ(tun.address.to_string(), "10.0.0.1/24");
+    // Check-then-create ran under the host-wide lock, and released it.
+    EXPECT_EQ(kernel.locks, 1);
+    EXPECT_EQ(kernel.unlocks, 1);
 }
 
 TEST_F(TunServiceTest, SequentialBlocksAndNames) {
