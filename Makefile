@@ -36,14 +36,14 @@ build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Both daemons in the foreground, logs under ./var/log; Ctrl-C stops both,
-# and if one of them exits the other is stopped too.
+# Both daemons in the foreground, logs under ./var/log and saved state under
+# ./var/lib; Ctrl-C stops both, and if one of them exits the other is stopped too.
 run: build
-	@mkdir -p var/log
+	@mkdir -p var/log var/lib
 	@echo "tun-daemon on 127.0.0.1:3030, subnet-daemon on 127.0.0.1:3031, logs in ./var/log (Ctrl-C stops both)"
 	@$(SUDO) bash -c 'trap "kill \$$(jobs -p) 2>/dev/null" EXIT; \
-	  $(BUILD_DIR)/tun-daemon --log-dir var/log & \
-	  $(BUILD_DIR)/subnet-daemon --log-dir var/log & \
+	  $(BUILD_DIR)/tun-daemon --log-dir var/log --state-dir var/lib/tun-daemon & \
+	  $(BUILD_DIR)/subnet-daemon --log-dir var/log --state-dir var/lib/subnet-daemon & \
 	  wait -n'
 
 test: build
