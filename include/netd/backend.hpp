@@ -34,7 +34,7 @@ struct TunSpec {
 };
 
 // Something on the host that holds an IPv4 range: an interface address or a
-// route. `holder` names it for a conflict message, e.g. "address 10.1.0.1/24 on eth0".
+// route. `holder` names it for a conflict message, e.g. "the address 10.1.0.1/24 on eth0".
 struct Occupant {
     net::Cidr range;
     std::string holder;

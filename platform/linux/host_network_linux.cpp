@@ -25,12 +25,12 @@ public:
         std::vector<Occupant> out;
         for (const auto& address : kernel_->addresses()) {
             auto holder = address.label.empty() ? name_of(address.index) : address.label;
-            out.push_back({address.address.network(), "address " + address.address.to_string() + " on " + holder});
+            out.push_back({address.address.network(), "the address " + address.address.to_string() + " on " + holder});
         }
         for (const auto& route : kernel_->routes()) {
             if (route.destination.prefix_len() < 2) continue;
             out.push_back({route.destination,
-                           "route " + route.destination.to_string() + " on " + name_of(route.index)});
+                           "the route " + route.destination.to_string() + " on " + name_of(route.index)});
         }
         return out;
     }

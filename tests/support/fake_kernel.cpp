@@ -7,10 +7,10 @@ namespace netd::testing {
 std::vector<Occupant> FakeKernel::occupants() {
     auto all = foreign;
     for (const auto& [name, tun] : tuns) {
-        all.push_back({tun.address.network(), "address " + tun.address.to_string() + " on " + name});
+        all.push_back({tun.address.network(), "the address " + tun.address.to_string() + " on " + name});
     }
     for (const auto& [network, subnet] : subnets) {
-        all.push_back({network, "address " + subnet.address.to_string() + " on " + subnet.interface});
+        all.push_back({network, "the address " + subnet.address.to_string() + " on " + subnet.interface});
     }
     return all;
 }

@@ -43,7 +43,7 @@ TEST_F(SubnetServiceTest, AddsTheSpecsSubnet) {
 }
 
 TEST_F(SubnetServiceTest, RejectsWithReasons) {
-    kernel.foreign = {{Cidr::parse("10.9.0.0/16"), "route 10.9.0.0/16 on eth0"}};
+    kernel.foreign = {{Cidr::parse("10.9.0.0/16"), "the route 10.9.0.0/16 on eth0"}};
     auto subnets = service();
     subnets.add(Cidr::parse("10.1.0.0/24"));
     struct Case {
@@ -54,7 +54,7 @@ TEST_F(SubnetServiceTest, RejectsWithReasons) {
     for (const auto& c : std::vector<Case>{
              {"10.1.0.0/25", ErrorCode::conflict, "overlaps the subnet 10.1.0.0/24 on lo:0"},
              {"10.0.0.0/15", ErrorCode::conflict, "overlaps the subnet 10.1.0.0/24 on lo:0"},
-             {"10.9.4.0/24", ErrorCode::conflict, "overlaps route 10.9.0.0/16 on eth0"},
+             {"10.9.4.0/24", ErrorCode::conflict, "overlaps the route 10.9.0.0/16 on eth0"},
              {"192.168.0.0/24", ErrorCode::conflict, "outside the pool 10.0.0.0/8"},
              {"10.2.0.0/31", ErrorCode::invalid, "from 8 to 30, not 31"},
              {"10.0.0.0/7", ErrorCode::invalid, "from 8 to 30, not 7"},
@@ -70,7 +70,7 @@ TEST_F(SubnetServiceTest, OutsidePoolWhenAllowed) {
 }
 
 TEST_F(SubnetServiceTest, AllocatesSizesAroundWhatIsTaken) {
-    kernel.foreign = {{Cidr::parse("10.0.0.0/24"), "address 10.0.0.1/24 on tun0"}};
+    kernel.foreign = {{Cidr::parse("10.0.0.0/24"), "the address 10.0.0.1/24 on tun0"}};
     auto subnets = service();
     subnets.add(Cidr::parse("10.0.1.0/25"));
     EXPECT_EQ(subnets.allocate(24).network.to_string(), "10.0.2.0/24");

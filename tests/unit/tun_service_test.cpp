@@ -61,13 +61,13 @@ TEST_F(TunServiceTest, SequentialBlocksAndNames) {
 }
 
 TEST_F(TunServiceTest, SkipsBlocksTheHostHolds) {
-    kernel.foreign = {{Cidr::parse("10.0.0.0/23"), "route 10.0.0.0/23 on eth0"},
-                      {Cidr::parse("10.0.2.128/25"), "address 10.0.2.129/25 on eth1"}};
+    kernel.foreign = {{Cidr::parse("10.0.0.0/23"), "the route 10.0.0.0/23 on eth0"},
+                      {Cidr::parse("10.0.2.128/25"), "the address 10.0.2.129/25 on eth1"}};
     EXPECT_EQ(service().create({}).address.to_string(), "10.0.3.1/24");
 }
 
 TEST_F(TunServiceTest, HostRouteCoveringThePoolExhaustsIt) {
-    kernel.foreign = {{Cidr::parse("10.0.0.0/8"), "route 10.0.0.0/8 on wg0"}};
+    kernel.foreign = {{Cidr::parse("10.0.0.0/8"), "the route 10.0.0.0/8 on wg0"}};
     auto tuns = service();
     EXPECT_EQ(code_of([&] { tuns.create({}); }), ErrorCode::conflict);
 }
@@ -138,7 +138,7 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
         tuns.remove("gone");
     }
     kernel.tuns.clear(); // the reboot
-    kernel.foreign = {{Cidr::parse("10.0.1.0/24"), "address 10.0.1.9/24 on eth0"}}; // took tun0's block meanwhile
+    kernel.foreign = {{Cidr::parse("10.0.1.0/24"), "the address 10.0.1.9/24 on eth0"}}; // took tun0's block meanwhile
 
     Intents intents(store, problem);
     EXPECT_EQ(problem, "");
@@ -147,7 +147,7 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
     ASSERT_EQ(outcomes.size(), 2u);
     EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
     EXPECT_FALSE(outcomes[1].ok);
-    EXPECT_NE(outcomes[1].message.find("overlaps address 10.0.1.9/24 on eth0"), std::string::npos) << outcomes[1].message;
+    EXPECT_NE(outcomes[1].message.find("overlaps the address 10.0.1.9/24 on eth0"), std::string::npos) << outcomes[1].message;
 
     ASSERT_EQ(tuns.list().size(), 1u);
     EXPECT_EQ(tuns.get("a").address.to_string(), "10.0.0.1/24");
