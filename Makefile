@@ -82,8 +82,8 @@ fuzz: deps
 # (bench/run.sh; BENCH_N TUNs, default 200).
 bench: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="libbenchmark-dev wrk nginx-light" BREW_PACKAGES="google-benchmark wrk nginx"
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DNETD_BUILD_BENCH=ON
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target block_pool_bench tun_bench tun-daemon
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target block_pool_bench tun_bench tun-daemon subnet-daemon
 	$(SUDO) bench/run.sh $(BUILD_DIR)
 
 clean:

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # make bench: the anchors and tun-daemon measured side by side, in a network
-# namespace of its own, bounded by BENCH_N TUNs (default 200) and 10 s of wrk.
-# Prints one table and writes it to bench/results/<date>-<host>.md.
+# namespace of its own, bounded by BENCH_N TUNs (default 200), 10 s of wrk,
+# and a scale run of SCALE_TUNS TUNs and SCALE_SUBNETS subnets (default 1,000
+# and 10,000, 15 minutes at most). Prints one table and writes it to
+# bench/results/<date>-<host>.md. BENCH_SMOKE=1 runs a handful of each and
+# writes nothing: it only proves the harness works.
 #   bench/run.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
 n=${BENCH_N:-200}
+scale_tuns=${SCALE_TUNS:-1000}
+scale_subnets=${SCALE_SUBNETS:-10000}
+smoke=${BENCH_SMOKE:-}
+if [ -n "$smoke" ]; then n=3 scale_tuns=20 scale_subnets=20; fi
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIPPED: the benchmarks make TUNs in a network namespace of their own, which needs root"
+    exit 77
+fi
 if [ -z "${NETD_BENCH_NETNS:-}" ]; then
     exec unshare -n env NETD_BENCH_NETNS=1 "$0" "$@"
 fi
@@ -37,7 +48,7 @@ record < <("$build/bench/tun_bench" daemon "$n")
 
 # Listing throughput with 10 TUNs, against nginx serving the same bytes.
 get_rps=n/a nginx_rps=n/a
-if command -v wrk >/dev/null && command -v nginx >/dev/null; then
+if [ -z "$smoke" ] && command -v wrk >/dev/null && command -v nginx >/dev/null; then
     for _ in $(seq 10); do curl -sf -X POST -H 'Content-Type: application/json' -d '{}' 127.0.0.1:3030/tun >/dev/null; done
     mkdir -p "$work/www" "$work/nginx"
     curl -sf 127.0.0.1:3030/tun >"$work/www/tun"
@@ -63,8 +74,31 @@ CONF
     nginx_rps=$(rps http://127.0.0.1:8080/tun)
 fi
 
+# Scale: the mean time per create in each tenth of a long run, and the
+# daemons' peak memory. A fresh tun-daemon, so that the run starts empty.
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+{ ip -j link show type tun | grep -o '"ifname":"[^"]*"' || true; } | cut -d'"' -f4 | xargs -r -n1 ip link del
+"$build/tun-daemon" --listen 127.0.0.1:3030 --log-dir "$work" --state-dir "$work/state2" \
+    --lock-file "$work/allocation.lock" --log-level warn &
+tun_pid=$!
+pids+=("$tun_pid")
+"$build/subnet-daemon" --listen 127.0.0.1:3031 --log-dir "$work" --state-dir "$work/subnet-state" \
+    --lock-file "$work/allocation.lock" --log-level warn --backend loopback &
+subnet_pid=$!
+pids+=("$subnet_pid")
+wait_for_port 3030
+wait_for_port 3031
+deciles() { timeout 900 "$build/bench/tun_bench" scale "$1" "$2" "$3" | cut -d' ' -f3-; }
+tun_deciles=$(deciles "$scale_tuns" 3030 /tun)
+subnet_deciles=$(deciles "$scale_subnets" 3031 /subnet)
+last_over_first() { awk '{ if ($1 > 0) printf "%.2f", $10 / $1; else print "n/a" }' <<<"$1"; }
+peak_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+tun_rss=$(peak_mb "$tun_pid")
+subnet_rss=$(peak_mb "$subnet_pid")
+
 allocate_ms=n/a
-if [ -x "$build/bench/block_pool_bench" ]; then
+if [ -z "$smoke" ] && [ -x "$build/bench/block_pool_bench" ]; then
     allocate_ms=$("$build/bench/block_pool_bench" --benchmark_filter=allocate_whole_slash8 --benchmark_format=csv 2>/dev/null |
         awk -F, '/allocate_whole_slash8/ { printf "%.2f", $3 }')
 fi
@@ -83,9 +117,18 @@ results=$(cat <<TABLE
 | DELETE /tun p50 / raw delete p50 | $(ratio "${p50[daemon.delete]}" "${p50[raw.delete]}") | <= 1.1 |
 | GET /tun req/s / nginx req/s | $get_rps / $nginx_rps = $(ratio "$get_rps" "$nginx_rps") | >= 0.9 |
 | full /8 allocation (ms) | $allocate_ms | < 50 |
+| POST /tun per decile, $scale_tuns TUNs (ms) | $tun_deciles | |
+| POST /subnet per decile, $scale_subnets subnets (ms) | $subnet_deciles | |
+| last / first decile, TUNs | $(last_over_first "$tun_deciles") | <= 1.5 |
+| last / first decile, subnets | $(last_over_first "$subnet_deciles") | <= 1.5 |
+| peak RSS, tun-daemon / subnet-daemon (MB) | $tun_rss / $subnet_rss | subnet-daemon < 20 |
 TABLE
 )
 echo "$results"
+if [ -n "$smoke" ]; then
+    echo "1 passed, 0 failed"
+    exit 0
+fi
 mkdir -p "$(dirname "$0")/results"
 out="$(dirname "$0")/results/$(date +%Y-%m-%d)-$(hostname).md"
 {

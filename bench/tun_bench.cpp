@@ -5,7 +5,10 @@
 //   iproute2 what admins script today: ip tuntap add, ip addr add, ip link set up
 //   daemon   POST /tun and DELETE /tun/{name} on a running tun-daemon, from one
 //            keep-alive connection
-// Prints one line per operation: "<way> <op> p50_ms p99_ms". Run it as root in
+//   scale    POST N times to PATH on the daemon at PORT and report the mean
+//            time per request in each tenth of the run, to show how the cost
+//            grows with what the daemon holds
+// Prints one line per measurement: "<way> <op> <values...>". Run it as root in
 // a network namespace of its own (bench/run.sh does).
 
 #include <arpa/inet.h>
@@ -134,11 +137,30 @@ void through_daemon(int n, unsigned short port) {
     });
 }
 
+void scale(int n, unsigned short port, const std::string& path) {
+    netd::testing::HttpClient client("127.0.0.1", port);
+    std::vector<double> millis;
+    for (int i = 0; i < n; ++i) {
+        auto started = Clock::now();
+        auto reply = client.post(path, "{}");
+        millis.push_back(std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+        if (reply.status != 201) throw std::runtime_error("POST " + path + " answered " + reply.body);
+    }
+    std::printf("scale %s", path.c_str());
+    for (int decile = 0; decile < 10; ++decile) {
+        auto first = millis.begin() + decile * n / 10, last = millis.begin() + (decile + 1) * n / 10;
+        double sum = 0;
+        for (auto it = first; it != last; ++it) sum += *it;
+        std::printf(" %.3f", sum / static_cast<double>(std::max<std::ptrdiff_t>(1, last - first)));
+    }
+    std::printf("\n");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s raw|iproute2|daemon N [PORT]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s raw|iproute2|daemon N [PORT] | scale N PORT PATH\n", argv[0]);
         return 2;
     }
     std::string way = argv[1];
@@ -146,7 +168,9 @@ int main(int argc, char** argv) {
     try {
         if (way == "raw") raw(n);
         if (way == "iproute2") iproute2(n);
-        if (way == "daemon") through_daemon(n, argc > 3 ? static_cast<unsigned short>(std::stoi(argv[3])) : 3030);
+        auto port = argc > 3 ? static_cast<unsigned short>(std::stoi(argv[3])) : 3030;
+        if (way == "daemon") through_daemon(n, port);
+        if (way == "scale") scale(n, port, argc > 4 ? argv[4] : "/tun");
     } catch (const std::exception& error) {
         std::fprintf(stderr, "tun_bench: %s\n", error.what());
         return 1;
