@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -12,13 +13,14 @@ namespace netd {
 // Hands out blocks of a pool that overlap nothing on the host, for both
 // daemons. It keeps one BlockPool per block size asked for; every one of them
 // is kept in step with the ranges our interfaces hold, which the caller reads
-// from the kernel and passes to sync() before each allocation. So a range
-// removed behind the daemon's back returns to the pool, and one adopted after
-// a restart is never handed out twice.
+// from the kernel and passes to sync() at start and whenever it lists them.
+// So a range adopted after a restart is never handed out twice.
 //
 // Overlap with the host (other daemons, routes, our own ranges of another
-// size) is checked against the occupants at allocation time; the bitmaps
-// only make the common case fast.
+// size) is checked against the kernel at allocation time; the bitmaps only
+// make the common case fast. A bit may stay set for a range removed behind
+// the daemon's back: it is found again by the resync that allocate() does
+// before it reports the pool full.
 class Allocator {
 public:
     explicit Allocator(net::Cidr pool);
@@ -28,9 +30,11 @@ public:
     // Makes every bitmap agree with `held`, the ranges our interfaces hold now.
     void sync(std::set<net::Cidr> held);
 
-    // The next free /prefix_len block of the pool that no occupant overlaps,
-    // now held. A conflict error when there is none.
-    net::Cidr allocate(int prefix_len, std::vector<Occupant> occupants);
+    // The next free /prefix_len block of the pool that nothing on the host
+    // overlaps, now held. When the bitmap has none, it is synced with
+    // `held_now()` (the kernel's view) and searched once more; a conflict
+    // error when there is still none.
+    net::Cidr allocate(int prefix_len, HostNetwork& host, const std::function<std::set<net::Cidr>()>& held_now);
 
     // Marks `range` held or free. Both are idempotent.
     void hold(const net::Cidr& range);

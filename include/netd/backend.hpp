@@ -45,7 +45,8 @@ struct Occupant {
 // Everything on the host that uses IPv4 space, this daemon's own interfaces
 // included: every interface address and every route of the main table except
 // default-like ones (prefix 0 or 1), which a VPN installs and which would
-// otherwise block the whole pool.
+// otherwise block the whole pool. Both queries cost O(log n), not a dump, so
+// that allocation stays as fast with 10,000 routes as with none.
 //
 // It is also the host-wide allocation lock (BasicLockable): held from
 // reading the occupants until the new interface exists, it keeps two daemons
@@ -53,7 +54,12 @@ struct Occupant {
 class HostNetwork {
 public:
     virtual ~HostNetwork() = default;
-    virtual std::vector<Occupant> occupants() = 0;
+    // Whether anything overlaps `range`: the allocator's check, asked once
+    // per candidate block.
+    virtual bool overlaps(const net::Cidr& range) = 0;
+    // What overlaps `range`, named for a conflict message; nullopt when
+    // nothing does.
+    virtual std::optional<Occupant> find_overlap(const net::Cidr& range) = 0;
     virtual void lock() = 0;
     virtual void unlock() = 0;
 };

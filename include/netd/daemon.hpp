@@ -42,7 +42,7 @@ void add_common_options(CLI::App& app, Options& options);
 // plus stderr when it is a terminal, as the default logger.
 void setup_logging(const Options& options);
 
-// The daemon's saved intents, from <state-dir>/state.json. A corrupt or
+// The daemon's saved intents, from <state-dir>/intents.jsonl. A corrupt or
 // future file is set aside and logged at ERROR; it never stops the start.
 class SavedIntents {
 public:

@@ -33,8 +33,11 @@ std::string describe_unix_peer(int fd);
 void require_privileges();
 
 // Keeps only what managing interfaces needs (CAP_NET_ADMIN on Linux) and
-// returns the effective set as text, for the log.
+// returns the effective set as text, for the log. Linux capabilities belong
+// to a thread, so this covers the calling thread only: the daemon's one
+// other thread gives up all of them itself, with drop_thread_privileges().
 std::string drop_privileges();
+void drop_thread_privileges();
 std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode);
 
 } // namespace netd::platform

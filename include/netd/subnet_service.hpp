@@ -39,6 +39,7 @@ public:
     Allocator& allocator() { return allocator_; }
 
 private:
+    static std::set<net::Cidr> held_by(const std::vector<Subnet>& subnets);
     std::vector<Subnet> sync();
     void check_prefix_len(int prefix_len) const;
 

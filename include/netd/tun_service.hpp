@@ -14,9 +14,9 @@ namespace netd {
 // next free /24 of the pool that nothing on the host overlaps, and that
 // block's first host address.
 //
-// Every call starts from the kernel's view (the backend lists what carries
-// our tag), so a TUN deleted behind our back returns its block and one
-// adopted after a restart keeps it. Callers run on one thread (the daemon's
+// The kernel's view (the backend lists what carries our tag) is the truth:
+// a TUN adopted after a restart keeps its block, and one deleted behind our
+// back returns it at the next listing, or when the pool looks full. Callers run on one thread (the daemon's
 // io_context); the service takes no locks.
 class TunService {
 public:
@@ -36,6 +36,7 @@ public:
     Allocator& allocator() { return allocator_; }
 
 private:
+    static std::set<net::Cidr> held_by(const std::vector<TunInterface>& tuns);
     std::vector<TunInterface> sync();
 
     TunBackend& backend_;

@@ -1,5 +1,3 @@
-#include <map>
-
 #include "file_lock.hpp"
 #include "netd/platform.hpp"
 #include "kernel_mirror.hpp"
@@ -7,9 +5,8 @@
 namespace netd::platform {
 namespace {
 
-// The host's IPv4 space as the kernel has it: every address, and every route
-// of the main table but the default-like ones (/0 and /1), which VPNs use to
-// capture all traffic and which would otherwise fill the whole pool.
+// The host's IPv4 space as the kernel has it, from the mirror's index of
+// the ranges that addresses and routes occupy.
 class LinuxHostNetwork : public HostNetwork {
 public:
     explicit LinuxHostNetwork(const std::string& lock_file) : lock_(lock_file) {}
@@ -17,22 +14,28 @@ public:
     void lock() override { lock_.lock(); }
     void unlock() override { lock_.unlock(); }
 
-    std::vector<Occupant> occupants() override {
-        std::map<int, std::string> names;
-        for (const auto& link : kernel_->links()) names[link.index] = link.name;
-        auto name_of = [&](int index) { return names.contains(index) ? names[index] : "no interface"; };
+    bool overlaps(const net::Cidr& range) override { return kernel_->find_occupied(range).has_value(); }
 
-        std::vector<Occupant> out;
-        for (const auto& address : kernel_->addresses()) {
+    // Only a conflict pays for naming the occupant, with a scan.
+    std::optional<Occupant> find_overlap(const net::Cidr& range) override {
+        auto occupied = kernel_->find_occupied(range);
+        if (!occupied) return std::nullopt;
+        const auto& links = kernel_->links();
+        auto name_of = [&](int index) {
+            auto link = links.find(index);
+            return link == links.end() ? std::string("no interface") : link->second.name;
+        };
+        for (const auto& [_, address] : kernel_->addresses()) {
+            if (address.address.network() != *occupied) continue;
             auto holder = address.label.empty() ? name_of(address.index) : address.label;
-            out.push_back({address.address.network(), "the address " + address.address.to_string() + " on " + holder});
+            return Occupant{*occupied, "the address " + address.address.to_string() + " on " + holder};
         }
-        for (const auto& route : kernel_->routes()) {
-            if (route.destination.prefix_len() < 2) continue;
-            out.push_back({route.destination,
-                           "the route " + route.destination.to_string() + " on " + name_of(route.index)});
+        for (const auto& [_, route] : kernel_->routes()) {
+            if (route.destination == *occupied) {
+                return Occupant{*occupied, "the route " + occupied->to_string() + " on " + name_of(route.index)};
+            }
         }
-        return out;
+        return Occupant{*occupied, occupied->to_string()};
     }
 
 private:

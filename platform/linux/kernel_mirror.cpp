@@ -3,6 +3,14 @@
 #include <linux/rtnetlink.h>
 
 namespace netd::platform {
+namespace {
+
+bool occupies(const Route& route) { return route.destination.prefix_len() >= 2; }
+
+// The first key of an interface's addresses.
+KernelMirror::Addresses::key_type first_address_of(int index) { return {index, net::InterfaceAddress(net::Ipv4(0), 0)}; }
+
+} // namespace
 
 KernelMirror::KernelMirror() : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE) { reload(); }
 
@@ -11,80 +19,132 @@ std::shared_ptr<KernelMirror> KernelMirror::shared() {
     return mirror;
 }
 
+void KernelMirror::put_link(Link link) {
+    auto old = links_.find(link.index);
+    if (old != links_.end()) link_names_.erase(old->second.name);
+    link_names_[link.name] = link.index;
+    links_[link.index] = std::move(link);
+}
+
+void KernelMirror::drop_link(int index) {
+    auto link = links_.find(index);
+    if (link == links_.end()) return;
+    link_names_.erase(link->second.name);
+    links_.erase(link);
+    auto first = addresses_.lower_bound(first_address_of(index));
+    while (first != addresses_.end() && std::get<0>(first->first) == index) drop_address((first++)->first);
+}
+
+void KernelMirror::put_address(Address address) {
+    Addresses::key_type key{address.index, address.address};
+    drop_address(key);
+    labels_.insert(address.label);
+    occupied_.insert(address.address.network());
+    addresses_.emplace(key, std::move(address));
+}
+
+void KernelMirror::drop_address(const Addresses::key_type& key) {
+    auto address = addresses_.find(key);
+    if (address == addresses_.end()) return;
+    labels_.erase(labels_.find(address->second.label));
+    occupied_.erase(address->second.address.network());
+    addresses_.erase(address);
+}
+
+void KernelMirror::put_route(const Route& route) {
+    Routes::key_type key{route.destination, route.index};
+    if (routes_.contains(key)) return;
+    if (occupies(route)) occupied_.insert(route.destination);
+    routes_.emplace(key, route);
+}
+
+void KernelMirror::drop_route(const Routes::key_type& key) {
+    auto route = routes_.find(key);
+    if (route == routes_.end()) return;
+    if (occupies(route->second)) occupied_.erase(route->second.destination);
+    routes_.erase(route);
+}
+
+void KernelMirror::reload_routes() {
+    while (!routes_.empty()) drop_route(routes_.begin()->first);
+    for (const auto& route : dumps_.routes()) put_route(route);
+    routes_stale_ = false;
+}
+
 void KernelMirror::reload() {
     events_.drain([](const nlmsghdr*) {}); // what the dump is about to show anyway
     links_.clear();
     addresses_.clear();
-    routes_.clear();
-    for (auto& link : dumps_.links()) links_[link.index] = std::move(link);
-    for (auto& address : dumps_.addresses()) addresses_[{address.index, address.address}] = std::move(address);
-    for (auto& route : dumps_.routes()) routes_[{route.destination, route.index}] = route;
-    routes_stale_ = false;
+    link_names_.clear();
+    labels_.clear();
+    occupied_.clear();
+    for (auto& link : dumps_.links()) put_link(std::move(link));
+    for (auto& address : dumps_.addresses()) put_address(std::move(address));
+    reload_routes();
 }
 
 void KernelMirror::apply(const nlmsghdr* message) {
     auto type = message->nlmsg_type;
     if (auto link = parse_link(message)) {
-        if (type == RTM_NEWLINK) {
-            links_[link->index] = std::move(*link);
-            return;
-        }
-        links_.erase(link->index);
-        std::erase_if(addresses_, [&](const auto& entry) { return entry.second.index == link->index; });
+        if (type == RTM_NEWLINK) return put_link(std::move(*link));
+        drop_link(link->index);
         // The kernel flushes a vanished link's routes without a notification.
         routes_stale_ = true;
     } else if (auto address = parse_address(message)) {
-        if (type == RTM_NEWADDR) {
-            addresses_[{address->index, address->address}] = std::move(*address);
-            return;
-        }
-        addresses_.erase({address->index, address->address});
+        if (type == RTM_NEWADDR) return put_address(std::move(*address));
+        drop_address({address->index, address->address});
         routes_stale_ = true; // likewise the routes that depended on the address
     } else if (auto route = parse_route(message)) {
-        if (type == RTM_NEWROUTE) {
-            routes_[{route->destination, route->index}] = *route;
-        } else {
-            routes_.erase({route->destination, route->index});
-        }
+        if (type == RTM_NEWROUTE) return put_route(*route);
+        drop_route({route->destination, route->index});
     }
 }
 
 void KernelMirror::refresh() {
     if (!events_.drain([this](const nlmsghdr* message) { apply(message); })) return reload();
-    if (routes_stale_) {
-        routes_.clear();
-        for (const auto& route : dumps_.routes()) routes_[{route.destination, route.index}] = route;
-        routes_stale_ = false;
-    }
+    if (routes_stale_) reload_routes();
 }
 
-std::vector<Link> KernelMirror::links() {
+const KernelMirror::Links& KernelMirror::links() {
     refresh();
-    std::vector<Link> out;
-    for (const auto& [_, link] : links_) out.push_back(link);
-    return out;
+    return links_;
+}
+
+const KernelMirror::Addresses& KernelMirror::addresses() {
+    refresh();
+    return addresses_;
+}
+
+const KernelMirror::Routes& KernelMirror::routes() {
+    refresh();
+    return routes_;
 }
 
 std::optional<Link> KernelMirror::link(const std::string& name) {
     refresh();
-    for (const auto& [_, link] : links_) {
-        if (link.name == name) return link;
-    }
-    return std::nullopt;
+    auto found = link_names_.find(name);
+    if (found == link_names_.end()) return std::nullopt;
+    return links_.at(found->second);
 }
 
-std::vector<Address> KernelMirror::addresses() {
+std::vector<Address> KernelMirror::addresses_of(int index) {
     refresh();
     std::vector<Address> out;
-    for (const auto& [_, address] : addresses_) out.push_back(address);
+    for (auto it = addresses_.lower_bound(first_address_of(index));
+         it != addresses_.end() && std::get<0>(it->first) == index; ++it) {
+        out.push_back(it->second);
+    }
     return out;
 }
 
-std::vector<Route> KernelMirror::routes() {
+bool KernelMirror::name_taken(const std::string& name) {
     refresh();
-    std::vector<Route> out;
-    for (const auto& [_, route] : routes_) out.push_back(route);
-    return out;
+    return link_names_.contains(name) || labels_.contains(name);
+}
+
+std::optional<net::Cidr> KernelMirror::find_occupied(const net::Cidr& range) {
+    refresh();
+    return occupied_.find_overlap(range);
 }
 
 } // namespace netd::platform

@@ -3,30 +3,49 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "netd/net/range_set.hpp"
 #include "netlink.hpp"
 
 namespace netd::platform {
 
 // The kernel's links, IPv4 addresses and main-table routes, held in memory
 // and kept current by rtnetlink notifications, so that a read costs no dump.
+// Beside them it keeps the indexes that the hot paths query, so that creating
+// the 10,000th interface costs what creating the first did: link names and
+// address labels, and the ranges that addresses and routes occupy.
 //
 // Every read first applies the notifications queued so far. The kernel
 // queues them before the call that caused them returns, so a read after one
 // of our own changes always sees it, and a change someone else made is seen
 // by the next read. If the kernel ever drops notifications (its buffer
 // overflowed), the mirror is rebuilt from a fresh dump.
+//
+// The references returned stay valid until the next call into the mirror.
 class KernelMirror {
 public:
+    using Links = std::map<int, Link>;
+    // By interface index first, so that one interface's addresses are a range.
+    using Addresses = std::map<std::tuple<int, net::InterfaceAddress>, Address>;
+    using Routes = std::map<std::tuple<net::Cidr, int>, Route>;
+
     KernelMirror();
 
-    std::vector<Link> links();
+    const Links& links();
+    const Addresses& addresses();
+    const Routes& routes();
     std::optional<Link> link(const std::string& name);
-    std::vector<Address> addresses();
-    std::vector<Route> routes();
+    std::vector<Address> addresses_of(int index);
+    // Whether `name` is a link's name or an address's label.
+    bool name_taken(const std::string& name);
+    // An address network or a route (other than /0 and /1, which VPNs use to
+    // capture all traffic and which would otherwise fill any pool) that
+    // overlaps `range`.
+    std::optional<net::Cidr> find_occupied(const net::Cidr& range);
 
     // One mirror per process, shared by the backends of a daemon.
     static std::shared_ptr<KernelMirror> shared();
@@ -34,13 +53,24 @@ public:
 private:
     void refresh();
     void reload();
+    void reload_routes();
     void apply(const nlmsghdr* message);
+
+    void put_link(Link link);
+    void drop_link(int index);
+    void put_address(Address address);
+    void drop_address(const Addresses::key_type& key);
+    void put_route(const Route& route);
+    void drop_route(const Routes::key_type& key);
 
     Netlink events_; // subscribed first, so that nothing between it and the dump is missed
     Netlink dumps_;
-    std::map<int, Link> links_;
-    std::map<std::tuple<int, net::InterfaceAddress>, Address> addresses_;
-    std::map<std::tuple<net::Cidr, int>, Route> routes_;
+    Links links_;
+    Addresses addresses_;
+    Routes routes_;
+    std::map<std::string, int> link_names_;
+    std::multiset<std::string> labels_;
+    net::RangeSet occupied_;
     bool routes_stale_ = false;
 };
 

@@ -16,6 +16,11 @@ void require_privileges() {
          "missing the CAP_NET_ADMIN capability; run it as root (sudo) or through its systemd unit");
 }
 
+void drop_thread_privileges() {
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_apply(CAPNG_SELECT_BOTH) != 0) fail(ErrorCode::internal, "could not drop capabilities");
+}
+
 std::string drop_privileges() {
     // Everything is open and bound by now; all that is left to do is
     // network administration, so that is all the process may do from here.

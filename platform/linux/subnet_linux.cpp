@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
+#include <functional>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -18,19 +19,41 @@ namespace {
 // back. 0x4e ('N') is outside the values the kernel itself uses (0 to 3).
 constexpr std::uint8_t netd_ifa_proto = 0x4e;
 
-constexpr std::string_view dummy_prefix = "netd";
+// Hands out "<prefix><N>" names: `wanted` when it is of that form and free,
+// else the lowest free N. The search starts at a hint, the lowest N that may
+// be free as far as this daemon's own adds and removes tell, so that the
+// 10,000th name costs no scan of the 9,999 before it. A name that someone
+// else frees is skipped until the next restart, which starts from 0 again.
+class NamePicker {
+public:
+    explicit NamePicker(std::string prefix) : prefix_(std::move(prefix)) {}
 
-// `wanted` when it is "<prefix><N>" and free, else the lowest "<prefix><N>"
-// not in `taken`.
-std::string pick_name(std::string_view prefix, const std::set<std::string>& taken, const std::string& wanted) {
-    bool wanted_fits = wanted.size() > prefix.size() && wanted.rfind(prefix, 0) == 0 &&
-                       wanted.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
-    if (wanted_fits && !taken.contains(wanted)) return wanted;
-    for (int n = 0;; ++n) {
-        auto name = std::string(prefix) + std::to_string(n);
-        if (!taken.contains(name)) return name;
+    std::string pick(const std::function<bool(const std::string&)>& taken, const std::string& wanted) {
+        if (number_of(wanted) && !taken(wanted)) return wanted;
+        for (auto n = hint_;; ++n) {
+            auto name = prefix_ + std::to_string(n);
+            if (taken(name)) continue;
+            hint_ = n + 1;
+            return name;
+        }
     }
-}
+
+    void freed(const std::string& name) {
+        if (auto n = number_of(name)) hint_ = std::min(hint_, *n);
+    }
+
+private:
+    std::optional<unsigned> number_of(const std::string& name) const {
+        if (name.size() <= prefix_.size() || name.size() > prefix_.size() + 6 || name.rfind(prefix_, 0) != 0 ||
+            name.find_first_not_of("0123456789", prefix_.size()) != std::string::npos) {
+            return std::nullopt;
+        }
+        return static_cast<unsigned>(std::stoul(name.substr(prefix_.size())));
+    }
+
+    std::string prefix_;
+    unsigned hint_ = 0;
+};
 
 // Subnets as a dummy interface each (netd0, netd1, ...) tagged with
 // subnet_tag as alias, or, where the kernel has no dummy type, as addresses
@@ -63,13 +86,14 @@ public:
     }
 
     std::vector<Subnet> list() override {
-        auto links = kernel_->links();
+        const auto& links = kernel_->links();
+        const auto& addresses = kernel_->addresses();
         std::vector<Subnet> out;
-        for (const auto& address : kernel_->addresses()) {
-            auto link = std::find_if(links.begin(), links.end(), [&](const Link& l) { return l.index == address.index; });
+        for (const auto& [_, address] : addresses) {
+            auto link = links.find(address.index);
             if (link == links.end()) continue;
-            if (is_our_dummy(*link)) {
-                out.push_back({address.address.network(), address.address, link->name});
+            if (is_our_dummy(link->second)) {
+                out.push_back({address.address.network(), address.address, link->second.name});
             } else if (address.proto == netd_ifa_proto) {
                 out.push_back({address.address.network(), address.address, address.label});
             }
@@ -86,8 +110,10 @@ public:
             if (!link) break;
             if (is_our_dummy(*link)) {
                 netlink_.delete_link(link->index);
+                dummy_names_.freed(subnet.interface);
             } else {
                 netlink_.delete_address(link->index, subnet.address);
+                loopback_labels_.freed(subnet.interface);
             }
             return;
         }
@@ -98,9 +124,7 @@ private:
     static bool is_our_dummy(const Link& link) { return link.kind == "dummy" && link.alias == subnet_tag; }
 
     Subnet add_dummy(const net::Cidr& network, const net::InterfaceAddress& address, const std::string& wanted) {
-        std::set<std::string> taken;
-        for (const auto& link : kernel_->links()) taken.insert(link.name);
-        auto name = pick_name(dummy_prefix, taken, wanted);
+        auto name = dummy_names_.pick(taken(), wanted);
         netlink_.create_link(name, "dummy");
         auto link = kernel_->link(name);
         try {
@@ -120,17 +144,18 @@ private:
         auto loopback = kernel_->link("lo");
         if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
         if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
-        std::set<std::string> taken;
-        for (const auto& existing : kernel_->addresses()) {
-            if (existing.index == loopback->index) taken.insert(existing.label);
-        }
-        auto label = pick_name("lo:", taken, wanted);
+        auto label = loopback_labels_.pick(taken(), wanted);
         netlink_.add_address(loopback->index, {address, label, netd_ifa_proto});
         return {network, address, label};
     }
 
+    std::function<bool(const std::string&)> taken() {
+        return [this](const std::string& name) { return kernel_->name_taken(name); };
+    }
 
     SubnetMode mode_;
+    NamePicker dummy_names_{"netd"};
+    NamePicker loopback_labels_{"lo:"};
     std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
     Netlink netlink_; // for changes; reads come from the mirror
 };

@@ -83,15 +83,16 @@ public:
     }
 
     std::vector<TunInterface> list() override {
-        auto addresses = kernel_->addresses();
+        std::vector<Link> ours;
+        for (const auto& [_, link] : kernel_->links()) {
+            if (is_ours(link)) ours.push_back(link);
+        }
         std::vector<TunInterface> out;
-        for (const auto& link : kernel_->links()) {
-            if (!is_ours(link)) continue;
-            auto address = std::find_if(addresses.begin(), addresses.end(),
-                                        [&](const Address& a) { return a.index == link.index; });
+        for (const auto& link : ours) {
+            auto addresses = kernel_->addresses_of(link.index);
             // A TUN of ours without an address is one a crash left half-made;
             // it holds no block, so it is not listed.
-            if (address != addresses.end()) out.push_back({link.name, address->address, link.tun_owner, link.tun_group});
+            if (!addresses.empty()) out.push_back({link.name, addresses.front().address, link.tun_owner, link.tun_group});
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
         return out;

@@ -10,7 +10,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "netd/error.hpp"
+#include "netd/platform.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::platform {
@@ -27,12 +30,66 @@ void fsync_path(const std::string& path, int flags) {
 
 } // namespace
 
-StateFile::StateFile(const std::string& directory, const std::string& name)
+StateFile::StateFile(const std::string& directory, const std::string& name, const std::string& legacy_name)
     : directory_(directory), path_(directory + "/" + name) {
     std::error_code ec;
     std::filesystem::create_directories(directory_, ec);
     if (ec) fail(ErrorCode::unavailable, "cannot create the state directory " + directory_ + ": " + ec.message());
     std::filesystem::permissions(directory_, std::filesystem::perms::owner_all, ec);
+    auto legacy = directory_ + "/" + legacy_name;
+    if (!std::filesystem::exists(path_, ec) && std::filesystem::exists(legacy, ec) &&
+        ::rename(legacy.c_str(), path_.c_str()) != 0) {
+        fail_state("take over", legacy);
+    }
+    syncer_ = std::thread([this] { sync_appends(); });
+}
+
+StateFile::~StateFile() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    syncer_.join();
+}
+
+void StateFile::sync_appends() {
+    // All it does is fdatasync, on a file already open.
+    try {
+        drop_thread_privileges();
+    } catch (const std::exception& error) {
+        spdlog::error("the thread that syncs {} keeps its capabilities: {}", path_, error.what());
+    }
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        wake_.wait(lock, [this] { return dirty_ || stopping_; });
+        if (!dirty_) return;
+        dirty_ = false;
+        auto journal = journal_; // kept open by this copy even if replace() moves on
+        lock.unlock();
+        if (::fdatasync(journal->get()) != 0) {
+            spdlog::error("cannot sync {}: {}; the last changes may not survive a power loss", path_,
+                          std::strerror(errno));
+        }
+        lock.lock();
+    }
+}
+
+void StateFile::append(const std::string& line) {
+    std::unique_lock lock(mutex_);
+    if (!journal_) {
+        journal_ = std::make_shared<UniqueFd>(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+        if (!*journal_) {
+            journal_.reset();
+            fail_state("open", path_);
+        }
+    }
+    // One write() of the whole line: O_APPEND keeps it in one piece.
+    auto written = ::write(journal_->get(), line.data(), line.size());
+    if (written != static_cast<ssize_t>(line.size())) fail_state("append to", path_);
+    dirty_ = true;
+    lock.unlock();
+    wake_.notify_one();
 }
 
 std::optional<std::string> StateFile::read() {
@@ -43,7 +100,7 @@ std::optional<std::string> StateFile::read() {
     return text.str();
 }
 
-void StateFile::write(const std::string& text) {
+void StateFile::replace(const std::string& text) {
     auto temporary = path_ + ".tmp";
     {
         UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -58,6 +115,8 @@ void StateFile::write(const std::string& text) {
     }
     if (::rename(temporary.c_str(), path_.c_str()) != 0) fail_state("replace", path_);
     fsync_path(directory_, O_RDONLY | O_DIRECTORY);
+    std::lock_guard lock(mutex_);
+    journal_.reset(); // it names the replaced file; the next append opens the new one
 }
 
 std::string StateFile::set_aside() {
@@ -65,6 +124,8 @@ std::string StateFile::set_aside() {
         std::chrono::system_clock::now().time_since_epoch()).count();
     auto aside = path_ + ".corrupt-" + std::to_string(seconds);
     if (::rename(path_.c_str(), aside.c_str()) != 0) fail_state("move aside", path_);
+    std::lock_guard lock(mutex_);
+    journal_.reset();
     return aside;
 }
 

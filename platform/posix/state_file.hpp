@@ -1,26 +1,48 @@
 #pragma once
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "netd/intents.hpp"
+#include "unique_fd.hpp"
 
 namespace netd::platform {
 
-// An IntentStore in one file, replaced atomically: the new text goes to a
-// temporary file that is fsynced and renamed over the old one, and the
-// directory is fsynced so that the rename itself survives a crash.
+// An IntentStore in one file. replace() is atomic and durable: the new text
+// goes to a temporary file that is fsynced and renamed over the old one, and
+// the directory is fsynced so that the rename itself survives a crash.
+// append() writes at once (the kernel has the line, whatever becomes of the
+// daemon) and leaves the fdatasync to a thread of its own, which covers every
+// line appended while the previous sync ran: group commit, so that a request
+// never waits for the disk and a burst of them costs one sync, not one each.
 class StateFile : public IntentStore {
 public:
-    // Creates `directory` (mode 0700) if need be.
-    explicit StateFile(const std::string& directory, const std::string& name = "state.json");
+    // Creates `directory` (mode 0700) if need be, and takes over the
+    // `legacy_name` file of earlier versions when there is one.
+    StateFile(const std::string& directory, const std::string& name, const std::string& legacy_name);
+    // Syncs what is still pending.
+    ~StateFile() override;
 
     std::optional<std::string> read() override;
-    void write(const std::string& text) override;
+    void replace(const std::string& text) override;
+    void append(const std::string& line) override;
     std::string set_aside() override;
 
 private:
+    void sync_appends();
+
     std::string directory_;
     std::string path_;
+
+    std::mutex mutex_; // guards the three below, shared with the syncing thread
+    std::shared_ptr<UniqueFd> journal_; // the file open for appending, once needed
+    bool dirty_ = false;
+    bool stopping_ = false;
+    std::condition_variable wake_;
+    std::thread syncer_;
 };
 
 } // namespace netd::platform

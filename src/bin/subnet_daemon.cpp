@@ -28,6 +28,6 @@ int main(int argc, char** argv) {
         netd::http::Router router;
         netd::add_subnet_routes(router, service);
         netd::daemon::serve(options, router,
-                            {.probe = [&] { host->occupants(); }, .gauges = [&] { return netd::subnet_gauges(service); }});
+                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::subnet_gauges(service); }});
     });
 }

@@ -17,6 +17,6 @@ int main(int argc, char** argv) {
         netd::http::Router router;
         netd::add_tun_routes(router, service);
         netd::daemon::serve(options, router,
-                            {.probe = [&] { host->occupants(); }, .gauges = [&] { return netd::tun_gauges(service); }});
+                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::tun_gauges(service); }});
     });
 }

@@ -4,7 +4,6 @@
 #include <iterator>
 
 #include "netd/error.hpp"
-#include "netd/occupant_index.hpp"
 
 namespace netd {
 
@@ -45,10 +44,15 @@ void Allocator::release(const net::Cidr& range) {
     for (auto& [_, pool] : pools_) pool.release(range);
 }
 
-net::Cidr Allocator::allocate(int prefix_len, std::vector<Occupant> occupants) {
+net::Cidr Allocator::allocate(int prefix_len, HostNetwork& host,
+                              const std::function<std::set<net::Cidr>()>& held_now) {
     auto& pool = pool_for(prefix_len);
-    OccupantIndex host(std::move(occupants));
-    auto block = pool.allocate([&](const net::Cidr& candidate) { return !host.find_overlap(candidate); });
+    auto free_on_host = [&](const net::Cidr& candidate) { return !host.overlaps(candidate); };
+    auto block = pool.allocate(free_on_host);
+    if (!block) {
+        sync(held_now());
+        block = pool.allocate(free_on_host);
+    }
     if (!block) {
         fail(ErrorCode::conflict, "the pool " + pool_.to_string() + " has no free /" + std::to_string(prefix_len) +
                                       " left that nothing on the host overlaps");

@@ -3,7 +3,6 @@
 #include <mutex>
 
 #include "netd/error.hpp"
-#include "netd/occupant_index.hpp"
 
 namespace netd {
 
@@ -12,11 +11,15 @@ SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, Intents&
     sync();
 }
 
-std::vector<Subnet> SubnetService::sync() {
-    auto subnets = backend_.list();
+std::set<net::Cidr> SubnetService::held_by(const std::vector<Subnet>& subnets) {
     std::set<net::Cidr> held;
     for (const auto& subnet : subnets) held.insert(subnet.network);
-    allocator_.sync(std::move(held));
+    return held;
+}
+
+std::vector<Subnet> SubnetService::sync() {
+    auto subnets = backend_.list();
+    allocator_.sync(held_by(subnets));
     return subnets;
 }
 
@@ -35,14 +38,14 @@ Subnet SubnetService::add(const net::Cidr& network) {
                                       " (start subnet-daemon with --allow-outside-pool to permit it)");
     }
     std::lock_guard host_lock(host_);
-    for (const auto& subnet : sync()) {
-        if (subnet.network.overlaps(network)) {
-            fail(ErrorCode::conflict, network.to_string() + " overlaps the subnet " + subnet.network.to_string() +
-                                          " on " + subnet.interface);
+    if (auto occupant = host_.find_overlap(network)) {
+        // Our own subnets are on the host too; they are named as such.
+        for (const auto& subnet : backend_.list()) {
+            if (subnet.network.overlaps(network)) {
+                fail(ErrorCode::conflict, network.to_string() + " overlaps the subnet " +
+                                              subnet.network.to_string() + " on " + subnet.interface);
+            }
         }
-    }
-    OccupantIndex host(host_.occupants());
-    if (const auto* occupant = host.find_overlap(network)) {
         fail(ErrorCode::conflict, network.to_string() + " overlaps " + occupant->holder);
     }
     auto subnet = backend_.add(network, "");
@@ -67,8 +70,7 @@ std::vector<Restored> SubnetService::restore() {
 Subnet SubnetService::allocate(int prefix_len) {
     check_prefix_len(prefix_len);
     std::lock_guard host_lock(host_);
-    sync();
-    auto block = allocator_.allocate(prefix_len, host_.occupants());
+    auto block = allocator_.allocate(prefix_len, host_, [this] { return held_by(backend_.list()); });
     Subnet subnet;
     try {
         subnet = backend_.add(block, "");

@@ -32,19 +32,22 @@ TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents,
     sync();
 }
 
-std::vector<TunInterface> TunService::sync() {
-    auto tuns = backend_.list();
+std::set<net::Cidr> TunService::held_by(const std::vector<TunInterface>& tuns) {
     std::set<net::Cidr> held;
     for (const auto& tun : tuns) held.insert(tun.address.network());
-    allocator_.sync(std::move(held));
+    return held;
+}
+
+std::vector<TunInterface> TunService::sync() {
+    auto tuns = backend_.list();
+    allocator_.sync(held_by(tuns));
     return tuns;
 }
 
 TunInterface TunService::create(const TunSpec& spec) {
     if (spec.name) net::validate_interface_name(*spec.name);
     std::lock_guard host_lock(host_);
-    sync();
-    auto block = allocator_.allocate(block_prefix_len, host_.occupants());
+    auto block = allocator_.allocate(block_prefix_len, host_, [this] { return held_by(backend_.list()); });
     auto address = net::InterfaceAddress::first_host_of(block);
     TunInterface tun;
     try {

@@ -41,11 +41,11 @@ void setup_logging(const Options& options) {
 
     auto logger = std::make_shared<spdlog::logger>(options.program, sinks.begin(), sinks.end());
     logger->set_level(spdlog::level::from_str(options.log_level));
-    // Errors reach the disk at once; the rest every second, which keeps a
-    // synchronous write off every request.
+    // Errors reach the disk at once; the rest every second (serve() has the
+    // timer; spdlog's own would be a thread that keeps root's capabilities),
+    // which keeps a synchronous write off every request.
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(logger);
-    spdlog::flush_every(std::chrono::seconds(1));
 }
 
 } // namespace netd::daemon

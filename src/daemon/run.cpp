@@ -64,7 +64,8 @@ bool stderr_is(const std::string& path) {
 } // namespace
 
 SavedIntents::SavedIntents(const Options& options)
-    : store_(std::make_unique<platform::StateFile>(options.state_dir)), intents_(*store_, problem_) {
+    : store_(std::make_unique<platform::StateFile>(options.state_dir, "intents.jsonl", "state.json")),
+      intents_(*store_, problem_) {
     if (!problem_.empty()) spdlog::error("{}", problem_);
 }
 
@@ -190,6 +191,16 @@ void serve(const Options& options, http::Router& router, Status status) {
         setup_logging(options);
         spdlog::info("SIGHUP received, log files reopened");
         hangup.async_wait(on_hangup);
+    boost::asio::steady_timer log_flush(io);
+    std::function<void()> flush_logs_every_second = [&] {
+        log_flush.expires_after(std::chrono::seconds(1));
+        log_flush.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            spdlog::default_logger()->flush();
+            flush_logs_every_second();
+        });
+    };
+    flush_logs_every_second();
     };
     hangup.async_wait(on_hangup);
 

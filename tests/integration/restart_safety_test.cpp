@@ -201,7 +201,7 @@ TEST_F(RestartSafetyTest, CorruptStateNeverBlocksTheStart) {
     EXPECT_NE(err.find("the state file is unusable"), std::string::npos) << err;
     bool set_aside = false;
     for (const auto& entry : std::filesystem::directory_iterator(state)) {
-        set_aside |= entry.path().filename().string().rfind("state.json.corrupt-", 0) == 0;
+        set_aside |= entry.path().filename().string().rfind("intents.jsonl.corrupt-", 0) == 0;
     }
     EXPECT_TRUE(set_aside) << "the corrupt file was not kept for inspection";
     std::filesystem::remove_all(state);

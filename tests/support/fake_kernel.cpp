@@ -4,7 +4,7 @@
 
 namespace netd::testing {
 
-std::vector<Occupant> FakeKernel::occupants() {
+std::optional<Occupant> FakeKernel::find_overlap(const net::Cidr& range) {
     auto all = foreign;
     for (const auto& [name, tun] : tuns) {
         all.push_back({tun.address.network(), "the address " + tun.address.to_string() + " on " + name});
@@ -12,7 +12,10 @@ std::vector<Occupant> FakeKernel::occupants() {
     for (const auto& [network, subnet] : subnets) {
         all.push_back({network, "the address " + subnet.address.to_string() + " on " + subnet.interface});
     }
-    return all;
+    for (const auto& occupant : all) {
+        if (occupant.range.overlaps(range)) return occupant;
+    }
+    return std::nullopt;
 }
 
 void FakeKernel::throw_if_failing() {

@@ -17,8 +17,9 @@ namespace netd::testing {
 
 class FakeKernel : public HostNetwork {
 public:
-    // Everything that uses address space: ours and the foreign occupants.
-    std::vector<Occupant> occupants() override;
+    bool overlaps(const net::Cidr& range) override { return find_overlap(range).has_value(); }
+    // The first of ours or of the foreign occupants that overlaps `range`.
+    std::optional<Occupant> find_overlap(const net::Cidr& range) override;
     void lock() override { ++locks; }
     void unlock() override { ++unlocks; }
 
@@ -61,7 +62,8 @@ private:
 class FakeIntentStore : public IntentStore {
 public:
     std::optional<std::string> read() override { return text; }
-    void write(const std::string& written) override { text = written; }
+    void replace(const std::string& written) override { text = written; }
+    void append(const std::string& line) override { text = text.value_or("") + line; }
     std::string set_aside() override {
         aside = text;
         text.reset();
