@@ -77,6 +77,10 @@ public:
     // The TUNs that carry this daemon's tag, in name order.
     virtual std::vector<TunInterface> list() = 0;
 
+    // Changes whenever what list() answers may have changed, so that a
+    // caller may keep its last answer until then.
+    virtual std::uint64_t generation() = 0;
+
     // Removes a tagged TUN. An absent or untagged one is not_found.
     virtual void remove(std::string_view name) = 0;
 };
@@ -104,6 +108,10 @@ public:
 
     // The subnets that carry this daemon's tag, in network order.
     virtual std::vector<Subnet> list() = 0;
+
+    // Changes whenever what list() answers may have changed, so that a
+    // caller may keep its last answer until then.
+    virtual std::uint64_t generation() = 0;
 
     // Removes a tagged subnet (and its interface, where it has one of its own).
     // An absent or untagged one is not_found.

@@ -31,7 +31,8 @@ public:
 
     Subnet add(const net::Cidr& network);
     Subnet allocate(int prefix_len);
-    std::vector<Subnet> list();
+    // The kernel's view, listed again only when the kernel has changed.
+    const std::vector<Subnet>& list();
     Subnet get(const net::Cidr& network);
     void remove(const net::Cidr& network);
 
@@ -48,6 +49,7 @@ private:
     Intents& intents_;
     SubnetPolicy policy_;
     Allocator allocator_;
+    std::optional<std::pair<std::uint64_t, std::vector<Subnet>>> listed_; // by backend generation
 };
 
 } // namespace netd

@@ -29,7 +29,8 @@ public:
     std::vector<Restored> restore();
 
     TunInterface create(const TunSpec& spec);
-    std::vector<TunInterface> list();
+    // The kernel's view, listed again only when the kernel has changed.
+    const std::vector<TunInterface>& list();
     TunInterface get(const std::string& name);
     void remove(const std::string& name);
 
@@ -43,6 +44,7 @@ private:
     HostNetwork& host_;
     Intents& intents_;
     Allocator allocator_;
+    std::optional<std::pair<std::uint64_t, std::vector<TunInterface>>> listed_; // by backend generation
 };
 
 } // namespace netd

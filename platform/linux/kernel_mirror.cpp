@@ -7,8 +7,8 @@ namespace {
 
 bool occupies(const Route& route) { return route.destination.prefix_len() >= 2; }
 
-// The first key of an interface's addresses.
-KernelMirror::Addresses::key_type first_address_of(int index) { return {index, net::InterfaceAddress(net::Ipv4(0), 0)}; }
+// The lowest key an interface's addresses can have.
+KernelMirror::Addresses::key_type lowest_key_of(int index) { return {index, net::InterfaceAddress(net::Ipv4(0), 0)}; }
 
 } // namespace
 
@@ -31,7 +31,7 @@ void KernelMirror::drop_link(int index) {
     if (link == links_.end()) return;
     link_names_.erase(link->second.name);
     links_.erase(link);
-    auto first = addresses_.lower_bound(first_address_of(index));
+    auto first = addresses_.lower_bound(lowest_key_of(index));
     while (first != addresses_.end() && std::get<0>(first->first) == index) drop_address((first++)->first);
 }
 
@@ -66,12 +66,14 @@ void KernelMirror::drop_route(const Routes::key_type& key) {
 }
 
 void KernelMirror::reload_routes() {
+    ++generation_;
     while (!routes_.empty()) drop_route(routes_.begin()->first);
     for (const auto& route : dumps_.routes()) put_route(route);
     routes_stale_ = false;
 }
 
 void KernelMirror::reload() {
+    ++generation_;
     events_.drain([](const nlmsghdr*) {}); // what the dump is about to show anyway
     links_.clear();
     addresses_.clear();
@@ -84,6 +86,7 @@ void KernelMirror::reload() {
 }
 
 void KernelMirror::apply(const nlmsghdr* message) {
+    ++generation_;
     auto type = message->nlmsg_type;
     if (auto link = parse_link(message)) {
         if (type == RTM_NEWLINK) return put_link(std::move(*link));
@@ -127,19 +130,19 @@ std::optional<Link> KernelMirror::link(const std::string& name) {
     return links_.at(found->second);
 }
 
-std::vector<Address> KernelMirror::addresses_of(int index) {
-    refresh();
-    std::vector<Address> out;
-    for (auto it = addresses_.lower_bound(first_address_of(index));
-         it != addresses_.end() && std::get<0>(it->first) == index; ++it) {
-        out.push_back(it->second);
-    }
-    return out;
+const Address* KernelMirror::first_address_of(const Addresses& addresses, int index) {
+    auto first = addresses.lower_bound(lowest_key_of(index));
+    return first != addresses.end() && std::get<0>(first->first) == index ? &first->second : nullptr;
 }
 
 bool KernelMirror::name_taken(const std::string& name) {
     refresh();
     return link_names_.contains(name) || labels_.contains(name);
+}
+
+std::uint64_t KernelMirror::generation() {
+    refresh();
+    return generation_;
 }
 
 std::optional<net::Cidr> KernelMirror::find_occupied(const net::Cidr& range) {

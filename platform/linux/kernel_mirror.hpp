@@ -39,13 +39,16 @@ public:
     const Addresses& addresses();
     const Routes& routes();
     std::optional<Link> link(const std::string& name);
-    std::vector<Address> addresses_of(int index);
+    // The first of an interface's addresses in `addresses`, or nullptr.
+    static const Address* first_address_of(const Addresses& addresses, int index);
     // Whether `name` is a link's name or an address's label.
     bool name_taken(const std::string& name);
     // An address network or a route (other than /0 and /1, which VPNs use to
     // capture all traffic and which would otherwise fill any pool) that
     // overlaps `range`.
     std::optional<net::Cidr> find_occupied(const net::Cidr& range);
+    // Counts the changes applied: equal numbers, equal state.
+    std::uint64_t generation();
 
     // One mirror per process, shared by the backends of a daemon.
     static std::shared_ptr<KernelMirror> shared();
@@ -72,6 +75,7 @@ private:
     std::multiset<std::string> labels_;
     net::RangeSet occupied_;
     bool routes_stale_ = false;
+    std::uint64_t generation_ = 0;
 };
 
 } // namespace netd::platform

@@ -8,6 +8,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -108,19 +109,35 @@ Netlink::Netlink(unsigned groups)
 }
 
 bool Netlink::drain(const Parser& each) {
+    // Each notification is a datagram of its own, and a TUN's creation makes
+    // about ten; recvmmsg reads them in one system call, not one each.
+    constexpr std::size_t batch = 32, slot_size = 8192;
+    if (events_.size() < batch * slot_size) events_.resize(batch * slot_size);
+    std::array<iovec, batch> slots{};
+    std::array<mmsghdr, batch> messages{};
+    for (std::size_t i = 0; i < batch; ++i) {
+        slots[i] = {events_.data() + i * slot_size, slot_size};
+        messages[i].msg_hdr.msg_iov = &slots[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
     for (;;) {
-        auto received = mnl_socket_recvfrom(socket_.get(), buffer_.data(), buffer_.size());
+        auto received = ::recvmmsg(mnl_socket_get_fd(socket_.get()), messages.data(), batch, MSG_DONTWAIT, nullptr);
         if (received < 0 && errno == EAGAIN) return true;
         if (received < 0 && errno == ENOBUFS) return false; // the kernel dropped events
         if (received < 0) fail_errno(errno, "reading the kernel's events");
-        // Notifications carry sequence 0 and port 0, so neither is checked.
-        mnl_cb_run(
-            buffer_.data(), static_cast<std::size_t>(received), 0, 0,
-            [](const nlmsghdr* message, void* data) {
-                (*static_cast<const Parser*>(data))(message);
-                return MNL_CB_OK;
-            },
-            const_cast<Parser*>(&each));
+        for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
+            if (messages[i].msg_hdr.msg_flags & MSG_TRUNC) return false; // lost in part: start over from a dump
+            // Notifications carry sequence 0 and port 0, so neither is checked.
+            mnl_cb_run(
+                slots[i].iov_base, messages[i].msg_len, 0, 0,
+                [](const nlmsghdr* message, void* data) {
+                    (*static_cast<const Parser*>(data))(message);
+                    return MNL_CB_OK;
+                },
+                const_cast<Parser*>(&each));
+        }
+        // A short batch means the queue ran dry.
+        if (static_cast<std::size_t>(received) < batch) return true;
     }
 }
 
@@ -276,18 +293,24 @@ std::vector<std::string> Netlink::delete_unaddressed_links(const std::string& ki
     return deleted;
 }
 
-void Netlink::set_alias(int index, const std::string& alias) {
-    change_link(index, "tagging interface " + std::to_string(index),
-                [&](nlmsghdr* message) { mnl_attr_put_strz(message, IFLA_IFALIAS, alias.c_str()); });
+namespace {
+
+void bring_up(nlmsghdr* message) {
+    auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(message));
+    info->ifi_flags = IFF_UP;
+    info->ifi_change = IFF_UP;
 }
 
-void Netlink::set_up(int index) {
-    change_link(index, "bringing interface " + std::to_string(index) + " up", [](nlmsghdr* message) {
-        auto* info = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(message));
-        info->ifi_flags = IFF_UP;
-        info->ifi_change = IFF_UP;
+} // namespace
+
+void Netlink::tag_and_bring_up(int index, const std::string& alias) {
+    change_link(index, "tagging interface " + std::to_string(index) + " and bringing it up", [&](nlmsghdr* message) {
+        bring_up(message);
+        mnl_attr_put_strz(message, IFLA_IFALIAS, alias.c_str());
     });
 }
+
+void Netlink::set_up(int index) { change_link(index, "bringing interface " + std::to_string(index) + " up", bring_up); }
 
 void Netlink::add_address(int index, const AddressSpec& spec) {
     auto* message = start(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);

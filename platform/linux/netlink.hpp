@@ -90,7 +90,9 @@ public:
     // Returns their names.
     std::vector<std::string> delete_unaddressed_links(const std::string& kind, const std::string& alias);
 
-    void set_alias(int index, const std::string& alias);
+    // One message, one round trip: the tag comes first in what a crash can
+    // leave behind (an up, tagged link without an address is reaped at start).
+    void tag_and_bring_up(int index, const std::string& alias);
     void set_up(int index);
     void add_address(int index, const AddressSpec& spec);
     void delete_address(int index, const net::InterfaceAddress& address);
@@ -112,6 +114,7 @@ private:
 
     std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> socket_;
     std::vector<char> buffer_;
+    std::vector<char> events_; // drain()'s batch of notifications, allocated at its first use
     unsigned port_ = 0;
     std::uint32_t sequence_ = 0;
 };

@@ -85,6 +85,8 @@ public:
         return add_loopback(network, address, interface);
     }
 
+    std::uint64_t generation() override { return kernel_->generation(); }
+
     std::vector<Subnet> list() override {
         const auto& links = kernel_->links();
         const auto& addresses = kernel_->addresses();
@@ -129,9 +131,8 @@ private:
         auto link = kernel_->link(name);
         try {
             if (!link) fail(ErrorCode::internal, "the dummy interface " + name + " vanished after creation");
-            netlink_.set_alias(link->index, subnet_tag);
+            netlink_.tag_and_bring_up(link->index, subnet_tag);
             netlink_.add_address(link->index, {address, {}, 0});
-            netlink_.set_up(link->index);
         } catch (...) {
             // Never leave a link without its address behind.
             if (link) netlink_.discard_link(link->index);

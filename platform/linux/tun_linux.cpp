@@ -2,6 +2,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -69,12 +70,12 @@ public:
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
 
         TunInterface tun{request.ifr_name, address, owner, group};
-        int index = static_cast<int>(::if_nametoindex(request.ifr_name));
+        // if_nametoindex would open and close a socket of its own each time.
+        int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;
         try {
             if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
-            netlink_.set_alias(index, tun_tag);
+            netlink_.tag_and_bring_up(index, tun_tag);
             netlink_.add_address(index, {address, {}, 0});
-            netlink_.set_up(index);
         } catch (...) {
             if (index != 0) netlink_.discard_link(index);
             throw;
@@ -82,17 +83,19 @@ public:
         return tun;
     }
 
+    std::uint64_t generation() override { return kernel_->generation(); }
+
     std::vector<TunInterface> list() override {
-        std::vector<Link> ours;
-        for (const auto& [_, link] : kernel_->links()) {
-            if (is_ours(link)) ours.push_back(link);
-        }
+        const auto& links = kernel_->links();
+        const auto& addresses = kernel_->addresses();
         std::vector<TunInterface> out;
-        for (const auto& link : ours) {
-            auto addresses = kernel_->addresses_of(link.index);
+        for (const auto& [index, link] : links) {
+            if (!is_ours(link)) continue;
             // A TUN of ours without an address is one a crash left half-made;
             // it holds no block, so it is not listed.
-            if (!addresses.empty()) out.push_back({link.name, addresses.front().address, link.tun_owner, link.tun_group});
+            if (const auto* address = KernelMirror::first_address_of(addresses, index)) {
+                out.push_back({link.name, address->address, link.tun_owner, link.tun_group});
+            }
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
         return out;
@@ -113,6 +116,7 @@ private:
 
     std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
     Netlink netlink_; // for changes; reads come from the mirror
+    UniqueFd control_{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)}; // for SIOCGIFINDEX
 };
 
 } // namespace

@@ -82,7 +82,11 @@ Subnet SubnetService::allocate(int prefix_len) {
     return subnet;
 }
 
-std::vector<Subnet> SubnetService::list() { return sync(); }
+const std::vector<Subnet>& SubnetService::list() {
+    auto generation = backend_.generation();
+    if (!listed_ || listed_->first != generation) listed_.emplace(generation, sync());
+    return listed_->second;
+}
 
 Subnet SubnetService::get(const net::Cidr& network) {
     for (auto& subnet : sync()) {

@@ -77,7 +77,11 @@ std::vector<Restored> TunService::restore() {
         });
 }
 
-std::vector<TunInterface> TunService::list() { return sync(); }
+const std::vector<TunInterface>& TunService::list() {
+    auto generation = backend_.generation();
+    if (!listed_ || listed_->first != generation) listed_.emplace(generation, sync());
+    return listed_->second;
+}
 
 TunInterface TunService::get(const std::string& name) {
     for (auto& tun : sync()) {

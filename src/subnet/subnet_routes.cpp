@@ -2,6 +2,7 @@
 
 #include "netd/error.hpp"
 #include "netd/http/json_body.hpp"
+#include "netd/http/rendered_list.hpp"
 
 namespace netd {
 
@@ -44,10 +45,8 @@ void add_subnet_routes(http::Router& router, SubnetService& service) {
     router.add(verb::post, "/subnet", [&service](const Request& request) {
         return Response::json(status::created, to_json(create(service, request)));
     });
-    router.add(verb::get, "/subnet", [&service](const Request&) {
-        auto array = nlohmann::json::array();
-        for (const auto& subnet : service.list()) array.push_back(to_json(subnet));
-        return Response::json(status::ok, array);
+    router.add(verb::get, "/subnet", [&service, rendered = http::RenderedList<Subnet>()](const Request&) mutable {
+        return rendered.respond(service.list(), [](const Subnet& subnet) { return to_json(subnet); });
     });
     router.add(verb::get, "/subnet/{*}", [&service](const Request& request) {
         return Response::json(status::ok, to_json(service.get(net::Cidr::parse(request.params[0]))));

@@ -1,6 +1,7 @@
 #include "netd/tun_routes.hpp"
 
 #include "netd/http/json_body.hpp"
+#include "netd/http/rendered_list.hpp"
 
 namespace netd {
 
@@ -22,16 +23,6 @@ nlohmann::json to_json(const TunInterface& tun) {
     return out;
 }
 
-namespace {
-
-nlohmann::json to_json(const std::vector<TunInterface>& tuns) {
-    auto array = nlohmann::json::array();
-    for (const auto& tun : tuns) array.push_back(to_json(tun));
-    return array;
-}
-
-} // namespace
-
 std::vector<http::Gauge> tun_gauges(TunService& service) {
     return {{"netd_managed_interfaces", "TUN interfaces managed by this daemon.",
              static_cast<double>(service.list().size())},
@@ -45,8 +36,8 @@ void add_tun_routes(http::Router& router, TunService& service) {
         TunSpec spec{body.string("name"), body.id("owner"), body.id("group")};
         return Response::json(status::created, to_json(service.create(spec)));
     });
-    router.add(verb::get, "/tun", [&service](const Request&) {
-        return Response::json(status::ok, to_json(service.list()));
+    router.add(verb::get, "/tun", [&service, rendered = http::RenderedList<TunInterface>()](const Request&) mutable {
+        return rendered.respond(service.list(), [](const TunInterface& tun) { return to_json(tun); });
     });
     router.add(verb::get, "/tun/{}", [&service](const Request& request) {
         return Response::json(status::ok, to_json(service.get(request.params[0])));

@@ -29,6 +29,7 @@ public:
     std::vector<std::string> foreign_links; // interface names that are not ours
     std::optional<Error> fail_next;         // thrown by the next mutating call
     int locks = 0, unlocks = 0;             // uses of the host-wide lock
+    std::uint64_t listings = 0;             // the backends' generation
 
     void throw_if_failing();
     bool name_taken(const std::string& name) const;
@@ -40,6 +41,8 @@ public:
 
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override;
     std::vector<TunInterface> list() override;
+    // Tests change the fake's maps directly, so every listing may differ.
+    std::uint64_t generation() override { return ++kernel_.listings; }
     void remove(std::string_view name) override;
 
 private:
@@ -52,6 +55,7 @@ public:
 
     Subnet add(const net::Cidr& network, const std::string& interface) override;
     std::vector<Subnet> list() override;
+    std::uint64_t generation() override { return ++kernel_.listings; }
     void remove(const net::Cidr& network) override;
 
 private:

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "netd/error.hpp"
+#include "netd/http/rendered_list.hpp"
 #include "netd/http/router.hpp"
 
 namespace netd::http {
@@ -104,6 +105,22 @@ TEST(Router, InternalErrorsDoNotLeakDetails) {
 TEST(Router, ErrorBodyShape) {
     auto response = echo_router().dispatch(verb::post, "/fail/conflict", "application/json", "");
     EXPECT_EQ(response.body, nlohmann::json::parse(R"({"error":{"code":"conflict","message":"name taken"}})"));
+}
+
+TEST(RenderedList, RendersAgainOnlyWhenTheListingChanges) {
+    http::RenderedList<int> rendered;
+    int renders = 0;
+    auto to_json = [&](int item) {
+        ++renders;
+        return nlohmann::json{{"n", item}};
+    };
+    EXPECT_EQ(rendered.respond({1, 2}, to_json).text, R"([{"n":1},{"n":2}])");
+    EXPECT_EQ(rendered.respond({1, 2}, to_json).text, R"([{"n":1},{"n":2}])");
+    EXPECT_EQ(renders, 2) << "an unchanged listing was rendered again";
+    auto changed = rendered.respond({1, 3}, to_json);
+    EXPECT_EQ(changed.text, R"([{"n":1},{"n":3}])");
+    EXPECT_EQ(changed.text_type, "application/json");
+    EXPECT_EQ(rendered.respond({}, to_json).text, "[]");
 }
 
 } // namespace
