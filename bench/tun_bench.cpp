@@ -8,6 +8,10 @@
 //   scale    POST N times to PATH on the daemon at PORT and report the mean
 //            time per request in each tenth of the run, to show how the cost
 //            grows with what the daemon holds
+//   raw-scale-tun, raw-scale-subnet
+//            the same tenths for the bare syscalls: N raw TUN creates, or N
+//            addresses on lo labelled lo:N (SIOCSIFADDR, SIOCSIFNETMASK), to
+//            show how much of that growth is the kernel's own
 // Prints one line per measurement: "<way> <op> <values...>". Run it as root in
 // a network namespace of its own (bench/run.sh does).
 
@@ -82,18 +86,20 @@ UniqueFd attach(const std::string& name, short flags) {
     return fd;
 }
 
+void raw_create(int control, int i) {
+    auto fd = attach(name_of(i), IFF_TUN | IFF_NO_PI);
+    if (ioctl(fd.get(), TUNSETPERSIST, 1) < 0) die("TUNSETPERSIST");
+    set_ipv4(control, SIOCSIFADDR, name_of(i), host_of(i, 1));
+    set_ipv4(control, SIOCSIFNETMASK, name_of(i), "255.255.255.0");
+    set_ipv4(control, SIOCSIFBRDADDR, name_of(i), host_of(i, 255));
+    auto up = request_for(name_of(i));
+    up.ifr_flags = IFF_UP;
+    if (ioctl(control, SIOCSIFFLAGS, &up) < 0) die("SIOCSIFFLAGS");
+}
+
 void raw(int n) {
     UniqueFd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    measure("raw create", n, [&](int i) {
-        auto fd = attach(name_of(i), IFF_TUN | IFF_NO_PI);
-        if (ioctl(fd.get(), TUNSETPERSIST, 1) < 0) die("TUNSETPERSIST");
-        set_ipv4(control.get(), SIOCSIFADDR, name_of(i), host_of(i, 1));
-        set_ipv4(control.get(), SIOCSIFNETMASK, name_of(i), "255.255.255.0");
-        set_ipv4(control.get(), SIOCSIFBRDADDR, name_of(i), host_of(i, 255));
-        auto up = request_for(name_of(i));
-        up.ifr_flags = IFF_UP;
-        if (ioctl(control.get(), SIOCSIFFLAGS, &up) < 0) die("SIOCSIFFLAGS");
-    });
+    measure("raw create", n, [&](int i) { raw_create(control.get(), i); });
     measure("raw delete", n, [&](int i) {
         auto fd = attach(name_of(i), IFF_TUN | IFF_NO_PI);
         if (ioctl(fd.get(), TUNSETPERSIST, 0) < 0) die("TUNSETPERSIST 0");
@@ -137,16 +143,15 @@ void through_daemon(int n, unsigned short port) {
     });
 }
 
-void scale(int n, unsigned short port, const std::string& path) {
-    netd::testing::HttpClient client("127.0.0.1", port);
+// Runs `operation(i)` for i in [0, n) and prints the mean time of each tenth.
+void measure_deciles(const std::string& label, int n, const std::function<void(int)>& operation) {
     std::vector<double> millis;
     for (int i = 0; i < n; ++i) {
         auto started = Clock::now();
-        auto reply = client.post(path, "{}");
+        operation(i);
         millis.push_back(std::chrono::duration<double, std::milli>(Clock::now() - started).count());
-        if (reply.status != 201) throw std::runtime_error("POST " + path + " answered " + reply.body);
     }
-    std::printf("scale %s", path.c_str());
+    std::printf("%s", label.c_str());
     for (int decile = 0; decile < 10; ++decile) {
         auto first = millis.begin() + decile * n / 10, last = millis.begin() + (decile + 1) * n / 10;
         double sum = 0;
@@ -156,11 +161,33 @@ void scale(int n, unsigned short port, const std::string& path) {
     std::printf("\n");
 }
 
+void scale(int n, unsigned short port, const std::string& path) {
+    netd::testing::HttpClient client("127.0.0.1", port);
+    measure_deciles("scale " + path, n, [&](int) {
+        auto reply = client.post(path, "{}");
+        if (reply.status != 201) throw std::runtime_error("POST " + path + " answered " + reply.body);
+    });
+}
+
+void raw_scale_tun(int n) {
+    UniqueFd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    measure_deciles("raw-scale tun", n, [&](int i) { raw_create(control.get(), i); });
+}
+
+void raw_scale_subnet(int n) {
+    UniqueFd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    measure_deciles("raw-scale subnet", n, [&](int i) {
+        auto label = "lo:" + std::to_string(i);
+        set_ipv4(control.get(), SIOCSIFADDR, label, host_of(i, 1));
+        set_ipv4(control.get(), SIOCSIFNETMASK, label, "255.255.255.0");
+    });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s raw|iproute2|daemon N [PORT] | scale N PORT PATH\n", argv[0]);
+        std::fprintf(stderr, "usage: %s raw|iproute2|daemon|raw-scale-tun|raw-scale-subnet N [PORT] | scale N PORT PATH\n", argv[0]);
         return 2;
     }
     std::string way = argv[1];
@@ -171,6 +198,8 @@ int main(int argc, char** argv) {
         auto port = argc > 3 ? static_cast<unsigned short>(std::stoi(argv[3])) : 3030;
         if (way == "daemon") through_daemon(n, port);
         if (way == "scale") scale(n, port, argc > 4 ? argv[4] : "/tun");
+        if (way == "raw-scale-tun") raw_scale_tun(n);
+        if (way == "raw-scale-subnet") raw_scale_subnet(n);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "tun_bench: %s\n", error.what());
         return 1;

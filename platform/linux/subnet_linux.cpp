@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <functional>
-#include <optional>
 
 #include <spdlog/spdlog.h>
 
+#include "netd/net/name_picker.hpp"
 #include "netd/platform.hpp"
 #include "kernel_mirror.hpp"
 #include "netlink.hpp"
@@ -18,42 +18,6 @@ namespace {
 // address's protocol field (IFA_PROTO), which the kernel keeps and reports
 // back. 0x4e ('N') is outside the values the kernel itself uses (0 to 3).
 constexpr std::uint8_t netd_ifa_proto = 0x4e;
-
-// Hands out "<prefix><N>" names: `wanted` when it is of that form and free,
-// else the lowest free N. The search starts at a hint, the lowest N that may
-// be free as far as this daemon's own adds and removes tell, so that the
-// 10,000th name costs no scan of the 9,999 before it. A name that someone
-// else frees is skipped until the next restart, which starts from 0 again.
-class NamePicker {
-public:
-    explicit NamePicker(std::string prefix) : prefix_(std::move(prefix)) {}
-
-    std::string pick(const std::function<bool(const std::string&)>& taken, const std::string& wanted) {
-        if (number_of(wanted) && !taken(wanted)) return wanted;
-        for (auto n = hint_;; ++n) {
-            auto name = prefix_ + std::to_string(n);
-            if (taken(name)) continue;
-            hint_ = n + 1;
-            return name;
-        }
-    }
-
-    void freed(const std::string& name) {
-        if (auto n = number_of(name)) hint_ = std::min(hint_, *n);
-    }
-
-private:
-    std::optional<unsigned> number_of(const std::string& name) const {
-        if (name.size() <= prefix_.size() || name.size() > prefix_.size() + 6 || name.rfind(prefix_, 0) != 0 ||
-            name.find_first_not_of("0123456789", prefix_.size()) != std::string::npos) {
-            return std::nullopt;
-        }
-        return static_cast<unsigned>(std::stoul(name.substr(prefix_.size())));
-    }
-
-    std::string prefix_;
-    unsigned hint_ = 0;
-};
 
 // Subnets as a dummy interface each (netd0, netd1, ...) tagged with
 // subnet_tag as alias, or, where the kernel has no dummy type, as addresses
@@ -155,8 +119,8 @@ private:
     }
 
     SubnetMode mode_;
-    NamePicker dummy_names_{"netd"};
-    NamePicker loopback_labels_{"lo:"};
+    net::NamePicker dummy_names_{"netd"};
+    net::NamePicker loopback_labels_{"lo:"};
     std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
     Netlink netlink_; // for changes; reads come from the mirror
 };

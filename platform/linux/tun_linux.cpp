@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/net/interface_name.hpp"
+#include "netd/net/name_picker.hpp"
 #include "netd/platform.hpp"
 #include "ids.hpp"
 #include "kernel_mirror.hpp"
@@ -41,11 +42,13 @@ public:
     }
 
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override {
-        auto name = spec.name.value_or("");
+        // Named here rather than by the kernel's "tun%d", which scans every
+        // interface of the namespace.
+        auto name = spec.name ? *spec.name : names_.pick([this](const std::string& n) { return kernel_->name_taken(n); });
         std::optional<std::uint32_t> owner, group;
         if (spec.owner) owner = user_id(*spec.owner);
         if (spec.group) group = group_id(*spec.group);
-        if (!name.empty()) {
+        if (spec.name) {
             net::validate_interface_name(name);
             // TUNSETIFF would attach to an existing persistent TUN of that
             // name rather than fail, so a taken name is caught here first.
@@ -108,6 +111,7 @@ public:
         }
         // RTM_DELLINK removes it even while some program holds it open.
         netlink_.delete_link(link->index);
+        names_.freed(link->name);
     }
 
 private:
@@ -116,6 +120,7 @@ private:
 
     std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();
     Netlink netlink_; // for changes; reads come from the mirror
+    net::NamePicker names_{"tun"};
     UniqueFd control_{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)}; // for SIOCGIFINDEX
 };
 
