@@ -9,9 +9,10 @@
 //            time per request in each tenth of the run, to show how the cost
 //            grows with what the daemon holds
 //   raw-scale-tun, raw-scale-subnet
-//            the same tenths for the bare syscalls: N raw TUN creates, or N
-//            addresses on lo labelled lo:N (SIOCSIFADDR, SIOCSIFNETMASK), to
-//            show how much of that growth is the kernel's own
+//            the same tenths for the bare calls: N raw TUN creates, or N
+//            addresses on lo labelled lo:N (one RTM_NEWADDR each, the call
+//            subnet-daemon makes; SIOCSIFADDR's label lookup would scan every
+//            address), to show how much of that growth is the kernel's own
 // Prints one line per measurement: "<way> <op> <values...>". Run it as root in
 // a network namespace of its own (bench/run.sh does).
 
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "http_client.hpp"
+#include "netlink.hpp"
 #include "unique_fd.hpp"
 
 namespace {
@@ -175,11 +177,10 @@ void raw_scale_tun(int n) {
 }
 
 void raw_scale_subnet(int n) {
-    UniqueFd control(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    netd::platform::Netlink netlink;
+    auto loopback = static_cast<int>(if_nametoindex("lo"));
     measure_deciles("raw-scale subnet", n, [&](int i) {
-        auto label = "lo:" + std::to_string(i);
-        set_ipv4(control.get(), SIOCSIFADDR, label, host_of(i, 1));
-        set_ipv4(control.get(), SIOCSIFNETMASK, label, "255.255.255.0");
+        netlink.add_address(loopback, {netd::net::InterfaceAddress::parse(host_of(i, 1) + "/24"), "lo:" + std::to_string(i), 0});
     });
 }
 

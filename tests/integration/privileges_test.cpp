@@ -14,6 +14,7 @@
 
 #include <cstring>
 
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -27,8 +28,8 @@ namespace {
 
 class PrivilegesTest : public NetnsTest {};
 
-std::string status_line(pid_t pid, const std::string& key) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+std::string status_line(const std::string& process, const std::string& key) {
+    std::ifstream status("/proc/" + process + "/status");
     for (std::string line; std::getline(status, line);) {
         if (line.rfind(key, 0) == 0) return line.substr(key.size());
     }
@@ -39,13 +40,25 @@ TEST_F(PrivilegesTest, KeepsOnlyNetAdminAndStillWorks) {
     for (const auto* binary : {NETD_TUN_DAEMON, NETD_SUBNET_DAEMON}) {
         DaemonProcess daemon(binary, 3030);
         // Bit 12 is CAP_NET_ADMIN, in the effective, permitted and bounding sets.
-        EXPECT_EQ(status_line(daemon.pid(), "CapEff:\t"), "0000000000001000") << binary;
-        EXPECT_EQ(status_line(daemon.pid(), "CapPrm:\t"), "0000000000001000") << binary;
-        EXPECT_EQ(status_line(daemon.pid(), "CapBnd:\t"), "0000000000001000") << binary;
+        auto pid = std::to_string(daemon.pid());
+        EXPECT_EQ(status_line(pid, "CapEff:\t"), "0000000000001000") << binary;
+        EXPECT_EQ(status_line(pid, "CapPrm:\t"), "0000000000001000") << binary;
+        EXPECT_EQ(status_line(pid, "CapBnd:\t"), "0000000000001000") << binary;
         HttpClient client("127.0.0.1", 3030);
         auto created = std::string(binary) == NETD_TUN_DAEMON ? client.post("/tun", "{}")
                                                                : client.post("/subnet", "{}");
         EXPECT_EQ(created.status, 201) << created.body;
+        // Capabilities belong to threads: the journal's sync thread, started
+        // before the drop, must have given up all of its own.
+        int threads = 0;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/" + pid + "/task")) {
+            auto thread = pid + "/task/" + task.path().filename().string();
+            auto expected = task.path().filename().string() == pid ? "0000000000001000" : "0000000000000000";
+            EXPECT_EQ(status_line(thread, "CapEff:\t"), expected) << binary << " thread " << thread;
+            EXPECT_EQ(status_line(thread, "CapPrm:\t"), expected) << binary << " thread " << thread;
+            ++threads;
+        }
+        EXPECT_EQ(threads, 2) << binary << ": the server and the journal's sync thread";
         daemon.stop(SIGTERM);
         auto [log, err] = daemon.expect_log_split(std::string(binary) == NETD_TUN_DAEMON ? "tun_daemon"
                                                                                           : "subnet_daemon");

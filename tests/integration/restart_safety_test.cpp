@@ -189,6 +189,25 @@ TEST_F(RestartSafetyTest, RestoreRecreatesEverythingAfterAReboot) {
     std::filesystem::remove_all(state);
 }
 
+TEST_F(RestartSafetyTest, AStateFileOfVersionOneIsTakenOver) {
+    auto state = ::testing::TempDir() + "netd-legacy-" + std::to_string(getpid());
+    std::filesystem::remove_all(state);
+    std::filesystem::create_directories(state);
+    std::ofstream(state + "/state.json") << "{\n  \"intents\": {\n    \"old0\": {\n"
+                                            "      \"address\": \"10.0.9.1/24\"\n    }\n  },\n  \"version\": 1\n}\n";
+    DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--state-dir", state});
+    auto listed = HttpClient("127.0.0.1", tun_port).get("/tun").json();
+    ASSERT_EQ(listed.size(), 1u) << listed.dump();
+    EXPECT_EQ(listed[0]["name"], "old0");
+    EXPECT_EQ(listed[0]["ip_addr"], "10.0.9.1");
+    EXPECT_FALSE(std::filesystem::exists(state + "/state.json"));
+    std::ifstream journal(state + "/intents.jsonl");
+    std::string snapshot;
+    std::getline(journal, snapshot);
+    EXPECT_EQ(nlohmann::json::parse(snapshot)["version"], 2) << snapshot;
+    std::filesystem::remove_all(state);
+}
+
 TEST_F(RestartSafetyTest, CorruptStateNeverBlocksTheStart) {
     auto state = ::testing::TempDir() + "netd-corrupt-" + std::to_string(getpid());
     std::filesystem::create_directories(state);
