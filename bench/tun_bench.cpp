@@ -45,14 +45,20 @@ using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void die(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
-// Runs `operation(i)` for i in [0, n) and prints the p50 and p99 of its time.
-void measure(const std::string& label, int n, const std::function<void(int)>& operation) {
+// Runs `operation(i)` for i in [0, n); the time of each, in milliseconds.
+std::vector<double> time_each(int n, const std::function<void(int)>& operation) {
     std::vector<double> millis;
     for (int i = 0; i < n; ++i) {
         auto started = Clock::now();
         operation(i);
         millis.push_back(std::chrono::duration<double, std::milli>(Clock::now() - started).count());
     }
+    return millis;
+}
+
+// Runs `operation(i)` for i in [0, n) and prints the p50 and p99 of its time.
+void measure(const std::string& label, int n, const std::function<void(int)>& operation) {
+    auto millis = time_each(n, operation);
     std::sort(millis.begin(), millis.end());
     auto at = [&](double q) { return millis[std::min(millis.size() - 1, static_cast<std::size_t>(q * millis.size()))]; };
     std::printf("%s %.3f %.3f\n", label.c_str(), at(0.5), at(0.99));
@@ -147,12 +153,7 @@ void through_daemon(int n, unsigned short port) {
 
 // Runs `operation(i)` for i in [0, n) and prints the mean time of each tenth.
 void measure_deciles(const std::string& label, int n, const std::function<void(int)>& operation) {
-    std::vector<double> millis;
-    for (int i = 0; i < n; ++i) {
-        auto started = Clock::now();
-        operation(i);
-        millis.push_back(std::chrono::duration<double, std::milli>(Clock::now() - started).count());
-    }
+    auto millis = time_each(n, operation);
     std::printf("%s", label.c_str());
     for (int decile = 0; decile < 10; ++decile) {
         auto first = millis.begin() + decile * n / 10, last = millis.begin() + (decile + 1) * n / 10;

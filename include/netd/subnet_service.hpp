@@ -5,6 +5,7 @@
 #include "netd/allocator.hpp"
 #include "netd/backend.hpp"
 #include "netd/intents.hpp"
+#include "netd/listing_cache.hpp"
 
 namespace netd {
 
@@ -49,7 +50,7 @@ private:
     Intents& intents_;
     SubnetPolicy policy_;
     Allocator allocator_;
-    std::optional<std::pair<std::uint64_t, std::vector<Subnet>>> listed_; // by backend generation
+    ListingCache<Subnet> listed_;
 };
 
 } // namespace netd

@@ -7,6 +7,7 @@
 #include "netd/allocator.hpp"
 #include "netd/backend.hpp"
 #include "netd/intents.hpp"
+#include "netd/listing_cache.hpp"
 
 namespace netd {
 
@@ -44,7 +45,7 @@ private:
     HostNetwork& host_;
     Intents& intents_;
     Allocator allocator_;
-    std::optional<std::pair<std::uint64_t, std::vector<TunInterface>>> listed_; // by backend generation
+    ListingCache<TunInterface> listed_;
 };
 
 } // namespace netd

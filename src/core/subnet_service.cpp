@@ -83,9 +83,7 @@ Subnet SubnetService::allocate(int prefix_len) {
 }
 
 const std::vector<Subnet>& SubnetService::list() {
-    auto generation = backend_.generation();
-    if (!listed_ || listed_->first != generation) listed_.emplace(generation, sync());
-    return listed_->second;
+    return listed_.get(backend_.generation(), [this] { return sync(); });
 }
 
 Subnet SubnetService::get(const net::Cidr& network) {

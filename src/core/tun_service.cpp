@@ -78,9 +78,7 @@ std::vector<Restored> TunService::restore() {
 }
 
 const std::vector<TunInterface>& TunService::list() {
-    auto generation = backend_.generation();
-    if (!listed_ || listed_->first != generation) listed_.emplace(generation, sync());
-    return listed_->second;
+    return listed_.get(backend_.generation(), [this] { return sync(); });
 }
 
 TunInterface TunService::get(const std::string& name) {
