@@ -86,8 +86,8 @@ fi
 # Scale: the mean time per create in each tenth of a long run, and the
 # daemons' peak memory. The same tenths with bare syscalls first: the kernel's
 # own cost grows with the interfaces (and the addresses on lo) it holds, and
-# the difference is what the daemon adds. Then fresh daemons, so that the
-# runs start empty.
+# the difference is what the daemon adds. Then each daemon fresh, alone with
+# an empty namespace, as its anchor was.
 kill "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
 remove_tuns() { { ip -j link show type tun | grep -o '"ifname":"[^"]*"' || true; } | cut -d'"' -f4 | xargs -r -n1 ip link del; }
@@ -97,27 +97,32 @@ raw_tun_deciles=$(deciles raw-scale-tun "$scale_tuns")
 remove_tuns
 raw_subnet_deciles=$(deciles raw-scale-subnet "$scale_subnets")
 ip -4 addr flush dev lo label 'lo:*'
-"$build/tun-daemon" --listen 127.0.0.1:3030 --log-dir "$work" --state-dir "$work/state2" \
-    --lock-file "$work/allocation.lock" &
-tun_pid=$!
-pids+=("$tun_pid")
+peak_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
 "$build/subnet-daemon" --listen 127.0.0.1:3031 --log-dir "$work" --state-dir "$work/subnet-state" \
     --lock-file "$work/allocation.lock" --backend loopback &
 subnet_pid=$!
 pids+=("$subnet_pid")
-wait_for_port 3030
 wait_for_port 3031
-tun_deciles=$(deciles scale "$scale_tuns" 3030 /tun)
 subnet_deciles=$(deciles scale "$scale_subnets" 3031 /subnet)
+subnet_rss=$(peak_mb "$subnet_pid")
+kill "$subnet_pid"
+wait "$subnet_pid" 2>/dev/null || true
+ip -4 addr flush dev lo label 'lo:*'
+
+"$build/tun-daemon" --listen 127.0.0.1:3030 --log-dir "$work" --state-dir "$work/state2" \
+    --lock-file "$work/allocation.lock" &
+tun_pid=$!
+pids+=("$tun_pid")
+wait_for_port 3030
+tun_deciles=$(deciles scale "$scale_tuns" 3030 /tun)
+tun_rss=$(peak_mb "$tun_pid")
 last_over_first() { awk '{ if ($1 > 0) printf "%.2f", $10 / $1; else print "n/a" }' <<<"$1"; }
 # What the daemon adds to the kernel's cost, last tenth over first.
 added_last_over_first() {
     paste -d' ' <(echo "$1") <(echo "$2") |
         awk '{ first = $1 - $11; last = $10 - $20; if (first > 0) printf "%.2f", last / first; else print "n/a" }'
 }
-peak_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-tun_rss=$(peak_mb "$tun_pid")
-subnet_rss=$(peak_mb "$subnet_pid")
 
 allocate_ms=n/a
 if [ -z "$smoke" ] && [ -x "$build/bench/block_pool_bench" ]; then

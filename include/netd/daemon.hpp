@@ -77,7 +77,4 @@ void add_status_routes(http::Router& router, const http::Metrics& metrics, Statu
 // (systemd's Type=notify) once it listens.
 void serve(const Options& options, http::Router& router, Status status);
 
-// Sends READY=1 to $NOTIFY_SOCKET when there is one.
-void notify_ready();
-
 } // namespace netd::daemon

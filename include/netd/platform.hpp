@@ -4,6 +4,7 @@
 #include <string>
 
 #include "netd/backend.hpp"
+#include "netd/intents.hpp"
 
 // The backends of the operating system this was built for: platform/linux or
 // platform/macos provides these, and CMake picks which.
@@ -38,6 +39,13 @@ void require_privileges();
 // other thread gives up all of them itself, with drop_thread_privileges().
 std::string drop_privileges();
 void drop_thread_privileges();
-std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode);
+// `intents` are what clients asked for: where the OS cannot tag an address
+// (macOS has no address labels), they are how the backend knows its own.
+std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode, const Intents& intents);
+
+// Tells the service manager that the daemon serves: READY=1 to systemd's
+// $NOTIFY_SOCKET (Type=notify); nothing under launchd, which has no such
+// protocol.
+void notify_ready();
 
 } // namespace netd::platform

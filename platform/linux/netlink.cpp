@@ -26,26 +26,6 @@ constexpr int ifa_proto_attribute = IFA_PROTO;
 // Large enough for any one dump batch the kernel sends.
 constexpr std::size_t buffer_size = 64 * 1024;
 
-ErrorCode code_of(int error_number) {
-    switch (error_number) {
-    case EPERM:
-    case EACCES: return ErrorCode::unavailable;
-    case EEXIST:
-    case EBUSY: return ErrorCode::conflict;
-    case ENODEV:
-    case ENOENT:
-    case EADDRNOTAVAIL: return ErrorCode::not_found;
-    default: return ErrorCode::internal;
-    }
-}
-
-std::string message_of(int error_number, const std::string& operation) {
-    if (error_number == EPERM || error_number == EACCES) {
-        return operation + ": permission denied; netd needs CAP_NET_ADMIN (run it as root)";
-    }
-    return operation + ": " + std::strerror(error_number);
-}
-
 net::Ipv4 ipv4_of(const nlattr* attribute) {
     std::uint32_t network_order = 0;
     std::memcpy(&network_order, mnl_attr_get_payload(attribute), sizeof network_order);
@@ -94,11 +74,6 @@ void put_ipv4(nlmsghdr* message, std::uint16_t type, net::Ipv4 address) {
 }
 
 } // namespace
-
-KernelError::KernelError(int error_number, const std::string& operation)
-    : Error(code_of(error_number), message_of(error_number, operation)), errno_(error_number) {}
-
-void fail_errno(int error_number, const std::string& operation) { throw KernelError(error_number, operation); }
 
 Netlink::Netlink(unsigned groups)
     : socket_(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | (groups ? SOCK_NONBLOCK : 0)), mnl_socket_close),

@@ -8,23 +8,13 @@
 #include <vector>
 
 #include "netd/error.hpp"
+#include "kernel_error.hpp"
 #include "netd/net/ipv4.hpp"
 
 struct mnl_socket;
 struct nlmsghdr;
 
 namespace netd::platform {
-
-// A kernel refusal, with its errno kept for callers that treat one specially
-// (EOPNOTSUPP from a missing link type, say).
-class KernelError : public Error {
-public:
-    KernelError(int error_number, const std::string& operation);
-    int error_number() const { return errno_; }
-
-private:
-    int errno_;
-};
 
 struct Link {
     int index = 0;
@@ -120,6 +110,4 @@ private:
 };
 
 // Throws the netd::Error that fits an errno from an ioctl or open.
-[[noreturn]] void fail_errno(int error_number, const std::string& operation);
-
 } // namespace netd::platform

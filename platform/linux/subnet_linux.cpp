@@ -127,7 +127,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode) {
+// Linux tags its own addresses and links, so it needs no intents to know them.
+std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode, const Intents&) {
     return std::make_unique<LinuxSubnetBackend>(mode);
 }
 

@@ -54,7 +54,7 @@ StateFile::~StateFile() {
 }
 
 void StateFile::sync_appends() {
-    // All it does is fdatasync, on a file already open.
+    // All it does is fsync, on a file already open.
     try {
         drop_thread_privileges();
     } catch (const std::exception& error) {
@@ -67,7 +67,9 @@ void StateFile::sync_appends() {
         dirty_ = false;
         auto journal = journal_; // kept open by this copy even if replace() moves on
         lock.unlock();
-        if (::fdatasync(journal->get()) != 0) {
+        // fsync, not fdatasync: an append changes the size, which both must
+        // write, and macOS declares no fdatasync.
+        if (::fsync(journal->get()) != 0) {
             spdlog::error("cannot sync {}: {}; the last changes may not survive a power loss", path_,
                           std::strerror(errno));
         }

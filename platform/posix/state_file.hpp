@@ -15,7 +15,7 @@ namespace netd::platform {
 // goes to a temporary file that is fsynced and renamed over the old one, and
 // the directory is fsynced so that the rename itself survives a crash.
 // append() writes at once (the kernel has the line, whatever becomes of the
-// daemon) and leaves the fdatasync to a thread of its own, which covers every
+// daemon) and leaves the fsync to a thread of its own, which covers every
 // line appended while the previous sync ran: group commit, so that a request
 // never waits for the disk and a burst of them costs one sync, not one each.
 class StateFile : public IntentStore {

@@ -20,8 +20,8 @@ int main(int argc, char** argv) {
 
     return netd::daemon::run(options, [&] {
         auto host = netd::platform::make_host_network(options.lock_file);
-        auto backend = netd::platform::make_subnet_backend(mode);
         netd::daemon::SavedIntents saved(options);
+        auto backend = netd::platform::make_subnet_backend(mode, saved.intents());
         netd::SubnetService service(*backend, *host, saved.intents(),
                                     {.pool = netd::net::Cidr::parse(options.pool), .allow_outside_pool = allow_outside_pool});
         if (options.restore) netd::daemon::log_restored(service.restore());

@@ -206,7 +206,7 @@ void serve(const Options& options, http::Router& router, Status status) {
 
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),
                  bound.port());
-    notify_ready();
+    platform::notify_ready();
     io.run();
 }
 

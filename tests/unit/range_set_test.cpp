@@ -24,7 +24,9 @@ TEST_P(RangeSetTest, FindsAnOverlappingMember) {
     for (const auto& member : c.members) set.insert(Cidr::parse(member));
     auto found = set.find_overlap(Cidr::parse(c.query));
     ASSERT_EQ(found.has_value(), c.overlap.has_value()) << (found ? found->to_string() : "nothing");
-    if (found) EXPECT_EQ(found->to_string(), *c.overlap);
+    if (found) {
+        EXPECT_EQ(found->to_string(), *c.overlap);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,6 +1,5 @@
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -8,9 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "netd/daemon.hpp"
+#include "netd/platform.hpp"
+#include "unique_fd.hpp"
 
-namespace netd::daemon {
+namespace netd::platform {
 
 // The sd_notify protocol is one datagram to $NOTIFY_SOCKET; speaking it
 // directly keeps libsystemd out of the build and works where it is absent.
@@ -23,14 +23,13 @@ void notify_ready() {
     if (name.size() >= sizeof address.sun_path) return;
     std::memcpy(address.sun_path, name.data(), name.size());
     if (address.sun_path[0] == '@') address.sun_path[0] = '\0'; // an abstract socket
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
+    UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return;
     constexpr std::string_view ready = "READY=1";
     auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
-    if (sendto(fd, ready.data(), ready.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address), length) < 0) {
+    if (sendto(fd.get(), ready.data(), ready.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address), length) < 0) {
         spdlog::warn("could not tell the service manager we are ready: {}", std::strerror(errno));
     }
-    close(fd);
 }
 
-} // namespace netd::daemon
+} // namespace netd::platform

@@ -1,0 +1,119 @@
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/if_utun.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/kern_control.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <sys/sys_domain.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "interfaces_macos.hpp"
+#include "kernel_error.hpp"
+#include "macos_rules.hpp"
+#include "netd/platform.hpp"
+#include "unique_fd.hpp"
+
+namespace netd::platform {
+namespace {
+
+constexpr std::uint32_t default_mtu = 1500;
+
+// Connects a utun control socket: unit 0 is the next free utun, N + 1 is
+// utunN. The interface lives exactly as long as this descriptor.
+UniqueFd open_utun(std::uint32_t unit, const std::string& wanted) {
+    UniqueFd fd(::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL));
+    if (!fd) fail_errno(errno, "opening a utun control socket");
+    ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+    ctl_info info{};
+    std::strncpy(info.ctl_name, UTUN_CONTROL_NAME, sizeof info.ctl_name - 1);
+    if (::ioctl(fd.get(), CTLIOCGINFO, &info) < 0) fail_errno(errno, "finding the utun control (CTLIOCGINFO)");
+    sockaddr_ctl address{};
+    address.sc_len = sizeof address;
+    address.sc_family = AF_SYSTEM;
+    address.ss_sysaddr = AF_SYS_CONTROL;
+    address.sc_id = info.ctl_id;
+    address.sc_unit = unit;
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
+        if (errno == EBUSY) fail(ErrorCode::conflict, "interface " + wanted + " already exists");
+        fail_errno(errno, "creating a utun interface");
+    }
+    return fd;
+}
+
+std::string utun_name(int fd) {
+    char name[IFNAMSIZ] = {};
+    socklen_t length = sizeof name;
+    if (::getsockopt(fd, SYSPROTO_CONTROL, UTUN_OPT_IFNAME, name, &length) < 0) {
+        fail_errno(errno, "reading the new utun's name (UTUN_OPT_IFNAME)");
+    }
+    return name;
+}
+
+// utun interfaces, each alive while tun-daemon holds its descriptor: macOS
+// has no persistent TUN. What the daemon holds is therefore what it
+// manages, and DELETE closes the descriptor. After a restart they are gone;
+// --restore recreates them from the saved intents, with the same names where
+// free. The kernel is still asked for each one's address.
+class MacTunBackend : public TunBackend {
+public:
+    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override {
+        if (spec.owner || spec.group) {
+            fail(ErrorCode::invalid, "owner and group are Linux's (TUNSETOWNER); on macOS a utun belongs to the "
+                                     "process holding its descriptor, here tun-daemon");
+        }
+        auto unit = macos::utun_control_unit(spec.name);
+        auto fd = open_utun(unit, spec.name.value_or("utun"));
+        auto name = utun_name(fd.get());
+        // All or nothing: until the descriptor is kept below, a failure
+        // closes it, and the utun goes with it.
+        auto request = macos::alias_request(name, address);
+        ifaliasreq alias{};
+        static_assert(sizeof alias == sizeof request, "macos::AliasRequest must mirror struct ifaliasreq");
+        std::memcpy(&alias, &request, sizeof alias);
+        if (::ioctl(control_.get(), SIOCAIFADDR, &alias) < 0) fail_errno(errno, "addressing " + name + " (SIOCAIFADDR)");
+        ifreq interface{};
+        std::strncpy(interface.ifr_name, name.c_str(), IFNAMSIZ - 1);
+        interface.ifr_mtu = default_mtu;
+        if (::ioctl(control_.get(), SIOCSIFMTU, &interface) < 0) fail_errno(errno, "setting " + name + "'s MTU (SIOCSIFMTU)");
+        if (::ioctl(control_.get(), SIOCGIFFLAGS, &interface) < 0) fail_errno(errno, "reading " + name + "'s flags");
+        interface.ifr_flags |= IFF_UP;
+        if (::ioctl(control_.get(), SIOCSIFFLAGS, &interface) < 0) fail_errno(errno, "bringing " + name + " up");
+        held_.emplace(name, std::move(fd));
+        return {name, address};
+    }
+
+    std::vector<TunInterface> list() override {
+        std::vector<TunInterface> out;
+        for (const auto& entry : ipv4_addresses()) {
+            if (held_.contains(entry.interface)) out.push_back({entry.interface, entry.address});
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        return out;
+    }
+
+    // No change feed is read on macOS: every listing is read afresh.
+    std::uint64_t generation() override { return ++listings_; }
+
+    void remove(std::string_view name) override {
+        if (held_.erase(std::string(name)) == 0) {
+            fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
+        }
+    }
+
+private:
+    UniqueFd control_{open_inet_control_socket()};
+    std::map<std::string, UniqueFd> held_;
+    std::uint64_t listings_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<TunBackend> make_tun_backend() { return std::make_unique<MacTunBackend>(); }
+
+} // namespace netd::platform
