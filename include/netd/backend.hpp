@@ -14,6 +14,9 @@
 // has it: nothing here is a cache the core could drift from.
 namespace netd {
 
+// Ethernet's, what a new TUN has unless asked otherwise.
+inline constexpr int default_tun_mtu = 1500;
+
 // A TUN interface this daemon manages.
 struct TunInterface {
     std::string name;
@@ -21,6 +24,8 @@ struct TunInterface {
     // The user and group that may attach to it without privileges, if any.
     std::optional<std::uint32_t> owner{};
     std::optional<std::uint32_t> group{};
+    int mtu = default_tun_mtu;
+    bool multi_queue = false; // one descriptor per queue (IFF_MULTI_QUEUE)
 
     friend bool operator==(const TunInterface&, const TunInterface&) = default;
 };
@@ -28,9 +33,11 @@ struct TunInterface {
 // What a client asks of a new TUN. Owner and group are a user or group name,
 // or a numeric id, as text; the backend resolves them.
 struct TunSpec {
-    std::optional<std::string> name{}; // none: the kernel picks tunN
+    std::optional<std::string> name{}; // none: the next free tunN
     std::optional<std::string> owner{};
     std::optional<std::string> group{};
+    int mtu = default_tun_mtu;
+    bool multi_queue = false;
 };
 
 // Something on the host that holds an IPv4 range: an interface address or a

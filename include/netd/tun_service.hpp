@@ -21,7 +21,8 @@ namespace netd {
 // io_context); the service takes no locks.
 class TunService {
 public:
-    static constexpr int block_prefix_len = 24;
+    static constexpr int block_prefix_len = 24; // the default
+    static constexpr int max_prefix_len = 30;   // the smallest block with hosts and a broadcast
 
     TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool);
 
@@ -29,7 +30,7 @@ public:
     // with their names, addresses and owners.
     std::vector<Restored> restore();
 
-    TunInterface create(const TunSpec& spec);
+    TunInterface create(const TunSpec& spec, int prefix_len = block_prefix_len);
     // The kernel's view, listed again only when the kernel has changed.
     const std::vector<TunInterface>& list();
     TunInterface get(const std::string& name);

@@ -64,6 +64,7 @@ void parse_linkinfo(const nlattr* linkinfo, Link& link) {
         if (type != IFLA_INFO_DATA) return;
         for_each_nested(attribute, [&](int data_type, const nlattr* data) {
             if (data_type == IFLA_TUN_OWNER) link.tun_owner = mnl_attr_get_u32(data);
+            if (data_type == IFLA_TUN_MULTI_QUEUE) link.tun_multi_queue = mnl_attr_get_u8(data) != 0;
             if (data_type == IFLA_TUN_GROUP) link.tun_group = mnl_attr_get_u32(data);
         });
     });
@@ -163,6 +164,7 @@ std::optional<Link> parse_link(const nlmsghdr* message) {
     for_each_attribute(message, sizeof(ifinfomsg), [&](int type, const nlattr* attribute) {
         if (type == IFLA_IFNAME) link.name = mnl_attr_get_str(attribute);
         if (type == IFLA_IFALIAS) link.alias = mnl_attr_get_str(attribute);
+        if (type == IFLA_MTU) link.mtu = static_cast<int>(mnl_attr_get_u32(attribute));
         if (type == IFLA_LINKINFO) parse_linkinfo(attribute, link);
     });
     return link;
@@ -278,10 +280,11 @@ void bring_up(nlmsghdr* message) {
 
 } // namespace
 
-void Netlink::tag_and_bring_up(int index, const std::string& alias) {
+void Netlink::tag_and_bring_up(int index, const std::string& alias, std::optional<int> mtu) {
     change_link(index, "tagging interface " + std::to_string(index) + " and bringing it up", [&](nlmsghdr* message) {
         bring_up(message);
         mnl_attr_put_strz(message, IFLA_IFALIAS, alias.c_str());
+        if (mtu) mnl_attr_put_u32(message, IFLA_MTU, static_cast<std::uint32_t>(*mtu));
     });
 }
 

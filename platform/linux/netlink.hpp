@@ -24,6 +24,8 @@ struct Link {
     unsigned flags = 0;
     std::optional<std::uint32_t> tun_owner; // IFLA_TUN_OWNER / GROUP of a TUN, when set
     std::optional<std::uint32_t> tun_group;
+    bool tun_multi_queue = false; // IFLA_TUN_MULTI_QUEUE
+    int mtu = 0;                  // IFLA_MTU
 };
 
 struct Address {
@@ -82,7 +84,8 @@ public:
 
     // One message, one round trip: the tag comes first in what a crash can
     // leave behind (an up, tagged link without an address is reaped at start).
-    void tag_and_bring_up(int index, const std::string& alias);
+    // The MTU, when given, goes in the same message.
+    void tag_and_bring_up(int index, const std::string& alias, std::optional<int> mtu = std::nullopt);
     void set_up(int index);
     void add_address(int index, const AddressSpec& spec);
     void delete_address(int index, const net::InterfaceAddress& address);

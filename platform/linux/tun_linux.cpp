@@ -56,7 +56,7 @@ public:
         }
         auto fd = open_tun_device();
         ifreq request{};
-        request.ifr_flags = IFF_TUN | IFF_NO_PI;
+        request.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (spec.multi_queue ? IFF_MULTI_QUEUE : 0));
         std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
         if (::ioctl(fd.get(), TUNSETIFF, &request) < 0) {
             if (errno == EBUSY) fail(ErrorCode::conflict, "interface " + name + " already exists");
@@ -72,12 +72,12 @@ public:
         }
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
 
-        TunInterface tun{request.ifr_name, address, owner, group};
+        TunInterface tun{request.ifr_name, address, owner, group, spec.mtu, spec.multi_queue};
         // if_nametoindex would open and close a socket of its own each time.
         int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;
         try {
             if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
-            netlink_.tag_and_bring_up(index, tun_tag);
+            netlink_.tag_and_bring_up(index, tun_tag, spec.mtu);
             netlink_.add_address(index, {address, {}, 0});
         } catch (...) {
             if (index != 0) netlink_.discard_link(index);
@@ -97,7 +97,8 @@ public:
             // A TUN of ours without an address is one a crash left half-made;
             // it holds no block, so it is not listed.
             if (const auto* address = KernelMirror::first_address_of(addresses, index)) {
-                out.push_back({link.name, address->address, link.tun_owner, link.tun_group});
+                out.push_back(
+                    {link.name, address->address, link.tun_owner, link.tun_group, link.mtu, link.tun_multi_queue});
             }
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

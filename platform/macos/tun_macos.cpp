@@ -22,8 +22,6 @@
 namespace netd::platform {
 namespace {
 
-constexpr std::uint32_t default_mtu = 1500;
-
 // Connects a utun control socket: unit 0 is the next free utun, N + 1 is
 // utunN. The interface lives exactly as long as this descriptor.
 UniqueFd open_utun(std::uint32_t unit, const std::string& wanted) {
@@ -67,6 +65,7 @@ public:
             fail(ErrorCode::invalid, "owner and group are Linux's (TUNSETOWNER); on macOS a utun belongs to the "
                                      "process holding its descriptor, here tun-daemon");
         }
+        if (spec.multi_queue) fail(ErrorCode::invalid, "multi_queue is Linux's (IFF_MULTI_QUEUE); a utun has one queue");
         auto unit = macos::utun_control_unit(spec.name);
         auto fd = open_utun(unit, spec.name.value_or("utun"));
         auto name = utun_name(fd.get());
@@ -79,19 +78,21 @@ public:
         if (::ioctl(control_.get(), SIOCAIFADDR, &alias) < 0) fail_errno(errno, "addressing " + name + " (SIOCAIFADDR)");
         ifreq interface{};
         std::strncpy(interface.ifr_name, name.c_str(), IFNAMSIZ - 1);
-        interface.ifr_mtu = default_mtu;
+        interface.ifr_mtu = spec.mtu;
         if (::ioctl(control_.get(), SIOCSIFMTU, &interface) < 0) fail_errno(errno, "setting " + name + "'s MTU (SIOCSIFMTU)");
         if (::ioctl(control_.get(), SIOCGIFFLAGS, &interface) < 0) fail_errno(errno, "reading " + name + "'s flags");
         interface.ifr_flags |= IFF_UP;
         if (::ioctl(control_.get(), SIOCSIFFLAGS, &interface) < 0) fail_errno(errno, "bringing " + name + " up");
         held_.emplace(name, std::move(fd));
-        return {name, address};
+        return {name, address, std::nullopt, std::nullopt, spec.mtu};
     }
 
     std::vector<TunInterface> list() override {
         std::vector<TunInterface> out;
         for (const auto& entry : ipv4_addresses()) {
-            if (held_.contains(entry.interface)) out.push_back({entry.interface, entry.address});
+            if (held_.contains(entry.interface)) {
+                out.push_back({entry.interface, entry.address, std::nullopt, std::nullopt, mtu_of(entry.interface)});
+            }
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
         return out;
@@ -107,6 +108,13 @@ public:
     }
 
 private:
+    int mtu_of(const std::string& name) {
+        ifreq interface{};
+        std::strncpy(interface.ifr_name, name.c_str(), IFNAMSIZ - 1);
+        if (::ioctl(control_.get(), SIOCGIFMTU, &interface) < 0) fail_errno(errno, "reading " + name + "'s MTU");
+        return interface.ifr_mtu;
+    }
+
     UniqueFd control_{open_inet_control_socket()};
     std::map<std::string, UniqueFd> held_;
     std::uint64_t listings_ = 0;

@@ -11,15 +11,20 @@ namespace {
 
 // The name is the record's key; the rest is what recreating it needs.
 nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& address) {
-    nlohmann::json record{{"address", address.to_string()}};
+    nlohmann::json record{{"address", address.to_string()}, {"mtu", spec.mtu}};
     if (spec.owner) record["owner"] = *spec.owner;
     if (spec.group) record["group"] = *spec.group;
+    if (spec.multi_queue) record["multi_queue"] = true;
     return record;
 }
 
-std::optional<std::string> optional_string(const nlohmann::json& record, const char* key) {
-    if (!record.contains(key)) return std::nullopt;
-    return record.at(key).get<std::string>();
+TunSpec spec_of(const std::string& name, const nlohmann::json& record) {
+    auto optional_string = [&](const char* key) -> std::optional<std::string> {
+        if (!record.contains(key)) return std::nullopt;
+        return record.at(key).get<std::string>();
+    };
+    return {name, optional_string("owner"), optional_string("group"), record.value("mtu", default_tun_mtu),
+            record.value("multi_queue", false)};
 }
 
 } // namespace
@@ -44,10 +49,15 @@ std::vector<TunInterface> TunService::sync() {
     return tuns;
 }
 
-TunInterface TunService::create(const TunSpec& spec) {
+TunInterface TunService::create(const TunSpec& spec, int prefix_len) {
     if (spec.name) net::validate_interface_name(*spec.name);
+    if (prefix_len < allocator_.pool().prefix_len() || prefix_len > max_prefix_len) {
+        fail(ErrorCode::invalid, "the prefix length must be from " + std::to_string(allocator_.pool().prefix_len()) +
+                                     " (the pool's) to " + std::to_string(max_prefix_len) + ", not " +
+                                     std::to_string(prefix_len));
+    }
     std::lock_guard host_lock(host_);
-    auto block = allocator_.allocate(block_prefix_len, host_, [this] { return held_by(backend_.list()); });
+    auto block = allocator_.allocate(prefix_len, host_, [this] { return held_by(backend_.list()); });
     auto address = net::InterfaceAddress::first_host_of(block);
     TunInterface tun;
     try {
@@ -72,7 +82,7 @@ std::vector<Restored> TunService::restore() {
         [&](const std::string&, const nlohmann::json& record) { return address_of(record).network(); },
         [&](const std::string& name, const nlohmann::json& record) {
             auto address = address_of(record);
-            backend_.create({name, optional_string(record, "owner"), optional_string(record, "group")}, address);
+            backend_.create(spec_of(name, record), address);
             allocator_.hold(address.network());
         });
 }

@@ -67,6 +67,13 @@ std::optional<int> JsonBody::integer(const std::string& field, int min, int max)
     return it->get<int>();
 }
 
+std::optional<bool> JsonBody::boolean(const std::string& field) const {
+    auto it = value_.find(field);
+    if (it == value_.end() || it->is_null()) return std::nullopt;
+    if (!it->is_boolean()) fail(ErrorCode::invalid, "field \"" + field + "\" must be true or false, not " + it->dump());
+    return it->get<bool>();
+}
+
 std::optional<std::string> JsonBody::id(const std::string& field) const {
     auto it = value_.find(field);
     if (it == value_.end() || it->is_null()) return std::nullopt;

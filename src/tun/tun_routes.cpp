@@ -10,6 +10,13 @@ using http::Response;
 using http::status;
 using http::verb;
 
+namespace {
+
+// IPv4's minimum datagram (RFC 791) and the largest a length field holds.
+constexpr int min_mtu = 68, max_mtu = 65535;
+
+} // namespace
+
 nlohmann::json to_json(const TunInterface& tun) {
     auto network = tun.address.network();
     nlohmann::json out{
@@ -17,9 +24,12 @@ nlohmann::json to_json(const TunInterface& tun) {
         {"ip_addr", tun.address.address().to_string()},
         {"netmask", network.netmask().to_string()},
         {"broadcast", network.broadcast().to_string()},
+        {"prefix_len", network.prefix_len()},
+        {"mtu", tun.mtu},
     };
     if (tun.owner) out["owner"] = *tun.owner;
     if (tun.group) out["group"] = *tun.group;
+    if (tun.multi_queue) out["multi_queue"] = true;
     return out;
 }
 
@@ -32,9 +42,12 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
 
 void add_tun_routes(http::Router& router, TunService& service) {
     router.add(verb::post, "/tun", [&service](const Request& request) {
-        http::JsonBody body(request.body, {"name", "owner", "group"});
-        TunSpec spec{body.string("name"), body.id("owner"), body.id("group")};
-        return Response::json(status::created, to_json(service.create(spec)));
+        http::JsonBody body(request.body, {"name", "owner", "group", "mtu", "prefix_len", "multi_queue"});
+        TunSpec spec{body.string("name"), body.id("owner"), body.id("group"),
+                     body.integer("mtu", min_mtu, max_mtu).value_or(default_tun_mtu),
+                     body.boolean("multi_queue").value_or(false)};
+        auto prefix_len = body.integer("prefix_len", 0, 32).value_or(TunService::block_prefix_len);
+        return Response::json(status::created, to_json(service.create(spec, prefix_len)));
     });
     router.add(verb::get, "/tun", [&service, rendered = http::RenderedList<TunInterface>()](const Request&) mutable {
         return rendered.respond(service.list(), [](const TunInterface& tun) { return to_json(tun); });

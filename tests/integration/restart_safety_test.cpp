@@ -160,7 +160,7 @@ TEST_F(RestartSafetyTest, RestoreRecreatesEverythingAfterAReboot) {
         HttpClient subnet_client("127.0.0.1", subnet_port);
         tun_client.post("/tun", R"({"name":"keep0","owner":"nobody"})");
         tun_client.post("/tun", R"({"name":"drop0"})");
-        tun_client.post("/tun", "{}");
+        tun_client.post("/tun", R"({"mtu":9000,"multi_queue":true,"prefix_len":28})");
         ASSERT_EQ(tun_client.del("/tun/drop0").status, 204);
         subnet_client.post("/subnet", R"({"cidr":"10.7.0.0/16"})");
         subnet_client.post("/subnet", R"({"prefix_len":28})");

@@ -35,9 +35,12 @@ void expect_kernel_matches(const nlohmann::json& tun) {
     auto addresses = ipv4_addresses(name);
     ASSERT_EQ(addresses.size(), 1u) << addresses.dump();
     EXPECT_EQ(addresses[0]["local"], tun["ip_addr"]);
-    EXPECT_EQ(addresses[0]["prefixlen"], 24);
+    EXPECT_EQ(addresses[0]["prefixlen"], tun["prefix_len"]);
     EXPECT_EQ(addresses[0]["broadcast"], tun["broadcast"]);
-    EXPECT_EQ(tun["netmask"], "255.255.255.0");
+    EXPECT_EQ((*kernel_link)["mtu"], tun["mtu"]);
+    auto detailed = ip_json("-d link show dev " + name);
+    ASSERT_EQ(detailed.size(), 1u);
+    EXPECT_EQ(detailed[0]["linkinfo"]["info_data"]["multi_queue"], tun.value("multi_queue", false)) << detailed.dump();
 }
 
 TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
@@ -48,7 +51,8 @@ TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
     ASSERT_EQ(created.status, 201) << created.body;
     EXPECT_EQ(created.content_type, "application/json");
     EXPECT_EQ(created.json(), nlohmann::json::parse(
-                                  R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255"})"));
+                                  R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255",
+                                      "prefix_len":24,"mtu":1500})"));
     expect_kernel_matches(created.json());
 
     auto named = client.post("/tun", R"({"name":"vpn0"})");
@@ -67,6 +71,28 @@ TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
     EXPECT_EQ(client.get("/tun/vpn0").status, 404);
     EXPECT_EQ(client.del("/tun/vpn0").status, 404);
     EXPECT_EQ(client.get("/tun").json(), nlohmann::json::array({created.json()}));
+}
+
+TEST_F(TunDaemonTest, OptionsReachTheKernelAndSurviveARestart) {
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    auto created = client.post("/tun", R"({"name":"big0","mtu":9000,"prefix_len":28,"multi_queue":true})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"big0","ip_addr":"10.0.0.1","netmask":"255.255.255.240",
+        "broadcast":"10.0.0.15","prefix_len":28,"mtu":9000,"multi_queue":true})"));
+    expect_kernel_matches(created.json());
+    auto small = client.post("/tun", R"({"mtu":1280})");
+    ASSERT_EQ(small.status, 201) << small.body;
+    EXPECT_EQ(small.json()["ip_addr"], "10.0.1.1") << "the /24 after the /28's block";
+    expect_kernel_matches(small.json());
+    EXPECT_EQ(client.post("/tun", R"({"mtu":67})").status, 400);
+    EXPECT_EQ(client.post("/tun", R"({"prefix_len":31})").status, 400);
+
+    // kill -9: adopted as the kernel has them.
+    auto before = client.get("/tun").json();
+    daemon->stop(SIGKILL);
+    daemon = start();
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json(), before);
 }
 
 TEST_F(TunDaemonTest, InterfacesOutliveTheDaemonAndAreAdoptedAgain) {

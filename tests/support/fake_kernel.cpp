@@ -41,7 +41,8 @@ TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAdd
         if (!text) return std::nullopt;
         return static_cast<std::uint32_t>(std::stoul(*text));
     };
-    return kernel_.tuns[chosen] = TunInterface{chosen, address, id(spec.owner), id(spec.group)};
+    return kernel_.tuns[chosen] =
+               TunInterface{chosen, address, id(spec.owner), id(spec.group), spec.mtu, spec.multi_queue};
 }
 
 std::vector<TunInterface> FakeTunBackend::list() {

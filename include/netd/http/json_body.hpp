@@ -19,6 +19,7 @@ public:
 
     std::optional<std::string> string(const std::string& field) const;
     std::optional<int> integer(const std::string& field, int min, int max) const;
+    std::optional<bool> boolean(const std::string& field) const;
     // A user or group: a name, or a numeric id, as text.
     std::optional<std::string> id(const std::string& field) const;
 
