@@ -26,6 +26,8 @@ struct TunInterface {
     std::optional<std::uint32_t> group{};
     int mtu = default_tun_mtu;
     bool multi_queue = false; // one descriptor per queue (IFF_MULTI_QUEUE)
+    std::vector<net::InterfaceAddress> extra_addresses{};
+    std::vector<net::Cidr> routes{}; // routed to the TUN
 
     friend bool operator==(const TunInterface&, const TunInterface&) = default;
 };
@@ -38,6 +40,8 @@ struct TunSpec {
     std::optional<std::string> group{};
     int mtu = default_tun_mtu;
     bool multi_queue = false;
+    std::vector<net::InterfaceAddress> extra_addresses{};
+    std::vector<net::Cidr> routes{};
 };
 
 // Something on the host that holds an IPv4 range: an interface address or a
@@ -76,7 +80,8 @@ public:
     virtual ~TunBackend() = default;
 
     // Creates a persistent TUN as `spec` asks, tags it as this daemon's,
-    // configures `address` with its netmask and broadcast, and brings it up.
+    // configures `address` with its netmask and broadcast (and the extra
+    // addresses and routes), and brings it up.
     // All or nothing: a failure after the link exists removes it again. A
     // taken name is a conflict; an unknown owner or group is invalid.
     virtual TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) = 0;

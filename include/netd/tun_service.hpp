@@ -11,6 +11,14 @@
 
 namespace netd {
 
+// Where a new TUN's main address comes from.
+inline constexpr int default_tun_prefix_len = 24;
+
+struct TunAddressing {
+    int prefix_len = default_tun_prefix_len; // the size of the block to allocate
+    std::optional<net::InterfaceAddress> address{}; // given instead of allocated
+};
+
 // What tun-daemon does, free of HTTP and of the OS: each new TUN gets the
 // next free /24 of the pool that nothing on the host overlaps, and that
 // block's first host address.
@@ -21,7 +29,7 @@ namespace netd {
 // io_context); the service takes no locks.
 class TunService {
 public:
-    static constexpr int block_prefix_len = 24; // the default
+    static constexpr int block_prefix_len = default_tun_prefix_len;
     static constexpr int max_prefix_len = 30;   // the smallest block with hosts and a broadcast
 
     TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool);
@@ -30,7 +38,9 @@ public:
     // with their names, addresses and owners.
     std::vector<Restored> restore();
 
-    TunInterface create(const TunSpec& spec, int prefix_len = block_prefix_len);
+    // Allocates a /prefix_len block, or takes `address` as given (checked
+    // for overlap like the extra addresses and routes: 409).
+    TunInterface create(const TunSpec& spec, const TunAddressing& addressing = {});
     // The kernel's view, listed again only when the kernel has changed.
     const std::vector<TunInterface>& list();
     TunInterface get(const std::string& name);
@@ -40,6 +50,8 @@ public:
 
 private:
     static std::set<net::Cidr> held_by(const std::vector<TunInterface>& tuns);
+    static void check_usable(const net::InterfaceAddress& address);
+    void check_free(const std::vector<net::Cidr>& ranges, std::size_t first_unchecked);
     std::vector<TunInterface> sync();
 
     TunBackend& backend_;

@@ -130,9 +130,13 @@ std::optional<Link> KernelMirror::link(const std::string& name) {
     return links_.at(found->second);
 }
 
-const Address* KernelMirror::first_address_of(const Addresses& addresses, int index) {
-    auto first = addresses.lower_bound(lowest_key_of(index));
-    return first != addresses.end() && std::get<0>(first->first) == index ? &first->second : nullptr;
+std::vector<const Address*> KernelMirror::addresses_of(const Addresses& addresses, int index) {
+    std::vector<const Address*> out;
+    for (auto it = addresses.lower_bound(lowest_key_of(index)); it != addresses.end() && std::get<0>(it->first) == index;
+         ++it) {
+        out.push_back(&it->second);
+    }
+    return out;
 }
 
 bool KernelMirror::name_taken(const std::string& name) {

@@ -39,8 +39,8 @@ public:
     const Addresses& addresses();
     const Routes& routes();
     std::optional<Link> link(const std::string& name);
-    // The first of an interface's addresses in `addresses`, or nullptr.
-    static const Address* first_address_of(const Addresses& addresses, int index);
+    // An interface's addresses in `addresses`.
+    static std::vector<const Address*> addresses_of(const Addresses& addresses, int index);
     // Whether `name` is a link's name or an address's label.
     bool name_taken(const std::string& name);
     // An address network or a route (other than /0 and /1, which VPNs use to

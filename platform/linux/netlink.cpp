@@ -204,7 +204,7 @@ std::optional<Route> parse_route(const nlmsghdr* message) {
         if (type == RTA_OIF) index = static_cast<int>(mnl_attr_get_u32(attribute));
     });
     if (table != RT_TABLE_MAIN) return std::nullopt;
-    return Route{net::Cidr(destination, info->rtm_dst_len), index};
+    return Route{net::Cidr(destination, info->rtm_dst_len), index, info->rtm_protocol};
 }
 
 template <typename T>
@@ -303,6 +303,20 @@ void Netlink::add_address(int index, const AddressSpec& spec) {
     if (!spec.label.empty()) mnl_attr_put_strz(message, IFA_LABEL, spec.label.c_str());
     if (spec.proto != 0) mnl_attr_put_u8(message, ifa_proto_attribute, spec.proto);
     exchange("adding " + spec.address.to_string() + " to interface " + std::to_string(index));
+}
+
+void Netlink::add_route(int index, const net::Cidr& destination) {
+    auto* message = start(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+    auto* info = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
+    info->rtm_family = AF_INET;
+    info->rtm_dst_len = static_cast<unsigned char>(destination.prefix_len());
+    info->rtm_table = RT_TABLE_MAIN;
+    info->rtm_protocol = netd_protocol;
+    info->rtm_scope = RT_SCOPE_LINK;
+    info->rtm_type = RTN_UNICAST;
+    put_ipv4(message, RTA_DST, destination.network());
+    mnl_attr_put_u32(message, RTA_OIF, static_cast<std::uint32_t>(index));
+    exchange("routing " + destination.to_string() + " to interface " + std::to_string(index));
 }
 
 void Netlink::delete_address(int index, const net::InterfaceAddress& address) {

@@ -37,8 +37,13 @@ struct Address {
 
 struct Route {
     net::Cidr destination;
-    int index = 0; // the output interface, 0 when none
+    int index = 0;             // the output interface, 0 when none
+    std::uint8_t protocol = 0; // rtm_protocol: who installed it
 };
+
+// What netd writes in IFA_PROTO and rtm_protocol to mark the addresses and
+// routes it added: 0x4e ('N'), outside the values the kernel itself uses.
+inline constexpr std::uint8_t netd_protocol = 0x4e;
 
 // What to put on an interface with add_address.
 struct AddressSpec {
@@ -89,6 +94,9 @@ public:
     void set_up(int index);
     void add_address(int index, const AddressSpec& spec);
     void delete_address(int index, const net::InterfaceAddress& address);
+    // A main-table route to `destination` out of interface `index`, marked
+    // as netd's (netd_protocol).
+    void add_route(int index, const net::Cidr& destination);
 
     // Passes every queued notification to `each` without blocking. Returns
     // false when the kernel had to drop some (the receive buffer overflowed),

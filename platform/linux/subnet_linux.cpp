@@ -14,14 +14,10 @@
 namespace netd::platform {
 namespace {
 
-// Addresses carry no alias, so loopback subnets are tagged through the
-// address's protocol field (IFA_PROTO), which the kernel keeps and reports
-// back. 0x4e ('N') is outside the values the kernel itself uses (0 to 3).
-constexpr std::uint8_t netd_ifa_proto = 0x4e;
-
 // Subnets as a dummy interface each (netd0, netd1, ...) tagged with
 // subnet_tag as alias, or, where the kernel has no dummy type, as addresses
-// on lo labelled lo:N and tagged with netd_ifa_proto. Listing and removal
+// on lo labelled lo:N and tagged with netd_protocol in their IFA_PROTO (an
+// address carries no alias; the kernel keeps and reports its protocol). Listing and removal
 // cover both kinds whatever the mode, since a restarted daemon may find either.
 class LinuxSubnetBackend : public SubnetBackend {
 public:
@@ -60,7 +56,7 @@ public:
             if (link == links.end()) continue;
             if (is_our_dummy(link->second)) {
                 out.push_back({address.address.network(), address.address, link->second.name});
-            } else if (address.proto == netd_ifa_proto) {
+            } else if (address.proto == netd_protocol) {
                 out.push_back({address.address.network(), address.address, address.label});
             }
         }
@@ -110,7 +106,7 @@ private:
         if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
         if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
         auto label = loopback_labels_.pick(taken(), wanted);
-        netlink_.add_address(loopback->index, {address, label, netd_ifa_proto});
+        netlink_.add_address(loopback->index, {address, label, netd_protocol});
         return {network, address, label};
     }
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstring>
 
@@ -72,13 +73,18 @@ public:
         }
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
 
-        TunInterface tun{request.ifr_name, address, owner, group, spec.mtu, spec.multi_queue};
+        TunInterface tun{request.ifr_name, address, owner, group, spec.mtu, spec.multi_queue, spec.extra_addresses,
+                         spec.routes};
         // if_nametoindex would open and close a socket of its own each time.
         int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;
         try {
             if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
             netlink_.tag_and_bring_up(index, tun_tag, spec.mtu);
             netlink_.add_address(index, {address, {}, 0});
+            // The extras carry netd's mark, which tells them from the main
+            // address when the kernel is read back.
+            for (const auto& extra : spec.extra_addresses) netlink_.add_address(index, {extra, {}, netd_protocol});
+            for (const auto& route : spec.routes) netlink_.add_route(index, route);
         } catch (...) {
             if (index != 0) netlink_.discard_link(index);
             throw;
@@ -91,15 +97,28 @@ public:
     std::vector<TunInterface> list() override {
         const auto& links = kernel_->links();
         const auto& addresses = kernel_->addresses();
+        std::map<int, std::vector<net::Cidr>> routes; // ours, by interface
+        for (const auto& [_, route] : kernel_->routes()) {
+            if (route.protocol == netd_protocol) routes[route.index].push_back(route.destination);
+        }
         std::vector<TunInterface> out;
         for (const auto& [index, link] : links) {
             if (!is_ours(link)) continue;
+            TunInterface tun{link.name, {}, link.tun_owner, link.tun_group, link.mtu, link.tun_multi_queue};
+            bool addressed = false;
+            for (const auto* address : KernelMirror::addresses_of(addresses, index)) {
+                if (address->proto == netd_protocol) {
+                    tun.extra_addresses.push_back(address->address);
+                } else {
+                    tun.address = address->address;
+                    addressed = true;
+                }
+            }
             // A TUN of ours without an address is one a crash left half-made;
             // it holds no block, so it is not listed.
-            if (const auto* address = KernelMirror::first_address_of(addresses, index)) {
-                out.push_back(
-                    {link.name, address->address, link.tun_owner, link.tun_group, link.mtu, link.tun_multi_queue});
-            }
+            if (!addressed) continue;
+            if (routes.contains(index)) tun.routes = routes[index];
+            out.push_back(std::move(tun));
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
         return out;

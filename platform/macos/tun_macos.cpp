@@ -66,6 +66,9 @@ public:
                                      "process holding its descriptor, here tun-daemon");
         }
         if (spec.multi_queue) fail(ErrorCode::invalid, "multi_queue is Linux's (IFF_MULTI_QUEUE); a utun has one queue");
+        if (!spec.extra_addresses.empty() || !spec.routes.empty()) {
+            fail(ErrorCode::invalid, "extra_addresses and routes are not supported on macOS yet");
+        }
         auto unit = macos::utun_control_unit(spec.name);
         auto fd = open_utun(unit, spec.name.value_or("utun"));
         auto name = utun_name(fd.get());

@@ -15,6 +15,8 @@ nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& addre
     if (spec.owner) record["owner"] = *spec.owner;
     if (spec.group) record["group"] = *spec.group;
     if (spec.multi_queue) record["multi_queue"] = true;
+    if (!spec.extra_addresses.empty()) record["extra_addresses"] = net::to_strings(spec.extra_addresses);
+    if (!spec.routes.empty()) record["routes"] = net::to_strings(spec.routes);
     return record;
 }
 
@@ -23,8 +25,13 @@ TunSpec spec_of(const std::string& name, const nlohmann::json& record) {
         if (!record.contains(key)) return std::nullopt;
         return record.at(key).get<std::string>();
     };
-    return {name, optional_string("owner"), optional_string("group"), record.value("mtu", default_tun_mtu),
-            record.value("multi_queue", false)};
+    return {name,
+            optional_string("owner"),
+            optional_string("group"),
+            record.value("mtu", default_tun_mtu),
+            record.value("multi_queue", false),
+            net::parse_all<net::InterfaceAddress>(record.value("extra_addresses", std::vector<std::string>{})),
+            net::parse_all<net::Cidr>(record.value("routes", std::vector<std::string>{}))};
 }
 
 } // namespace
@@ -49,23 +56,65 @@ std::vector<TunInterface> TunService::sync() {
     return tuns;
 }
 
-TunInterface TunService::create(const TunSpec& spec, int prefix_len) {
+void TunService::check_usable(const net::InterfaceAddress& address) {
+    auto network = address.network();
+    bool edge = network.prefix_len() <= max_prefix_len &&
+                (address.address() == network.first() || address.address() == network.broadcast());
+    if (edge) {
+        fail(ErrorCode::invalid, address.to_string() + " is its network's " +
+                                     (address.address() == network.first() ? "network" : "broadcast") +
+                                     " address, which an interface cannot use");
+    }
+}
+
+// Everything the request adds to the host, the main address first: each must
+// overlap nothing there, nor another of the same request.
+void TunService::check_free(const std::vector<net::Cidr>& ranges, std::size_t first_unchecked) {
+    for (std::size_t i = first_unchecked; i < ranges.size(); ++i) {
+        if (auto occupant = host_.find_overlap(ranges[i])) {
+            fail(ErrorCode::conflict, ranges[i].to_string() + " overlaps " + occupant->holder);
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (ranges[i].overlaps(ranges[j])) {
+                fail(ErrorCode::conflict,
+                     ranges[i].to_string() + " overlaps " + ranges[j].to_string() + " of the same request");
+            }
+        }
+    }
+}
+
+TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addressing) {
     if (spec.name) net::validate_interface_name(*spec.name);
-    if (prefix_len < allocator_.pool().prefix_len() || prefix_len > max_prefix_len) {
+    if (addressing.address) {
+        check_usable(*addressing.address);
+    } else if (addressing.prefix_len < allocator_.pool().prefix_len() || addressing.prefix_len > max_prefix_len) {
         fail(ErrorCode::invalid, "the prefix length must be from " + std::to_string(allocator_.pool().prefix_len()) +
                                      " (the pool's) to " + std::to_string(max_prefix_len) + ", not " +
-                                     std::to_string(prefix_len));
+                                     std::to_string(addressing.prefix_len));
     }
+    for (const auto& extra : spec.extra_addresses) check_usable(extra);
+
     std::lock_guard host_lock(host_);
-    auto block = allocator_.allocate(prefix_len, host_, [this] { return held_by(backend_.list()); });
-    auto address = net::InterfaceAddress::first_host_of(block);
+    std::vector<net::Cidr> ranges;
+    std::optional<net::Cidr> allocated;
+    if (addressing.address) {
+        ranges.push_back(addressing.address->network());
+    } else {
+        allocated = allocator_.allocate(addressing.prefix_len, host_, [this] { return held_by(backend_.list()); });
+        ranges.push_back(*allocated);
+    }
+    auto address = addressing.address ? *addressing.address : net::InterfaceAddress::first_host_of(*allocated);
+    for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
+    ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
     TunInterface tun;
     try {
+        check_free(ranges, allocated ? 1 : 0);
         tun = backend_.create(spec, address);
     } catch (...) {
-        allocator_.release(block);
+        if (allocated) allocator_.release(*allocated);
         throw;
     }
+    if (!allocated) allocator_.hold(address.network());
     intents_.put(tun.name, record_of(spec, address));
     return tun;
 }

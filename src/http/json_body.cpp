@@ -74,6 +74,20 @@ std::optional<bool> JsonBody::boolean(const std::string& field) const {
     return it->get<bool>();
 }
 
+std::vector<std::string> JsonBody::strings(const std::string& field) const {
+    auto it = value_.find(field);
+    if (it == value_.end() || it->is_null()) return {};
+    std::vector<std::string> out;
+    if (it->is_array()) {
+        for (const auto& item : *it) {
+            if (!item.is_string()) break;
+            out.push_back(item.get<std::string>());
+        }
+        if (out.size() == it->size()) return out;
+    }
+    fail(ErrorCode::invalid, "field \"" + field + "\" must be an array of strings, not " + it->dump());
+}
+
 std::optional<std::string> JsonBody::id(const std::string& field) const {
     auto it = value_.find(field);
     if (it == value_.end() || it->is_null()) return std::nullopt;

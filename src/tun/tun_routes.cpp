@@ -1,5 +1,6 @@
 #include "netd/tun_routes.hpp"
 
+#include "netd/error.hpp"
 #include "netd/http/json_body.hpp"
 #include "netd/http/rendered_list.hpp"
 
@@ -26,7 +27,9 @@ nlohmann::json to_json(const TunInterface& tun) {
         {"broadcast", network.broadcast().to_string()},
         {"prefix_len", network.prefix_len()},
         {"mtu", tun.mtu},
+        {"routes", net::to_strings(tun.routes)},
     };
+    if (!tun.extra_addresses.empty()) out["extra_addresses"] = net::to_strings(tun.extra_addresses);
     if (tun.owner) out["owner"] = *tun.owner;
     if (tun.group) out["group"] = *tun.group;
     if (tun.multi_queue) out["multi_queue"] = true;
@@ -42,12 +45,23 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
 
 void add_tun_routes(http::Router& router, TunService& service) {
     router.add(verb::post, "/tun", [&service](const Request& request) {
-        http::JsonBody body(request.body, {"name", "owner", "group", "mtu", "prefix_len", "multi_queue"});
-        TunSpec spec{body.string("name"), body.id("owner"), body.id("group"),
+        http::JsonBody body(request.body, {"name", "owner", "group", "mtu", "prefix_len", "multi_queue", "address",
+                                           "extra_addresses", "routes"});
+        TunSpec spec{body.string("name"),
+                     body.id("owner"),
+                     body.id("group"),
                      body.integer("mtu", min_mtu, max_mtu).value_or(default_tun_mtu),
-                     body.boolean("multi_queue").value_or(false)};
-        auto prefix_len = body.integer("prefix_len", 0, 32).value_or(TunService::block_prefix_len);
-        return Response::json(status::created, to_json(service.create(spec, prefix_len)));
+                     body.boolean("multi_queue").value_or(false),
+                     net::parse_all<net::InterfaceAddress>(body.strings("extra_addresses")),
+                     net::parse_all<net::Cidr>(body.strings("routes"))};
+        TunAddressing addressing;
+        auto prefix_len = body.integer("prefix_len", 0, 32);
+        if (auto address = body.string("address")) {
+            if (prefix_len) fail(ErrorCode::invalid, "give \"address\" or \"prefix_len\", not both");
+            addressing.address = net::InterfaceAddress::parse(*address);
+        }
+        addressing.prefix_len = prefix_len.value_or(default_tun_prefix_len);
+        return Response::json(status::created, to_json(service.create(spec, addressing)));
     });
     router.add(verb::get, "/tun", [&service, rendered = http::RenderedList<TunInterface>()](const Request&) mutable {
         return rendered.respond(service.list(), [](const TunInterface& tun) { return to_json(tun); });

@@ -160,7 +160,8 @@ TEST_F(RestartSafetyTest, RestoreRecreatesEverythingAfterAReboot) {
         HttpClient subnet_client("127.0.0.1", subnet_port);
         tun_client.post("/tun", R"({"name":"keep0","owner":"nobody"})");
         tun_client.post("/tun", R"({"name":"drop0"})");
-        tun_client.post("/tun", R"({"mtu":9000,"multi_queue":true,"prefix_len":28})");
+        tun_client.post("/tun", R"({"mtu":9000,"multi_queue":true,"prefix_len":28,"routes":["10.200.0.0/16"],
+                                   "extra_addresses":["192.168.7.1/24"]})");
         ASSERT_EQ(tun_client.del("/tun/drop0").status, 204);
         subnet_client.post("/subnet", R"({"cidr":"10.7.0.0/16"})");
         subnet_client.post("/subnet", R"({"prefix_len":28})");

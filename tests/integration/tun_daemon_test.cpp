@@ -33,10 +33,17 @@ void expect_kernel_matches(const nlohmann::json& tun) {
     EXPECT_NE(flags.find("\"UP\""), std::string::npos) << flags;
 
     auto addresses = ipv4_addresses(name);
-    ASSERT_EQ(addresses.size(), 1u) << addresses.dump();
+    auto extras = tun.value("extra_addresses", nlohmann::json::array());
+    ASSERT_EQ(addresses.size(), 1 + extras.size()) << addresses.dump();
     EXPECT_EQ(addresses[0]["local"], tun["ip_addr"]);
     EXPECT_EQ(addresses[0]["prefixlen"], tun["prefix_len"]);
     EXPECT_EQ(addresses[0]["broadcast"], tun["broadcast"]);
+    for (std::size_t i = 0; i < extras.size(); ++i) {
+        EXPECT_EQ(addresses[1 + i]["local"].get<std::string>() + "/" + addresses[1 + i]["prefixlen"].dump(), extras[i]);
+    }
+    nlohmann::json routed = nlohmann::json::array();
+    for (const auto& route : ip_json("route show dev " + name + " proto 78")) routed.push_back(route["dst"]);
+    EXPECT_EQ(routed, tun["routes"]) << "the routes netd added (protocol 78, 0x4e)";
     EXPECT_EQ((*kernel_link)["mtu"], tun["mtu"]);
     auto detailed = ip_json("-d link show dev " + name);
     ASSERT_EQ(detailed.size(), 1u);
@@ -52,7 +59,7 @@ TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
     EXPECT_EQ(created.content_type, "application/json");
     EXPECT_EQ(created.json(), nlohmann::json::parse(
                                   R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255",
-                                      "prefix_len":24,"mtu":1500})"));
+                                      "prefix_len":24,"mtu":1500,"routes":[]})"));
     expect_kernel_matches(created.json());
 
     auto named = client.post("/tun", R"({"name":"vpn0"})");
@@ -79,7 +86,7 @@ TEST_F(TunDaemonTest, OptionsReachTheKernelAndSurviveARestart) {
     auto created = client.post("/tun", R"({"name":"big0","mtu":9000,"prefix_len":28,"multi_queue":true})");
     ASSERT_EQ(created.status, 201) << created.body;
     EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"big0","ip_addr":"10.0.0.1","netmask":"255.255.255.240",
-        "broadcast":"10.0.0.15","prefix_len":28,"mtu":9000,"multi_queue":true})"));
+        "broadcast":"10.0.0.15","prefix_len":28,"mtu":9000,"multi_queue":true,"routes":[]})"));
     expect_kernel_matches(created.json());
     auto small = client.post("/tun", R"({"mtu":1280})");
     ASSERT_EQ(small.status, 201) << small.body;
@@ -93,6 +100,30 @@ TEST_F(TunDaemonTest, OptionsReachTheKernelAndSurviveARestart) {
     daemon->stop(SIGKILL);
     daemon = start();
     EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json(), before);
+}
+
+TEST_F(TunDaemonTest, GivenAddressExtraAddressesAndRoutes) {
+    sh("ip route add 10.99.0.0/16 dev lo");
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    auto created = client.post("/tun", R"({"name":"site0","address":"172.16.0.9/16",
+        "extra_addresses":["192.168.7.1/24"],"routes":["10.200.0.0/16","10.201.1.0/24"]})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"site0","ip_addr":"172.16.0.9","netmask":"255.255.0.0",
+        "broadcast":"172.16.255.255","prefix_len":16,"mtu":1500,"extra_addresses":["192.168.7.1/24"],
+        "routes":["10.200.0.0/16","10.201.1.0/24"]})"));
+    expect_kernel_matches(created.json());
+
+    auto conflict = client.post("/tun", R"({"routes":["10.99.3.0/24"]})");
+    EXPECT_EQ(conflict.status, 409);
+    EXPECT_NE(conflict.body.find("overlaps the route 10.99.0.0/16 on lo"), std::string::npos) << conflict.body;
+    EXPECT_EQ(client.post("/tun", R"({"address":"192.168.7.200/24"})").status, 409);
+    EXPECT_EQ(ip_json("link show type tun").size(), 1u) << "a refused request left a TUN behind";
+
+    // Adopted after kill -9 as the kernel has it.
+    daemon->stop(SIGKILL);
+    daemon = start();
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun/site0").json(), created.json());
 }
 
 TEST_F(TunDaemonTest, InterfacesOutliveTheDaemonAndAreAdoptedAgain) {

@@ -8,6 +8,10 @@ std::optional<Occupant> FakeKernel::find_overlap(const net::Cidr& range) {
     auto all = foreign;
     for (const auto& [name, tun] : tuns) {
         all.push_back({tun.address.network(), "the address " + tun.address.to_string() + " on " + name});
+        for (const auto& extra : tun.extra_addresses) {
+            all.push_back({extra.network(), "the address " + extra.to_string() + " on " + name});
+        }
+        for (const auto& route : tun.routes) all.push_back({route, "the route " + route.to_string() + " on " + name});
     }
     for (const auto& [network, subnet] : subnets) {
         all.push_back({network, "the address " + subnet.address.to_string() + " on " + subnet.interface});
@@ -42,7 +46,8 @@ TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAdd
         return static_cast<std::uint32_t>(std::stoul(*text));
     };
     return kernel_.tuns[chosen] =
-               TunInterface{chosen, address, id(spec.owner), id(spec.group), spec.mtu, spec.multi_queue};
+               TunInterface{chosen,   address,        id(spec.owner), id(spec.group), spec.mtu, spec.multi_queue,
+                            spec.extra_addresses, spec.routes};
 }
 
 std::vector<TunInterface> FakeTunBackend::list() {

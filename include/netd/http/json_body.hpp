@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@ public:
     std::optional<std::string> string(const std::string& field) const;
     std::optional<int> integer(const std::string& field, int min, int max) const;
     std::optional<bool> boolean(const std::string& field) const;
+    std::vector<std::string> strings(const std::string& field) const; // [] when absent
     // A user or group: a name, or a numeric id, as text.
     std::optional<std::string> id(const std::string& field) const;
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // IPv4 value types. Parsing is strict on purpose: "010.1.1.1" means 8.1.1.1 to
 // inet_aton and 10.1.1.1 to a human, so anything but a canonical dotted quad is
@@ -91,5 +92,20 @@ private:
     Ipv4 address_;
     int prefix_len_ = 32;
 };
+
+// Lists of Cidr or InterfaceAddress to and from their text.
+template <typename Range>
+std::vector<std::string> to_strings(const std::vector<Range>& ranges) {
+    std::vector<std::string> texts;
+    for (const auto& range : ranges) texts.push_back(range.to_string());
+    return texts;
+}
+
+template <typename Range>
+std::vector<Range> parse_all(const std::vector<std::string>& texts) {
+    std::vector<Range> ranges;
+    for (const auto& text : texts) ranges.push_back(Range::parse(text));
+    return ranges;
+}
 
 } // namespace netd::net
