@@ -17,8 +17,9 @@ namespace {
 // Subnets as a dummy interface each (netd0, netd1, ...) tagged with
 // subnet_tag as alias, or, where the kernel has no dummy type, as addresses
 // on lo labelled lo:N and tagged with netd_protocol in their IFA_PROTO (an
-// address carries no alias; the kernel keeps and reports its protocol). Listing and removal
-// cover both kinds whatever the mode, since a restarted daemon may find either.
+// address carries no alias; the kernel keeps and reports its protocol).
+// Listing and removal cover both kinds whatever the mode, since a restarted
+// daemon may find either.
 class LinuxSubnetBackend : public SubnetBackend {
 public:
     explicit LinuxSubnetBackend(SubnetMode mode) : mode_(mode) {

@@ -87,7 +87,7 @@ const std::vector<Subnet>& SubnetService::list() {
 }
 
 Subnet SubnetService::get(const net::Cidr& network) {
-    for (auto& subnet : sync()) {
+    for (const auto& subnet : list()) {
         if (subnet.network == network) return subnet;
     }
     fail(ErrorCode::not_found, "no subnet " + network.to_string() + " is managed by subnet-daemon");

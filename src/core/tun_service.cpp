@@ -141,7 +141,7 @@ const std::vector<TunInterface>& TunService::list() {
 }
 
 TunInterface TunService::get(const std::string& name) {
-    for (auto& tun : sync()) {
+    for (const auto& tun : list()) {
         if (tun.name == name) return tun;
     }
     fail(ErrorCode::not_found, "no TUN named " + name + " is managed by tun-daemon");
