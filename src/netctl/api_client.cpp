@@ -1,0 +1,62 @@
+#include "api_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+
+namespace netd::netctl {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::asio::ip::tcp;
+using Local = boost::asio::local::stream_protocol;
+
+template <typename Stream>
+Reply exchange(Stream& stream, const std::string& host, const std::string& method, const std::string& target,
+               const std::string& body, const std::string& token) {
+    http::request<http::string_body> request{http::string_to_verb(method), target, 11};
+    request.set(http::field::host, host);
+    request.set(http::field::user_agent, "netctl");
+    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+    if (method == "POST") {
+        request.set(http::field::content_type, "application/json");
+        request.body() = body;
+    }
+    request.prepare_payload();
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    return {static_cast<int>(response.result_int()), response.body()};
+}
+
+} // namespace
+
+Reply call(const Endpoint& endpoint, const std::string& method, const std::string& target, const std::string& body,
+           const std::string& token, std::chrono::seconds timeout) {
+    boost::asio::io_context io;
+    try {
+        if (!endpoint.unix_socket.empty()) {
+            beast::basic_stream<Local> stream(io);
+            stream.expires_after(timeout);
+            stream.connect(Local::endpoint(endpoint.unix_socket));
+            return exchange(stream, "localhost", method, target, body, token);
+        }
+        auto colon = endpoint.tcp.rfind(':');
+        if (colon == std::string::npos) throw Unreachable("not HOST:PORT: " + endpoint.tcp);
+        beast::tcp_stream stream(io);
+        stream.expires_after(timeout);
+        tcp::resolver resolver(io);
+        stream.connect(resolver.resolve(endpoint.tcp.substr(0, colon), endpoint.tcp.substr(colon + 1)));
+        return exchange(stream, endpoint.tcp, method, target, body, token);
+    } catch (const beast::system_error& error) {
+        throw Unreachable(error.code().message());
+    }
+}
+
+} // namespace netd::netctl

@@ -1,0 +1,233 @@
+#include "cli.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api_client.hpp"
+
+namespace netd::netctl {
+namespace {
+
+struct Daemon {
+    const char* name;
+    Endpoint endpoint;
+};
+
+struct Settings {
+    Daemon tun{"tun-daemon", {"127.0.0.1:3030", ""}};
+    Daemon subnet{"subnet-daemon", {"127.0.0.1:3031", ""}};
+    std::string token_file;
+    bool json = false;
+};
+
+std::string token_of(const Settings& settings) {
+    if (settings.token_file.empty()) {
+        const char* from_env = std::getenv("NETD_TOKEN");
+        return from_env ? from_env : "";
+    }
+    std::ifstream in(settings.token_file);
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    return token;
+}
+
+// The row of each object under `columns`, aligned; missing values are "-".
+void print_table(const nlohmann::json& rows, const std::vector<std::string>& columns) {
+    std::vector<std::vector<std::string>> cells{columns};
+    for (const auto& row : rows) {
+        std::vector<std::string> line;
+        for (const auto& column : columns) {
+            if (!row.contains(column)) {
+                line.emplace_back("-");
+            } else if (row[column].is_string()) {
+                line.push_back(row[column].get<std::string>());
+            } else if (row[column].is_array()) {
+                std::string joined;
+                for (const auto& item : row[column]) joined += (joined.empty() ? "" : ",") + item.get<std::string>();
+                line.push_back(joined.empty() ? "-" : joined);
+            } else {
+                line.push_back(row[column].dump());
+            }
+        }
+        cells.push_back(std::move(line));
+    }
+    std::vector<std::size_t> widths(columns.size());
+    for (const auto& line : cells) {
+        for (std::size_t i = 0; i < line.size(); ++i) widths[i] = std::max(widths[i], line[i].size());
+    }
+    for (const auto& line : cells) {
+        std::string text;
+        for (std::size_t i = 0; i < line.size(); ++i) {
+            text += line[i];
+            if (i + 1 < line.size()) text += std::string(widths[i] - line[i].size() + 2, ' ');
+        }
+        std::cout << text << "\n";
+    }
+}
+
+int exit_for(int status) {
+    switch (status) {
+    case 400: return invalid;
+    case 404: return not_found;
+    case 409: return conflict;
+    default: return status >= 200 && status < 300 ? ok : failed;
+    }
+}
+
+struct Outcome {
+    int code = ok;
+    nlohmann::json answer; // the daemon's JSON on success
+};
+
+// Sends one request; a failure is told on stderr, naming the daemon and
+// where it was looked for.
+Outcome send(const Settings& settings, const Daemon& daemon, const std::string& method, const std::string& target,
+             const nlohmann::json& body = nullptr) {
+    Reply reply;
+    try {
+        reply = call(daemon.endpoint, method, target, body.is_null() ? "" : body.dump(), token_of(settings));
+    } catch (const Unreachable& error) {
+        std::cerr << "netctl: cannot reach " << daemon.name << " at " << daemon.endpoint.describe() << ": "
+                  << error.what() << "\n";
+        return {unreachable, nullptr};
+    }
+    auto answer = nlohmann::json::parse(reply.body, nullptr, false);
+    auto code = exit_for(reply.status);
+    if (code != ok) {
+        auto message = answer.is_object() && answer.contains("error") ? answer["error"].value("message", reply.body)
+                                                                       : reply.body;
+        std::cerr << "netctl: " << daemon.name << " at " << daemon.endpoint.describe() << " answered "
+                  << reply.status << ": " << message << "\n";
+    }
+    return {code, answer.is_discarded() ? nullptr : answer};
+}
+
+// Prints a successful answer: a table, or the JSON with --json.
+int report(const Settings& settings, const Outcome& outcome, const std::vector<std::string>& columns) {
+    if (outcome.code != ok || outcome.answer.is_null()) return outcome.code;
+    if (settings.json) {
+        std::cout << outcome.answer.dump(2) << "\n";
+    } else {
+        print_table(outcome.answer.is_array() ? outcome.answer : nlohmann::json::array({outcome.answer}), columns);
+    }
+    return ok;
+}
+
+int request(const Settings& settings, const Daemon& daemon, const std::string& method, const std::string& target,
+            const nlohmann::json& body, const std::vector<std::string>& columns) {
+    return report(settings, send(settings, daemon, method, target, body), columns);
+}
+
+// A CIDR in a path segment: its slash percent-encoded.
+std::string path_segment(const std::string& cidr) {
+    auto encoded = cidr;
+    if (auto slash = encoded.find('/'); slash != std::string::npos) encoded.replace(slash, 1, "%2F");
+    return encoded;
+}
+
+const std::vector<std::string> tun_columns{"name", "ip_addr", "netmask", "broadcast", "mtu", "routes"};
+const std::vector<std::string> subnet_columns{"network", "interface", "address"};
+
+} // namespace
+
+int run(int argc, char** argv) {
+    Settings settings;
+    CLI::App app{"netctl: the command-line client of tun-daemon and subnet-daemon", "netctl"};
+    app.require_subcommand(1);
+    app.add_option("--tun", settings.tun.endpoint.tcp, "tun-daemon's HOST:PORT")->capture_default_str();
+    app.add_option("--subnet", settings.subnet.endpoint.tcp, "subnet-daemon's HOST:PORT")->capture_default_str();
+    app.add_option("--tun-socket", settings.tun.endpoint.unix_socket, "Reach tun-daemon on this Unix socket");
+    app.add_option("--subnet-socket", settings.subnet.endpoint.unix_socket, "Reach subnet-daemon on this Unix socket");
+    app.add_option("--token-file", settings.token_file, "File with the bearer token (else $NETD_TOKEN)");
+    app.add_flag("--json", settings.json, "Print the daemon's JSON instead of a table");
+
+    int code = ok;
+    auto* tun = app.add_subcommand("tun", "TUN interfaces (tun-daemon)")->require_subcommand(1);
+    nlohmann::json create_body = nlohmann::json::object();
+    std::optional<std::string> name, owner, group;
+    std::optional<int> mtu, prefix_len;
+    bool multi_queue = false;
+    auto* create = tun->add_subcommand("create", "Create a TUN");
+    create->add_option("--name", name, "Interface name (default: the next free tunN)");
+    create->add_option("--mtu", mtu, "MTU (68 to 65535, default 1500)");
+    create->add_option("--prefix-len", prefix_len, "Size of the block to allocate (default 24)");
+    create->add_option("--owner", owner, "User who may attach without privileges");
+    create->add_option("--group", group, "Group that may attach without privileges");
+    create->add_flag("--multi-queue", multi_queue, "One descriptor per queue (IFF_MULTI_QUEUE)");
+    create->callback([&] {
+        if (name) create_body["name"] = *name;
+        if (mtu) create_body["mtu"] = *mtu;
+        if (prefix_len) create_body["prefix_len"] = *prefix_len;
+        if (owner) create_body["owner"] = *owner;
+        if (group) create_body["group"] = *group;
+        if (multi_queue) create_body["multi_queue"] = true;
+        code = request(settings, settings.tun, "POST", "/tun", create_body, tun_columns);
+    });
+    tun->add_subcommand("list", "List the TUNs")->callback([&] {
+        code = request(settings, settings.tun, "GET", "/tun", nullptr, tun_columns);
+    });
+    std::string tun_name;
+    auto* show = tun->add_subcommand("show", "Show one TUN");
+    show->add_option("NAME", tun_name)->required();
+    show->callback([&] { code = request(settings, settings.tun, "GET", "/tun/" + tun_name, nullptr, tun_columns); });
+    auto* remove_tun = tun->add_subcommand("delete", "Delete a TUN");
+    remove_tun->add_option("NAME", tun_name)->required();
+    remove_tun->callback([&] { code = request(settings, settings.tun, "DELETE", "/tun/" + tun_name, nullptr, {}); });
+
+    auto* subnet = app.add_subcommand("subnet", "Subnets (subnet-daemon)")->require_subcommand(1);
+    std::string cidr;
+    bool automatic = false;
+    auto* add = subnet->add_subcommand("add", "Add a subnet: a CIDR, or --auto for the next free block");
+    auto* cidr_option = add->add_option("CIDR", cidr, "e.g. 10.1.0.0/24");
+    auto* auto_flag = add->add_flag("--auto", automatic, "Allocate the next free block");
+    cidr_option->excludes(auto_flag);
+    add->add_option("--prefix-len", prefix_len, "Size of the block --auto allocates (default 24)")->needs(auto_flag);
+    add->callback([&] {
+        if (cidr.empty() && !automatic) throw CLI::ValidationError("give a CIDR or --auto");
+        nlohmann::json body = nlohmann::json::object();
+        if (!cidr.empty()) body["cidr"] = cidr;
+        if (prefix_len) body["prefix_len"] = *prefix_len;
+        code = request(settings, settings.subnet, "POST", "/subnet", body, subnet_columns);
+    });
+    subnet->add_subcommand("list", "List the subnets")->callback([&] {
+        code = request(settings, settings.subnet, "GET", "/subnet", nullptr, subnet_columns);
+    });
+    auto* remove_subnet = subnet->add_subcommand("delete", "Delete a subnet");
+    remove_subnet->add_option("CIDR", cidr)->required();
+    remove_subnet->callback([&] {
+        code = request(settings, settings.subnet, "DELETE", "/subnet/" + path_segment(cidr), nullptr, {});
+    });
+
+    app.add_subcommand("status", "Health of both daemons")->callback([&] {
+        auto rows = nlohmann::json::array();
+        for (const auto* daemon : {&settings.tun, &settings.subnet}) {
+            auto outcome = send(settings, *daemon, "GET", "/healthz");
+            nlohmann::json row = outcome.answer.is_object() ? outcome.answer : nlohmann::json::object();
+            row["daemon"] = daemon->name;
+            row["address"] = daemon->endpoint.describe();
+            if (outcome.code == unreachable) row["status"] = "unreachable";
+            if (outcome.code != ok && code == ok) code = outcome.code;
+            rows.push_back(row);
+        }
+        report(settings, {ok, rows}, {"daemon", "address", "status", "version", "uptime_s"});
+    });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        auto exit = app.exit(error);
+        return exit == 0 ? ok : invalid;
+    }
+    return code;
+}
+
+} // namespace netd::netctl
