@@ -1,0 +1,102 @@
+// netctl driven end to end against the real daemons: its tables, --json,
+// the Unix socket and token, and every exit code.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "kernel_view.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+struct Run {
+    int exit_code;
+    std::string output; // stdout and stderr
+};
+
+Run netctl(const std::string& args) {
+    std::string output;
+    auto* pipe = ::popen((std::string(NETD_NETCTL) + " " + args + " 2>&1").c_str(), "r");
+    char buffer[4096];
+    for (std::size_t got; (got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, got);
+    int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class NetctlTest : public NetnsTest {};
+
+TEST_F(NetctlTest, DrivesBothDaemonsWithDistinctExitCodes) {
+    auto tuns = start_tun_daemon();
+    auto subnets = start_subnet_daemon();
+
+    auto created = netctl("tun create --name vpn0 --mtu 9000");
+    EXPECT_EQ(created.exit_code, 0) << created.output;
+    EXPECT_NE(created.output.find("vpn0  10.0.0.1  255.255.255.0  10.0.0.255  9000"), std::string::npos)
+        << created.output;
+    ASSERT_TRUE(link("vpn0"));
+    EXPECT_EQ((*link("vpn0"))["mtu"], 9000);
+
+    auto shown = netctl("--json tun show vpn0");
+    EXPECT_EQ(shown.exit_code, 0);
+    EXPECT_EQ(nlohmann::json::parse(shown.output)["ip_addr"], "10.0.0.1") << shown.output;
+    EXPECT_EQ(netctl("tun list").output.find("vpn0") != std::string::npos, true);
+
+    auto missing = netctl("tun show nope");
+    EXPECT_EQ(missing.exit_code, 3) << missing.output;
+    EXPECT_NE(missing.output.find("tun-daemon at 127.0.0.1:3030 answered 404"), std::string::npos) << missing.output;
+    EXPECT_EQ(netctl("tun create --name vpn0").exit_code, 4);
+    EXPECT_EQ(netctl("tun create --mtu 5").exit_code, 2);
+    EXPECT_EQ(netctl("tun").exit_code, 2) << "a missing subcommand is a usage error";
+    EXPECT_EQ(netctl("subnet add 10.1.0.0/24 --auto").exit_code, 2) << "CIDR and --auto together";
+
+    auto added = netctl("subnet add 10.1.0.0/24");
+    EXPECT_EQ(added.exit_code, 0) << added.output;
+    EXPECT_NE(added.output.find("10.1.0.0/24  lo:0       10.1.0.1"), std::string::npos) << added.output;
+    EXPECT_EQ(netctl("subnet add 10.1.0.0/25").exit_code, 4);
+    auto automatic = netctl("--json subnet add --auto --prefix-len 26");
+    EXPECT_EQ(automatic.exit_code, 0) << automatic.output;
+    EXPECT_EQ(nlohmann::json::parse(automatic.output)["network"], "10.0.1.0/26");
+    EXPECT_EQ(netctl("subnet delete 10.1.0.0/24").exit_code, 0);
+    EXPECT_TRUE(ipv4_addresses("lo").dump().find("10.1.0.1") == std::string::npos);
+    EXPECT_EQ(netctl("subnet delete 10.1.0.0/24").exit_code, 3);
+
+    auto status = netctl("status");
+    EXPECT_EQ(status.exit_code, 0) << status.output;
+    EXPECT_NE(status.output.find("subnet-daemon  127.0.0.1:3031  ok"), std::string::npos) << status.output;
+
+    EXPECT_EQ(netctl("tun delete vpn0").exit_code, 0);
+    EXPECT_FALSE(link("vpn0"));
+
+    subnets->stop(SIGTERM);
+    auto down = netctl("status");
+    EXPECT_EQ(down.exit_code, 5) << down.output;
+    EXPECT_NE(down.output.find("cannot reach subnet-daemon at 127.0.0.1:3031"), std::string::npos) << down.output;
+    EXPECT_NE(down.output.find("unreachable"), std::string::npos) << down.output;
+}
+
+TEST_F(NetctlTest, UnixSocketAndToken) {
+    auto dir = ::testing::TempDir() + "netctl-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/token") << "s3cret\n";
+    auto tuns = start_tun_daemon({"--unix-socket", dir + "/tun.sock", "--token-file", dir + "/token"});
+
+    EXPECT_EQ(netctl("tun list").exit_code, 1) << "no token: 401 is neither of the named failures";
+    auto with_file = netctl("--token-file " + dir + "/token --tun-socket " + dir + "/tun.sock tun create");
+    EXPECT_EQ(with_file.exit_code, 0) << with_file.output;
+    ::setenv("NETD_TOKEN", "s3cret", 1);
+    auto listed = netctl("--tun-socket " + dir + "/tun.sock tun list");
+    ::unsetenv("NETD_TOKEN");
+    EXPECT_EQ(listed.exit_code, 0) << listed.output;
+    EXPECT_NE(listed.output.find("tun0"), std::string::npos) << listed.output;
+    std::filesystem::remove_all(dir);
+}
+
+} // namespace
+} // namespace netd::testing
