@@ -18,6 +18,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 PURGE=${PURGE:-0}
 here=$(dirname "$0")
 bindir=$PREFIX/bin
+mandir=$PREFIX/share/man/man1
+completiondir=$PREFIX/share/bash-completion/completions
 logs="/var/log/$stem.log /var/log/$stem.err"
 
 if [ "$(uname -s)" = Darwin ]; then
@@ -97,10 +99,31 @@ purge_interfaces() {
     done
 }
 
+# netctl, its man page and its bash completion come with either daemon,
+# and go with the last of them.
+install_client() {
+    install -d "$DESTDIR$mandir" "$DESTDIR$completiondir"
+    install -m 0755 "$BUILD_DIR/netctl" "$DESTDIR$bindir/netctl"
+    install -m 0644 "$here/../docs/netctl.1" "$DESTDIR$mandir/netctl.1"
+    install -m 0644 "$here/../docs/netctl.bash" "$DESTDIR$completiondir/netctl"
+}
+
+uninstall_client() {
+    for other in tun-daemon subnet-daemon; do
+        if [ "$other" != "$daemon" ] && [ -e "$DESTDIR$bindir/$other" ]; then return 0; fi
+    done
+    rm -f "$DESTDIR$bindir/netctl" "$DESTDIR$mandir/netctl.1" "$DESTDIR$completiondir/netctl"
+    if [ -n "$DESTDIR" ]; then
+        remove_empty_dirs "$mandir"
+        remove_empty_dirs "$completiondir"
+    fi
+}
+
 install_daemon() {
     install -d "$DESTDIR$bindir" "$DESTDIR$(dirname "$service_file")" "$DESTDIR$(dirname "$rotation_file")" \
         "$DESTDIR/var/log"
     install -m 0755 "$BUILD_DIR/$daemon" "$DESTDIR$bindir/$daemon"
+    install_client
     rendered=$(mktemp)
     sed "s|@BINDIR@|$bindir|g" "$service_source" >"$rendered"
     install -m 0644 "$rendered" "$DESTDIR$service_file"
@@ -124,6 +147,7 @@ uninstall_daemon() {
     if [ "$PURGE" = 1 ] && [ -z "$DESTDIR" ]; then purge_interfaces; fi
     stop_service
     rm -f "$DESTDIR$bindir/$daemon" "$DESTDIR$service_file" "$DESTDIR$rotation_file"
+    uninstall_client
     if manages_services && [ "$(uname -s)" != Darwin ]; then systemctl daemon-reload; fi
     if [ -n "$DESTDIR" ]; then
         # Staged logs are empty placeholders; the staging tree is left as found.

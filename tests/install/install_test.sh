@@ -46,6 +46,11 @@ for daemon in tun-daemon subnet-daemon; do
         check "$daemon .$log mode 640" test "$(mode /var/log/$stem.$log)" = 640
     done
 done
+check "netctl binary mode 755" test "$(mode /opt/netd/bin/netctl)" = 755
+check "netctl man page" test "$(mode /opt/netd/share/man/man1/netctl.1)" = 644
+check "netctl bash completion" test "$(mode /opt/netd/share/bash-completion/completions/netctl)" = 644
+check "netctl stays while a daemon does" bash -c "$(printf '%q ' "${run_make[@]}") uninstall_tun && test -x '$stage/opt/netd/bin/netctl'"
+check "install_tun again succeeds" "${run_make[@]}" install_tun
 check "uninstall_tun and uninstall succeed" "${run_make[@]}" uninstall_tun uninstall
 check "uninstall leaves the staging tree empty" test -z "$(ls -A "$stage")"
 [ -z "$(ls -A "$stage")" ] || find "$stage"
