@@ -121,4 +121,11 @@ Cidr InterfaceAddress::network() const {
 
 std::string InterfaceAddress::to_string() const { return address_.to_string() + "/" + std::to_string(prefix_len_); }
 
+void check_prefix_len(int prefix_len, int min, int max) {
+    if (prefix_len < min || prefix_len > max) {
+        fail(ErrorCode::invalid, "the prefix length must be from " + std::to_string(min) + " to " +
+                                     std::to_string(max) + ", not " + std::to_string(prefix_len));
+    }
+}
+
 } // namespace netd::net

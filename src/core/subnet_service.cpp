@@ -24,11 +24,7 @@ std::vector<Subnet> SubnetService::sync() {
 }
 
 void SubnetService::check_prefix_len(int prefix_len) const {
-    if (prefix_len < policy_.min_prefix_len || prefix_len > policy_.max_prefix_len) {
-        fail(ErrorCode::invalid, "the prefix length must be from " + std::to_string(policy_.min_prefix_len) +
-                                     " to " + std::to_string(policy_.max_prefix_len) + ", not " +
-                                     std::to_string(prefix_len));
-    }
+    net::check_prefix_len(prefix_len, policy_.min_prefix_len, policy_.max_prefix_len);
 }
 
 Subnet SubnetService::add(const net::Cidr& network) {

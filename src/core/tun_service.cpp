@@ -87,10 +87,8 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
     if (spec.name) net::validate_interface_name(*spec.name);
     if (addressing.address) {
         check_usable(*addressing.address);
-    } else if (addressing.prefix_len < allocator_.pool().prefix_len() || addressing.prefix_len > max_prefix_len) {
-        fail(ErrorCode::invalid, "the prefix length must be from " + std::to_string(allocator_.pool().prefix_len()) +
-                                     " (the pool's) to " + std::to_string(max_prefix_len) + ", not " +
-                                     std::to_string(addressing.prefix_len));
+    } else {
+        net::check_prefix_len(addressing.prefix_len, allocator_.pool().prefix_len(), max_prefix_len);
     }
     for (const auto& extra : spec.extra_addresses) check_usable(extra);
 

@@ -93,6 +93,9 @@ private:
     int prefix_len_ = 32;
 };
 
+// Throws invalid unless min <= prefix_len <= max, saying so.
+void check_prefix_len(int prefix_len, int min, int max);
+
 // Lists of Cidr or InterfaceAddress to and from their text.
 template <typename Range>
 std::vector<std::string> to_strings(const std::vector<Range>& ranges) {
