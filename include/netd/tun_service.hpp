@@ -11,22 +11,23 @@
 
 namespace netd {
 
-// Where a new TUN's main address comes from.
 inline constexpr int default_tun_prefix_len = 24;
 
+// Where a new TUN's main address comes from.
 struct TunAddressing {
     int prefix_len = default_tun_prefix_len; // the size of the block to allocate
     std::optional<net::InterfaceAddress> address{}; // given instead of allocated
 };
 
 // What tun-daemon does, free of HTTP and of the OS: each new TUN gets the
-// next free /24 of the pool that nothing on the host overlaps, and that
-// block's first host address.
+// next free block of the pool (a /24 unless asked otherwise) that nothing on
+// the host overlaps, and that block's first host address, or the address
+// the client gave.
 //
 // The kernel's view (the backend lists what carries our tag) is the truth:
 // a TUN adopted after a restart keeps its block, and one deleted behind our
-// back returns it at the next listing, or when the pool looks full. Callers run on one thread (the daemon's
-// io_context); the service takes no locks.
+// back returns it at the next listing, or when the pool looks full. Callers
+// run on one thread (the daemon's io_context); the service takes no locks.
 class TunService {
 public:
     static constexpr int block_prefix_len = default_tun_prefix_len;

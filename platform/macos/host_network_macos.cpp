@@ -59,6 +59,13 @@ std::vector<Occupant> routes() {
     return out;
 }
 
+std::optional<Occupant> first_overlap(const std::vector<Occupant>& occupants, const net::Cidr& range) {
+    for (const auto& occupant : occupants) {
+        if (occupant.range.overlaps(range)) return occupant;
+    }
+    return std::nullopt;
+}
+
 std::vector<Occupant> read_occupants() {
     std::vector<Occupant> out;
     for (const auto& entry : ipv4_addresses()) {
@@ -99,11 +106,7 @@ public:
     }
 
     std::optional<Occupant> find_overlap(const net::Cidr& range) override {
-        auto occupants = snapshot_ ? *snapshot_ : read_occupants();
-        for (const auto& occupant : occupants) {
-            if (occupant.range.overlaps(range)) return occupant;
-        }
-        return std::nullopt;
+        return snapshot_ ? first_overlap(*snapshot_, range) : first_overlap(read_occupants(), range);
     }
 
 private:

@@ -36,7 +36,7 @@ Subnet SubnetService::add(const net::Cidr& network) {
     std::lock_guard host_lock(host_);
     if (auto occupant = host_.find_overlap(network)) {
         // Our own subnets are on the host too; they are named as such.
-        for (const auto& subnet : backend_.list()) {
+        for (const auto& subnet : list()) {
             if (subnet.network.overlaps(network)) {
                 fail(ErrorCode::conflict, network.to_string() + " overlaps the subnet " +
                                               subnet.network.to_string() + " on " + subnet.interface);
