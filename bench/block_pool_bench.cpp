@@ -30,7 +30,7 @@ void random_occupy_release(benchmark::State& state) {
     std::mt19937 random(42);
     std::uniform_int_distribution<std::uint32_t> block(0, 65535);
     for (auto _ : state) {
-        auto range = Cidr(netd::net::Ipv4((10u << 24) | (block(random) << 8)), 24);
+        auto range = Cidr(netd::net::IpAddress::v4((10u << 24) | (block(random) << 8)), 24);
         if (random() & 1) {
             pool.occupy(range);
         } else {
@@ -60,7 +60,7 @@ public:
 void allocate_among_host_routes(benchmark::State& state) {
     RoutedHost host;
     for (std::uint32_t i = 0; i < 10000; ++i) {
-        host.routes.insert(Cidr(netd::net::Ipv4((10u << 24) | (i * 977 % 65536) << 8 | 1), 32));
+        host.routes.insert(Cidr(netd::net::IpAddress::v4((10u << 24) | (i * 977 % 65536) << 8 | 1), 32));
     }
     auto nothing_held = [] { return std::set<Cidr>{}; };
     for (auto _ : state) {

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 
 // The narrow interfaces between the pure core and the operating system. Each
 // OS implements them in platform/<os>/; tests use the fakes in tests/support.
@@ -21,6 +21,7 @@ inline constexpr int default_tun_mtu = 1500;
 struct TunInterface {
     std::string name;
     net::InterfaceAddress address;
+    std::optional<net::InterfaceAddress> address6{}; // its IPv6 /64's first host, with IPv6 on
     // The user and group that may attach to it without privileges, if any.
     std::optional<std::uint32_t> owner{};
     std::optional<std::uint32_t> group{};
@@ -44,7 +45,7 @@ struct TunSpec {
     std::vector<net::Cidr> routes{};
 };
 
-// Something on the host that holds an IPv4 range: an interface address or a
+// Something on the host that holds an IPv4 or IPv6 range: an interface address or a
 // route. `holder` names it for a conflict message, e.g. "the address 10.1.0.1/24 on eth0".
 struct Occupant {
     net::Cidr range;
@@ -53,7 +54,7 @@ struct Occupant {
     friend bool operator==(const Occupant&, const Occupant&) = default;
 };
 
-// Everything on the host that uses IPv4 space, this daemon's own interfaces
+// Everything on the host that uses address space, this daemon's own interfaces
 // included: every interface address and every route of the main table except
 // default-like ones (prefix 0 or 1), which a VPN installs and which would
 // otherwise block the whole pool. Both queries cost O(log n), not a dump, so
@@ -80,11 +81,12 @@ public:
     virtual ~TunBackend() = default;
 
     // Creates a persistent TUN as `spec` asks, tags it as this daemon's,
-    // configures `address` with its netmask and broadcast (and the extra
-    // addresses and routes), and brings it up.
+    // configures `address` with its netmask and broadcast, and `address6`
+    // when given (and the extra addresses and routes), and brings it up.
     // All or nothing: a failure after the link exists removes it again. A
     // taken name is a conflict; an unknown owner or group is invalid.
-    virtual TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) = 0;
+    virtual TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
+                                const std::optional<net::InterfaceAddress>& address6) = 0;
 
     // The TUNs that carry this daemon's tag, in name order.
     virtual std::vector<TunInterface> list() = 0;

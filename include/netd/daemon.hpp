@@ -49,7 +49,14 @@ public:
     explicit SavedIntents(const Options& options);
     Intents& intents() { return intents_; }
 
+    // The host's IPv6 pool: `given` (--pool6) when not empty; otherwise a
+    // unique local /48 drawn at random at the first start and kept in
+    // <state-dir>/pool6 (RFC 4193 section 3.2), so that later starts and
+    // restored interfaces use the same one.
+    net::Cidr ipv6_pool(const std::string& given) const;
+
 private:
+    std::string state_dir_;
     std::unique_ptr<IntentStore> store_;
     std::string problem_; // what loading ran into; filled before intents_ is built
     Intents intents_;

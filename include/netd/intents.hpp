@@ -73,12 +73,12 @@ struct Restored {
 };
 
 // Recreates each intent whose key is not in `present` (what the kernel still
-// has): `range_of` names the range it needs, which must overlap nothing on
+// has): `ranges_of` names the ranges it needs, which must overlap nothing on
 // the host, and `recreate` makes it. An intent that cannot be restored is
 // forgotten, so that it is reported once, not at every start.
 std::vector<Restored> restore_intents(
     Intents& intents, const std::vector<std::string>& present, HostNetwork& host,
-    const std::function<net::Cidr(const std::string& key, const nlohmann::json& record)>& range_of,
+    const std::function<std::vector<net::Cidr>(const std::string& key, const nlohmann::json& record)>& ranges_of,
     const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate);
 
 } // namespace netd

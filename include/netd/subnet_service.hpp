@@ -11,17 +11,22 @@ namespace netd {
 
 struct SubnetPolicy {
     net::Cidr pool;
+    // Where IPv6 subnets may be: by default every unique local one (RFC 4193).
+    net::Cidr pool6 = net::Cidr::parse("fd00::/8");
     bool allow_outside_pool = false;
     // A /31 or /32 has no room for a network with a first host to configure;
-    // anything wider than a /8 is a mistake rather than a subnet.
+    // anything wider than a /8 is a mistake rather than a subnet. IPv6 draws
+    // the same lines at its own scale.
     int min_prefix_len = 8;
     int max_prefix_len = 30;
     int default_prefix_len = 24;
+    int min_prefix6_len = 16;
+    int max_prefix6_len = 126;
 };
 
 // What subnet-daemon does, free of HTTP and of the OS: a subnet asked for by
-// CIDR is checked against the pool and everything on the host; one asked for
-// by size is allocated from the pool. Like TunService, each call starts from
+// CIDR, IPv4 or IPv6, is checked against its family's pool and everything on
+// the host; one asked for by size is allocated from the IPv4 pool. Like TunService, each call starts from
 // the kernel's view and runs on one thread.
 class SubnetService {
 public:
@@ -43,7 +48,7 @@ public:
 private:
     static std::set<net::Cidr> held_by(const std::vector<Subnet>& subnets);
     std::vector<Subnet> sync();
-    void check_prefix_len(int prefix_len) const;
+    void check_prefix_len(const net::Cidr& network) const;
 
     SubnetBackend& backend_;
     HostNetwork& host_;

@@ -13,16 +13,18 @@ namespace netd {
 
 inline constexpr int default_tun_prefix_len = 24;
 
-// Where a new TUN's main address comes from.
+// Where a new TUN's addresses come from.
 struct TunAddressing {
     int prefix_len = default_tun_prefix_len; // the size of the block to allocate
     std::optional<net::InterfaceAddress> address{}; // given instead of allocated
+    bool ipv6 = false; // a /64 of the IPv6 pool as well
 };
 
 // What tun-daemon does, free of HTTP and of the OS: each new TUN gets the
 // next free block of the pool (a /24 unless asked otherwise) that nothing on
 // the host overlaps, and that block's first host address, or the address
-// the client gave.
+// the client gave; with IPv6 asked for, also the next free /64 of the IPv6
+// pool and its first host.
 //
 // The kernel's view (the backend lists what carries our tag) is the truth:
 // a TUN adopted after a restart keeps its block, and one deleted behind our
@@ -32,8 +34,11 @@ class TunService {
 public:
     static constexpr int block_prefix_len = default_tun_prefix_len;
     static constexpr int max_prefix_len = 30;   // the smallest block with hosts and a broadcast
+    static constexpr int block6_prefix_len = 64; // what SLAAC and every IPv6 host expect of a link
+    static constexpr int min_ipv6_mtu = 1280;    // RFC 8200's minimum link MTU
 
-    TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool);
+    // `pool` is IPv4 and `pool6` IPv6; either is invalid otherwise.
+    TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6);
 
     // Recreates the TUNs that were asked for and are gone (after a reboot),
     // with their names, addresses and owners.
@@ -48,17 +53,20 @@ public:
     void remove(const std::string& name);
 
     Allocator& allocator() { return allocator_; }
+    Allocator& allocator6() { return allocator6_; }
 
 private:
     static std::set<net::Cidr> held_by(const std::vector<TunInterface>& tuns);
+    static std::set<net::Cidr> held6_by(const std::vector<TunInterface>& tuns);
     static void check_usable(const net::InterfaceAddress& address);
-    void check_free(const std::vector<net::Cidr>& ranges, std::size_t first_unchecked);
+    void check_free(const std::vector<net::Cidr>& ranges);
     std::vector<TunInterface> sync();
 
     TunBackend& backend_;
     HostNetwork& host_;
     Intents& intents_;
     Allocator allocator_;
+    Allocator allocator6_;
     ListingCache<TunInterface> listed_;
 };
 

@@ -8,11 +8,11 @@ namespace {
 bool occupies(const Route& route) { return route.destination.prefix_len() >= 2; }
 
 // The lowest key an interface's addresses can have.
-KernelMirror::Addresses::key_type lowest_key_of(int index) { return {index, net::InterfaceAddress(net::Ipv4(0), 0)}; }
+KernelMirror::Addresses::key_type lowest_key_of(int index) { return {index, net::InterfaceAddress(net::IpAddress(), 0)}; }
 
 } // namespace
 
-KernelMirror::KernelMirror() : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE) { reload(); }
+KernelMirror::KernelMirror() : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE) { reload(); }
 
 std::shared_ptr<KernelMirror> KernelMirror::shared() {
     static auto mirror = std::make_shared<KernelMirror>();

@@ -13,7 +13,7 @@
 
 namespace netd::platform {
 
-// The kernel's links, IPv4 addresses and main-table routes, held in memory
+// The kernel's links, addresses and main-table routes, held in memory
 // and kept current by rtnetlink notifications, so that a read costs no dump.
 // Beside them it keeps the indexes that the hot paths query, so that creating
 // the 10,000th interface costs what creating the first did: link names and

@@ -26,11 +26,14 @@ constexpr int ifa_proto_attribute = IFA_PROTO;
 // Large enough for any one dump batch the kernel sends.
 constexpr std::size_t buffer_size = 64 * 1024;
 
-net::Ipv4 ipv4_of(const nlattr* attribute) {
-    std::uint32_t network_order = 0;
-    std::memcpy(&network_order, mnl_attr_get_payload(attribute), sizeof network_order);
-    return net::Ipv4(ntohl(network_order));
+// An IPv4 or IPv6 address, told apart by its length; nullopt for any other.
+std::optional<net::IpAddress> address_of(const nlattr* attribute) {
+    auto size = mnl_attr_get_payload_len(attribute);
+    if (size != 4 && size != 16) return std::nullopt;
+    return net::IpAddress::from_bytes(static_cast<const std::uint8_t*>(mnl_attr_get_payload(attribute)), size);
 }
+
+unsigned char family_of(net::Family family) { return family == net::Family::v4 ? AF_INET : AF_INET6; }
 
 // Calls `each(type, attribute)` for every top-level attribute after the
 // family header of `header_size` bytes.
@@ -70,8 +73,9 @@ void parse_linkinfo(const nlattr* linkinfo, Link& link) {
     });
 }
 
-void put_ipv4(nlmsghdr* message, std::uint16_t type, net::Ipv4 address) {
-    mnl_attr_put_u32(message, type, htonl(address.value()));
+void put_address(nlmsghdr* message, std::uint16_t type, net::IpAddress address) {
+    auto bytes = address.bytes();
+    mnl_attr_put(message, type, address.byte_size(), bytes.data());
 }
 
 } // namespace
@@ -150,8 +154,9 @@ void Netlink::exchange(const std::string& operation, const Parser& parse) {
 void Netlink::dump(std::uint16_t type, std::size_t header_size, const Parser& parse) {
     auto* message = start(type, NLM_F_DUMP);
     auto* family = static_cast<unsigned char*>(mnl_nlmsg_put_extra_header(message, header_size));
-    // Every family header starts with its address family byte.
-    family[0] = type == RTM_GETLINK ? AF_UNSPEC : AF_INET;
+    // Every family header starts with its address family byte: both IPv4
+    // and IPv6 are asked for.
+    family[0] = AF_UNSPEC;
     exchange("reading the kernel's interfaces", parse);
 }
 
@@ -173,13 +178,17 @@ std::optional<Link> parse_link(const nlmsghdr* message) {
 std::optional<Address> parse_address(const nlmsghdr* message) {
     if (message->nlmsg_type != RTM_NEWADDR && message->nlmsg_type != RTM_DELADDR) return std::nullopt;
     const auto* info = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
-    if (info->ifa_family != AF_INET) return std::nullopt;
-    std::optional<net::Ipv4> local, peer;
+    if (info->ifa_family != AF_INET && info->ifa_family != AF_INET6) return std::nullopt;
+    // IPv6 link-local addresses (fe80::/10) come with every interface and
+    // hold nothing anyone allocates; keeping them out also keeps a TUN that
+    // has only its link-local address unaddressed, to be reaped.
+    if (info->ifa_scope == RT_SCOPE_LINK) return std::nullopt;
+    std::optional<net::IpAddress> local, peer;
     Address address;
     address.index = static_cast<int>(info->ifa_index);
     for_each_attribute(message, sizeof(ifaddrmsg), [&](int type, const nlattr* attribute) {
-        if (type == IFA_LOCAL) local = ipv4_of(attribute);
-        if (type == IFA_ADDRESS) peer = ipv4_of(attribute);
+        if (type == IFA_LOCAL) local = address_of(attribute);
+        if (type == IFA_ADDRESS) peer = address_of(attribute);
         if (type == IFA_LABEL) address.label = mnl_attr_get_str(attribute);
         if (type == ifa_proto_attribute) address.proto = mnl_attr_get_u8(attribute);
     });
@@ -194,13 +203,14 @@ std::optional<Address> parse_address(const nlmsghdr* message) {
 std::optional<Route> parse_route(const nlmsghdr* message) {
     if (message->nlmsg_type != RTM_NEWROUTE && message->nlmsg_type != RTM_DELROUTE) return std::nullopt;
     const auto* info = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(message));
-    if (info->rtm_family != AF_INET) return std::nullopt;
+    if (info->rtm_family != AF_INET && info->rtm_family != AF_INET6) return std::nullopt;
     std::uint32_t table = info->rtm_table;
-    net::Ipv4 destination;
+    // Without RTA_DST the route is the family's default.
+    net::IpAddress destination(info->rtm_family == AF_INET ? net::Family::v4 : net::Family::v6, 0);
     int index = 0;
     for_each_attribute(message, sizeof(rtmsg), [&](int type, const nlattr* attribute) {
         if (type == RTA_TABLE) table = mnl_attr_get_u32(attribute);
-        if (type == RTA_DST) destination = ipv4_of(attribute);
+        if (type == RTA_DST) destination = address_of(attribute).value_or(destination);
         if (type == RTA_OIF) index = static_cast<int>(mnl_attr_get_u32(attribute));
     });
     if (table != RT_TABLE_MAIN) return std::nullopt;
@@ -293,13 +303,18 @@ void Netlink::set_up(int index) { change_link(index, "bringing interface " + std
 void Netlink::add_address(int index, const AddressSpec& spec) {
     auto* message = start(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     auto* info = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
-    info->ifa_family = AF_INET;
+    info->ifa_family = family_of(spec.address.family());
     info->ifa_prefixlen = static_cast<unsigned char>(spec.address.prefix_len());
     info->ifa_index = static_cast<unsigned>(index);
     info->ifa_scope = RT_SCOPE_UNIVERSE;
-    put_ipv4(message, IFA_LOCAL, spec.address.address());
-    put_ipv4(message, IFA_ADDRESS, spec.address.address());
-    if (spec.address.prefix_len() < 31) put_ipv4(message, IFA_BROADCAST, spec.address.network().broadcast());
+    put_address(message, IFA_LOCAL, spec.address.address());
+    put_address(message, IFA_ADDRESS, spec.address.address());
+    if (spec.address.family() == net::Family::v4 && spec.address.prefix_len() < 31) {
+        put_address(message, IFA_BROADCAST, spec.address.network().broadcast());
+    }
+    // Duplicate address detection would hold an IPv6 address back for a
+    // second or more; the daemon has already checked that nothing overlaps.
+    if (spec.address.family() == net::Family::v6) mnl_attr_put_u32(message, IFA_FLAGS, IFA_F_NODAD);
     if (!spec.label.empty()) mnl_attr_put_strz(message, IFA_LABEL, spec.label.c_str());
     if (spec.proto != 0) mnl_attr_put_u8(message, ifa_proto_attribute, spec.proto);
     exchange("adding " + spec.address.to_string() + " to interface " + std::to_string(index));
@@ -308,13 +323,14 @@ void Netlink::add_address(int index, const AddressSpec& spec) {
 void Netlink::add_route(int index, const net::Cidr& destination) {
     auto* message = start(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     auto* info = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
-    info->rtm_family = AF_INET;
+    info->rtm_family = family_of(destination.family());
     info->rtm_dst_len = static_cast<unsigned char>(destination.prefix_len());
     info->rtm_table = RT_TABLE_MAIN;
     info->rtm_protocol = netd_protocol;
-    info->rtm_scope = RT_SCOPE_LINK;
+    // IPv6 routes have no scope of their own.
+    info->rtm_scope = destination.family() == net::Family::v4 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
     info->rtm_type = RTN_UNICAST;
-    put_ipv4(message, RTA_DST, destination.network());
+    put_address(message, RTA_DST, destination.network());
     mnl_attr_put_u32(message, RTA_OIF, static_cast<std::uint32_t>(index));
     exchange("routing " + destination.to_string() + " to interface " + std::to_string(index));
 }
@@ -322,10 +338,10 @@ void Netlink::add_route(int index, const net::Cidr& destination) {
 void Netlink::delete_address(int index, const net::InterfaceAddress& address) {
     auto* message = start(RTM_DELADDR, NLM_F_ACK);
     auto* info = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(ifaddrmsg)));
-    info->ifa_family = AF_INET;
+    info->ifa_family = family_of(address.family());
     info->ifa_prefixlen = static_cast<unsigned char>(address.prefix_len());
     info->ifa_index = static_cast<unsigned>(index);
-    put_ipv4(message, IFA_LOCAL, address.address());
+    put_address(message, IFA_LOCAL, address.address());
     exchange("removing " + address.to_string() + " from interface " + std::to_string(index));
 }
 

@@ -9,7 +9,7 @@
 
 #include "netd/error.hpp"
 #include "kernel_error.hpp"
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 
 struct mnl_socket;
 struct nlmsghdr;
@@ -52,14 +52,15 @@ struct AddressSpec {
     std::uint8_t proto = 0; // 0: none
 };
 
-// The kernel's messages about links, IPv4 addresses and main-table routes,
+// The kernel's messages about links, IPv4 and IPv6 addresses (but link-local
+// ones) and main-table routes,
 // parsed; nullopt for any other message (another family, another table).
 // Dumps and event notifications share them.
 std::optional<Link> parse_link(const nlmsghdr* message);
 std::optional<Address> parse_address(const nlmsghdr* message);
 std::optional<Route> parse_route(const nlmsghdr* message);
 
-// A NETLINK_ROUTE socket: dumps of links, IPv4 addresses and main-table
+// A NETLINK_ROUTE socket: dumps of links, addresses and main-table
 // routes, and the few changes the daemons make. Every request is
 // acknowledged, and a refusal is thrown as a KernelError.
 class Netlink {
@@ -82,7 +83,7 @@ public:
     // Removes a half-made link after a failure; that failure, not this
     // one's, is what the caller reports.
     void discard_link(int index) noexcept;
-    // Deletes the links of `kind` tagged `alias` that hold no IPv4 address:
+    // Deletes the links of `kind` tagged `alias` that hold no address:
     // what a daemon killed between creating a link and addressing it leaves.
     // Returns their names.
     std::vector<std::string> delete_unaddressed_links(const std::string& kind, const std::string& alias);

@@ -18,6 +18,7 @@ namespace {
 // subnet_tag as alias, or, where the kernel has no dummy type, as addresses
 // on lo labelled lo:N and tagged with netd_protocol in their IFA_PROTO (an
 // address carries no alias; the kernel keeps and reports its protocol).
+// IPv6 addresses take no label, so an IPv6 subnet on lo is on "lo".
 // Listing and removal cover both kinds whatever the mode, since a restarted
 // daemon may find either.
 class LinuxSubnetBackend : public SubnetBackend {
@@ -58,7 +59,8 @@ public:
             if (is_our_dummy(link->second)) {
                 out.push_back({address.address.network(), address.address, link->second.name});
             } else if (address.proto == netd_protocol) {
-                out.push_back({address.address.network(), address.address, address.label});
+                auto interface = address.label.empty() ? link->second.name : address.label;
+                out.push_back({address.address.network(), address.address, interface});
             }
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.network < b.network; });
@@ -76,7 +78,7 @@ public:
                 dummy_names_.freed(subnet.interface);
             } else {
                 netlink_.delete_address(link->index, subnet.address);
-                loopback_labels_.freed(subnet.interface);
+                if (subnet.interface != device) loopback_labels_.freed(subnet.interface);
             }
             return;
         }
@@ -106,6 +108,10 @@ private:
         auto loopback = kernel_->link("lo");
         if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
         if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
+        if (network.family() == net::Family::v6) {
+            netlink_.add_address(loopback->index, {address, {}, netd_protocol});
+            return {network, address, loopback->name};
+        }
         auto label = loopback_labels_.pick(taken(), wanted);
         netlink_.add_address(loopback->index, {address, label, netd_protocol});
         return {network, address, label};

@@ -42,7 +42,8 @@ public:
         }
     }
 
-    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override {
+    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
+                        const std::optional<net::InterfaceAddress>& address6) override {
         // Named here rather than by the kernel's "tun%d", which scans every
         // interface of the namespace.
         auto name = spec.name ? *spec.name : names_.pick([this](const std::string& n) { return kernel_->name_taken(n); });
@@ -73,14 +74,15 @@ public:
         }
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
 
-        TunInterface tun{request.ifr_name, address, owner, group, spec.mtu, spec.multi_queue, spec.extra_addresses,
-                         spec.routes};
+        TunInterface tun{request.ifr_name, address,         address6,  owner, group, spec.mtu, spec.multi_queue,
+                         spec.extra_addresses, spec.routes};
         // if_nametoindex would open and close a socket of its own each time.
         int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;
         try {
             if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
             netlink_.tag_and_bring_up(index, tun_tag, spec.mtu);
             netlink_.add_address(index, {address, {}, 0});
+            if (address6) netlink_.add_address(index, {*address6, {}, 0});
             // The extras carry netd's mark, which tells them from the main
             // address when the kernel is read back.
             for (const auto& extra : spec.extra_addresses) netlink_.add_address(index, {extra, {}, netd_protocol});
@@ -104,11 +106,13 @@ public:
         std::vector<TunInterface> out;
         for (const auto& [index, link] : links) {
             if (!is_ours(link)) continue;
-            TunInterface tun{link.name, {}, link.tun_owner, link.tun_group, link.mtu, link.tun_multi_queue};
+            TunInterface tun{link.name, {}, {}, link.tun_owner, link.tun_group, link.mtu, link.tun_multi_queue};
             bool addressed = false;
             for (const auto* address : KernelMirror::addresses_of(addresses, index)) {
                 if (address->proto == netd_protocol) {
                     tun.extra_addresses.push_back(address->address);
+                } else if (address->address.family() == net::Family::v6) {
+                    tun.address6 = address->address;
                 } else {
                     tun.address = address->address;
                     addressed = true;

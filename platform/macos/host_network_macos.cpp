@@ -52,8 +52,7 @@ std::vector<Occupant> routes() {
         int prefix_len = 32;
         if (!(message->rtm_flags & RTF_HOST)) prefix_len = slots[RTAX_NETMASK] ? prefix_len_of(ipv4_of(slots[RTAX_NETMASK])) : 32;
         if (prefix_len < 2) continue;
-        auto network = net::Ipv4(ipv4_of(destination).value() & net::prefix_mask(prefix_len));
-        net::Cidr range(network, prefix_len);
+        auto range = net::Cidr::containing(ipv4_of(destination), prefix_len);
         out.push_back({range, "the route " + range.to_string() + " on " + interface_name(message->rtm_index)});
     }
     return out;

@@ -15,18 +15,17 @@
 
 namespace netd::platform {
 
-net::Ipv4 ipv4_of(const sockaddr* address) {
+net::IpAddress ipv4_of(const sockaddr* address) {
     std::uint8_t bytes[4] = {};
     constexpr auto start = offsetof(sockaddr_in, sin_addr);
     auto length = static_cast<std::size_t>(address->sa_len);
     for (std::size_t i = 0; i < 4 && start + i < length; ++i) {
         bytes[i] = reinterpret_cast<const std::uint8_t*>(address)[start + i];
     }
-    return net::Ipv4((std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
-                     (std::uint32_t{bytes[2]} << 8) | bytes[3]);
+    return net::IpAddress::from_bytes(bytes, sizeof bytes);
 }
 
-int prefix_len_of(net::Ipv4 netmask) { return std::popcount(netmask.value()); }
+int prefix_len_of(net::IpAddress netmask) { return std::popcount(netmask.v4_value()); }
 
 std::vector<InterfaceIpv4> ipv4_addresses() {
     ifaddrs* list = nullptr;

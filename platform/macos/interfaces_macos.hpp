@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 
 struct sockaddr;
 
@@ -20,10 +20,10 @@ std::vector<InterfaceIpv4> ipv4_addresses();
 
 // The address in an AF_INET sockaddr. BSD may shorten a netmask's sockaddr
 // to its non-zero bytes (sa_len < 8); the missing ones are zero.
-net::Ipv4 ipv4_of(const sockaddr* address);
+net::IpAddress ipv4_of(const sockaddr* address);
 
 // The prefix length of a contiguous netmask: 255.255.252.0 -> 22.
-int prefix_len_of(net::Ipv4 netmask);
+int prefix_len_of(net::IpAddress netmask);
 
 // An AF_INET datagram socket for the interface ioctls, close-on-exec.
 int open_inet_control_socket();

@@ -28,6 +28,7 @@ public:
     explicit MacSubnetBackend(const Intents& intents) : intents_(intents) {}
 
     Subnet add(const net::Cidr& network, const std::string&) override {
+        if (network.family() != net::Family::v4) fail(ErrorCode::invalid, "IPv6 subnets are not supported on macOS yet");
         auto address = net::InterfaceAddress::first_host_of(network);
         auto request = macos::alias_request(loopback, address);
         ifaliasreq alias{};

@@ -60,14 +60,15 @@ std::string utun_name(int fd) {
 // free. The kernel is still asked for each one's address.
 class MacTunBackend : public TunBackend {
 public:
-    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override {
+    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
+                        const std::optional<net::InterfaceAddress>& address6) override {
         if (spec.owner || spec.group) {
             fail(ErrorCode::invalid, "owner and group are Linux's (TUNSETOWNER); on macOS a utun belongs to the "
                                      "process holding its descriptor, here tun-daemon");
         }
         if (spec.multi_queue) fail(ErrorCode::invalid, "multi_queue is Linux's (IFF_MULTI_QUEUE); a utun has one queue");
-        if (!spec.extra_addresses.empty() || !spec.routes.empty()) {
-            fail(ErrorCode::invalid, "extra_addresses and routes are not supported on macOS yet");
+        if (!spec.extra_addresses.empty() || !spec.routes.empty() || address6) {
+            fail(ErrorCode::invalid, "extra_addresses, routes and ipv6 are not supported on macOS yet");
         }
         auto unit = macos::utun_control_unit(spec.name);
         auto fd = open_utun(unit, spec.name.value_or("utun"));
@@ -87,14 +88,14 @@ public:
         interface.ifr_flags |= IFF_UP;
         if (::ioctl(control_.get(), SIOCSIFFLAGS, &interface) < 0) fail_errno(errno, "bringing " + name + " up");
         held_.emplace(name, std::move(fd));
-        return {name, address, std::nullopt, std::nullopt, spec.mtu};
+        return {name, address, std::nullopt, std::nullopt, std::nullopt, spec.mtu};
     }
 
     std::vector<TunInterface> list() override {
         std::vector<TunInterface> out;
         for (const auto& entry : ipv4_addresses()) {
             if (held_.contains(entry.interface)) {
-                out.push_back({entry.interface, entry.address, std::nullopt, std::nullopt, mtu_of(entry.interface)});
+                out.push_back({entry.interface, entry.address, std::nullopt, std::nullopt, std::nullopt, mtu_of(entry.interface)});
             }
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -102,8 +102,8 @@ std::optional<std::string> StateFile::read() {
     return text.str();
 }
 
-void StateFile::replace(const std::string& text) {
-    auto temporary = path_ + ".tmp";
+void write_durably(const std::string& directory, const std::string& path, const std::string& text) {
+    auto temporary = path + ".tmp";
     {
         UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
         if (!fd) fail_state("write", temporary);
@@ -115,8 +115,12 @@ void StateFile::replace(const std::string& text) {
         }
         if (::fsync(fd.get()) != 0) fail_state("sync", temporary);
     }
-    if (::rename(temporary.c_str(), path_.c_str()) != 0) fail_state("replace", path_);
-    fsync_path(directory_, O_RDONLY | O_DIRECTORY);
+    if (::rename(temporary.c_str(), path.c_str()) != 0) fail_state("replace", path);
+    fsync_path(directory, O_RDONLY | O_DIRECTORY);
+}
+
+void StateFile::replace(const std::string& text) {
+    write_durably(directory_, path_, text);
     std::lock_guard lock(mutex_);
     journal_.reset(); // it names the replaced file; the next append opens the new one
 }

@@ -11,12 +11,15 @@
 
 namespace netd::platform {
 
-// An IntentStore in one file. replace() is atomic and durable: the new text
-// goes to a temporary file that is fsynced and renamed over the old one, and
-// the directory is fsynced so that the rename itself survives a crash.
-// append() writes at once (the kernel has the line, whatever becomes of the
-// daemon) and leaves the fsync to a thread of its own, which covers every
-// line appended while the previous sync ran: group commit, so that a request
+// Writes `text` to `path`, in `directory`, atomically and durably: a
+// temporary file is fsynced and renamed over `path`, then the directory is
+// fsynced so that the rename survives a crash.
+void write_durably(const std::string& directory, const std::string& path, const std::string& text);
+
+// An IntentStore in one file. replace() is atomic and durable
+// (write_durably). append() writes at once (the kernel has the line,
+// whatever becomes of the daemon) and leaves the fsync to a thread of its
+// own, which covers every line appended while the previous sync ran: group commit, so that a request
 // never waits for the disk and a burst of them costs one sync, not one each.
 class StateFile : public IntentStore {
 public:

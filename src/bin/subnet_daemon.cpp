@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
             {"dummy", netd::platform::SubnetMode::dummy},
             {"loopback", netd::platform::SubnetMode::loopback}}))
         ->default_str("auto");
-    app.add_flag("--allow-outside-pool", allow_outside_pool, "Accept explicit subnets outside --pool");
+    std::string pool6 = "fd00::/8";
+    app.add_option("--pool6", pool6, "IPv6 range that explicit IPv6 subnets must lie in")->capture_default_str();
+    app.add_flag("--allow-outside-pool", allow_outside_pool, "Accept explicit subnets outside --pool and --pool6");
     CLI11_PARSE(app, argc, argv);
 
     return netd::daemon::run(options, [&] {
@@ -23,7 +25,9 @@ int main(int argc, char** argv) {
         netd::daemon::SavedIntents saved(options);
         auto backend = netd::platform::make_subnet_backend(mode, saved.intents());
         netd::SubnetService service(*backend, *host, saved.intents(),
-                                    {.pool = netd::net::Cidr::parse(options.pool), .allow_outside_pool = allow_outside_pool});
+                                    {.pool = netd::net::Cidr::parse(options.pool),
+                                     .pool6 = netd::net::Cidr::parse(pool6),
+                                     .allow_outside_pool = allow_outside_pool});
         if (options.restore) netd::daemon::log_restored(service.restore());
         netd::http::Router router;
         netd::add_subnet_routes(router, service);

@@ -6,13 +6,17 @@ int main(int argc, char** argv) {
     netd::daemon::Options options{.program = "tun-daemon", .log_name = "tun_daemon", .listen = "127.0.0.1:3030"};
     CLI::App app{"tun-daemon: creates TUN interfaces through a local REST API", "tun-daemon"};
     netd::daemon::add_common_options(app, options);
+    std::string pool6;
+    app.add_option("--pool6", pool6,
+                   "IPv6 range to allocate /64s from (default: a unique local /48 drawn once for this host)");
     CLI11_PARSE(app, argc, argv);
 
     return netd::daemon::run(options, [&] {
         auto host = netd::platform::make_host_network(options.lock_file);
         auto backend = netd::platform::make_tun_backend();
         netd::daemon::SavedIntents saved(options);
-        netd::TunService service(*backend, *host, saved.intents(), netd::net::Cidr::parse(options.pool));
+        netd::TunService service(*backend, *host, saved.intents(), netd::net::Cidr::parse(options.pool),
+                                 saved.ipv6_pool(pool6));
         if (options.restore) netd::daemon::log_restored(service.restore());
         netd::http::Router router;
         netd::add_tun_routes(router, service);

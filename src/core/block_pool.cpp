@@ -7,29 +7,28 @@
 namespace netd::net {
 namespace {
 
-constexpr std::uint64_t max_blocks = std::uint64_t{1} << 24;
+constexpr int max_block_bits = 24; // at most 2^24 blocks: a 2 MiB bitmap
 constexpr std::uint64_t all_used = ~std::uint64_t{0};
 
 } // namespace
 
 BlockPool::BlockPool(Cidr pool, int block_prefix_len) : pool_(pool), block_prefix_len_(block_prefix_len) {
-    if (block_prefix_len < pool.prefix_len() || block_prefix_len > 32) {
+    if (block_prefix_len < pool.prefix_len() || block_prefix_len > pool.network().bit_width()) {
         fail(ErrorCode::invalid, "a /" + std::to_string(block_prefix_len) + " block does not fit in the pool " +
                                      pool.to_string());
     }
-    block_count_ = std::uint64_t{1} << (block_prefix_len - pool.prefix_len());
-    if (block_count_ > max_blocks) {
+    if (block_prefix_len - pool.prefix_len() > max_block_bits) {
         fail(ErrorCode::invalid, "the pool " + pool.to_string() + " holds more than 2^24 /" +
                                      std::to_string(block_prefix_len) + " blocks");
     }
+    block_count_ = std::uint64_t{1} << (block_prefix_len - pool.prefix_len());
     words_.assign((block_count_ + 63) / 64, 0);
     // Bits past the last block are marked used so that word scans skip them.
     if (auto tail = block_count_ % 64) words_.back() = all_used << tail;
 }
 
 Cidr BlockPool::block_at(std::uint64_t index) const {
-    auto offset = static_cast<std::uint32_t>(index << (32 - block_prefix_len_));
-    return Cidr(Ipv4(pool_.network().value() + offset), block_prefix_len_);
+    return Cidr(IpAddress(pool_.family(), pool_.network().value() + (Uint128{index} << host_bits())), block_prefix_len_);
 }
 
 bool BlockPool::test(std::uint64_t index) const { return words_[index / 64] >> (index % 64) & 1; }
@@ -45,7 +44,7 @@ void BlockPool::set(std::uint64_t index, bool used) {
 std::optional<BlockPool::BlockSpan> BlockPool::span_of(const Cidr& range) const {
     if (!range.overlaps(pool_)) return std::nullopt;
     auto clipped = pool_.contains(range) ? range : pool_;
-    auto first = (clipped.network().value() - pool_.network().value()) >> (32 - block_prefix_len_);
+    auto first = static_cast<std::uint64_t>((clipped.network().value() - pool_.network().value()) >> host_bits());
     auto count = clipped.prefix_len() >= block_prefix_len_
                      ? std::uint64_t{1}
                      : std::uint64_t{1} << (block_prefix_len_ - clipped.prefix_len());

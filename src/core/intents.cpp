@@ -98,19 +98,22 @@ void Intents::compact() {
 
 std::vector<Restored> restore_intents(
     Intents& intents, const std::vector<std::string>& present, HostNetwork& host,
-    const std::function<net::Cidr(const std::string& key, const nlohmann::json& record)>& range_of,
+    const std::function<std::vector<net::Cidr>(const std::string& key, const nlohmann::json& record)>& ranges_of,
     const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate) {
     std::vector<Restored> outcomes;
     auto records = intents.records(); // a copy: failures erase as we go
     for (const auto& [key, record] : records) {
         if (std::find(present.begin(), present.end(), key) != present.end()) continue;
         try {
-            auto range = range_of(key, record);
-            if (auto occupant = host.find_overlap(range)) {
-                fail(ErrorCode::conflict, range.to_string() + " overlaps " + occupant->holder);
+            std::string listed;
+            for (const auto& range : ranges_of(key, record)) {
+                if (auto occupant = host.find_overlap(range)) {
+                    fail(ErrorCode::conflict, range.to_string() + " overlaps " + occupant->holder);
+                }
+                listed += (listed.empty() ? "" : ", ") + range.to_string();
             }
             recreate(key, record);
-            outcomes.push_back({key, "restored " + key + " (" + range.to_string() + ")", true});
+            outcomes.push_back({key, "restored " + key + " (" + listed + ")", true});
         } catch (const std::exception& error) {
             intents.erase(key);
             outcomes.push_back({key, "could not restore " + key + ": " + error.what() + "; forgot it", false});

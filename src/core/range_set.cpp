@@ -13,7 +13,7 @@ std::optional<Cidr> RangeSet::find_overlap(const Cidr& range) const {
     auto inside = counts_.lower_bound(range.first());
     if (inside != counts_.end() && inside->first.first() <= range.last()) return inside->first;
     for (int prefix_len = 0; prefix_len < range.prefix_len(); ++prefix_len) {
-        Cidr wider(Ipv4(range.first().value() & prefix_mask(prefix_len)), prefix_len);
+        auto wider = Cidr::containing(range.first(), prefix_len);
         if (counts_.contains(wider)) return wider;
     }
     return std::nullopt;

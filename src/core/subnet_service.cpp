@@ -8,6 +8,8 @@ namespace netd {
 
 SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy)
     : backend_(backend), host_(host), intents_(intents), policy_(policy), allocator_(policy.pool) {
+    net::check_family(policy.pool, net::Family::v4, "--pool");
+    net::check_family(policy.pool6, net::Family::v6, "--pool6");
     sync();
 }
 
@@ -23,14 +25,20 @@ std::vector<Subnet> SubnetService::sync() {
     return subnets;
 }
 
-void SubnetService::check_prefix_len(int prefix_len) const {
-    net::check_prefix_len(prefix_len, policy_.min_prefix_len, policy_.max_prefix_len);
+void SubnetService::check_prefix_len(const net::Cidr& network) const {
+    if (network.family() == net::Family::v4) {
+        net::check_prefix_len(network.prefix_len(), policy_.min_prefix_len, policy_.max_prefix_len);
+    } else {
+        net::check_prefix_len(network.prefix_len(), policy_.min_prefix6_len, policy_.max_prefix6_len);
+    }
 }
 
 Subnet SubnetService::add(const net::Cidr& network) {
-    check_prefix_len(network.prefix_len());
-    if (!policy_.allow_outside_pool && !policy_.pool.contains(network)) {
-        fail(ErrorCode::conflict, network.to_string() + " is outside the pool " + policy_.pool.to_string() +
+    check_prefix_len(network);
+    net::check_assignable(network);
+    const auto& pool = network.family() == net::Family::v4 ? policy_.pool : policy_.pool6;
+    if (!policy_.allow_outside_pool && !pool.contains(network)) {
+        fail(ErrorCode::conflict, network.to_string() + " is outside the pool " + pool.to_string() +
                                       " (start subnet-daemon with --allow-outside-pool to permit it)");
     }
     std::lock_guard host_lock(host_);
@@ -55,7 +63,7 @@ std::vector<Restored> SubnetService::restore() {
     std::vector<std::string> present;
     for (const auto& subnet : sync()) present.push_back(subnet.network.to_string());
     return restore_intents(
-        intents_, present, host_, [](const std::string& cidr, const nlohmann::json&) { return net::Cidr::parse(cidr); },
+        intents_, present, host_, [](const std::string& cidr, const nlohmann::json&) { return std::vector{net::Cidr::parse(cidr)}; },
         [&](const std::string& cidr, const nlohmann::json& record) {
             auto network = net::Cidr::parse(cidr);
             backend_.add(network, record.value("interface", ""));
@@ -64,7 +72,7 @@ std::vector<Restored> SubnetService::restore() {
 }
 
 Subnet SubnetService::allocate(int prefix_len) {
-    check_prefix_len(prefix_len);
+    net::check_prefix_len(prefix_len, policy_.min_prefix_len, policy_.max_prefix_len);
     std::lock_guard host_lock(host_);
     auto block = allocator_.allocate(prefix_len, host_, [this] { return held_by(backend_.list()); });
     Subnet subnet;

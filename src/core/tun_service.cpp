@@ -10,8 +10,10 @@ namespace netd {
 namespace {
 
 // The name is the record's key; the rest is what recreating it needs.
-nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& address) {
+nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& address,
+                         const std::optional<net::InterfaceAddress>& address6) {
     nlohmann::json record{{"address", address.to_string()}, {"mtu", spec.mtu}};
+    if (address6) record["address6"] = address6->to_string();
     if (spec.owner) record["owner"] = *spec.owner;
     if (spec.group) record["group"] = *spec.group;
     if (spec.multi_queue) record["multi_queue"] = true;
@@ -34,13 +36,26 @@ TunSpec spec_of(const std::string& name, const nlohmann::json& record) {
             net::parse_all<net::Cidr>(record.value("routes", std::vector<std::string>{}))};
 }
 
+std::optional<net::InterfaceAddress> address6_of(const nlohmann::json& record) {
+    if (!record.contains("address6")) return std::nullopt;
+    return net::InterfaceAddress::parse(record.at("address6").get<std::string>());
+}
+
+void check_pool(const net::Cidr& pool, net::Family family, int block_prefix_len) {
+    auto name = family == net::Family::v4 ? "--pool" : "--pool6";
+    net::check_family(pool, family, name);
+    if (pool.prefix_len() > block_prefix_len) {
+        fail(ErrorCode::invalid, std::string(name) + " " + pool.to_string() + " is smaller than one /" +
+                                     std::to_string(block_prefix_len) + " block");
+    }
+}
+
 } // namespace
 
-TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool)
-    : backend_(backend), host_(host), intents_(intents), allocator_(pool) {
-    if (pool.prefix_len() > block_prefix_len) {
-        fail(ErrorCode::invalid, "the pool " + pool.to_string() + " is smaller than one /24 block");
-    }
+TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6)
+    : backend_(backend), host_(host), intents_(intents), allocator_(pool), allocator6_(pool6) {
+    check_pool(pool, net::Family::v4, block_prefix_len);
+    check_pool(pool6, net::Family::v6, block6_prefix_len);
     sync();
 }
 
@@ -50,15 +65,26 @@ std::set<net::Cidr> TunService::held_by(const std::vector<TunInterface>& tuns) {
     return held;
 }
 
+std::set<net::Cidr> TunService::held6_by(const std::vector<TunInterface>& tuns) {
+    std::set<net::Cidr> held;
+    for (const auto& tun : tuns) {
+        if (tun.address6) held.insert(tun.address6->network());
+    }
+    return held;
+}
+
 std::vector<TunInterface> TunService::sync() {
     auto tuns = backend_.list();
     allocator_.sync(held_by(tuns));
+    allocator6_.sync(held6_by(tuns));
     return tuns;
 }
 
 void TunService::check_usable(const net::InterfaceAddress& address) {
     auto network = address.network();
-    bool edge = network.prefix_len() <= max_prefix_len &&
+    // IPv6 has no broadcast, and its all-zero host is an anycast address
+    // that an interface may hold.
+    bool edge = address.family() == net::Family::v4 && network.prefix_len() <= max_prefix_len &&
                 (address.address() == network.first() || address.address() == network.broadcast());
     if (edge) {
         fail(ErrorCode::invalid, address.to_string() + " is its network's " +
@@ -67,10 +93,10 @@ void TunService::check_usable(const net::InterfaceAddress& address) {
     }
 }
 
-// Everything the request adds to the host, the main address first: each must
-// overlap nothing there, nor another of the same request.
-void TunService::check_free(const std::vector<net::Cidr>& ranges, std::size_t first_unchecked) {
-    for (std::size_t i = first_unchecked; i < ranges.size(); ++i) {
+// Everything the request adds to the host, the main addresses first: each
+// must overlap nothing there, nor another of the same request.
+void TunService::check_free(const std::vector<net::Cidr>& ranges) {
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
         if (auto occupant = host_.find_overlap(ranges[i])) {
             fail(ErrorCode::conflict, ranges[i].to_string() + " overlaps " + occupant->holder);
         }
@@ -86,34 +112,56 @@ void TunService::check_free(const std::vector<net::Cidr>& ranges, std::size_t fi
 TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addressing) {
     if (spec.name) net::validate_interface_name(*spec.name);
     if (addressing.address) {
+        if (addressing.address->family() != net::Family::v4) {
+            fail(ErrorCode::invalid, "\"address\" " + addressing.address->to_string() +
+                                         " is not IPv4; the IPv6 one comes from \"ipv6\": true");
+        }
         check_usable(*addressing.address);
     } else {
         net::check_prefix_len(addressing.prefix_len, allocator_.pool().prefix_len(), max_prefix_len);
     }
-    for (const auto& extra : spec.extra_addresses) check_usable(extra);
+    if (addressing.ipv6 && spec.mtu < min_ipv6_mtu) {
+        fail(ErrorCode::invalid, "IPv6 needs an MTU of at least 1280 (RFC 8200), not " + std::to_string(spec.mtu));
+    }
+    for (const auto& extra : spec.extra_addresses) {
+        net::check_assignable(extra.network());
+        check_usable(extra);
+    }
+    for (const auto& route : spec.routes) net::check_assignable(route);
 
     std::lock_guard host_lock(host_);
-    std::vector<net::Cidr> ranges;
-    std::optional<net::Cidr> allocated;
-    if (addressing.address) {
-        ranges.push_back(addressing.address->network());
-    } else {
-        allocated = allocator_.allocate(addressing.prefix_len, host_, [this] { return held_by(backend_.list()); });
-        ranges.push_back(*allocated);
-    }
-    auto address = addressing.address ? *addressing.address : net::InterfaceAddress::first_host_of(*allocated);
-    for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
-    ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
+    std::vector<net::Cidr> allocated; // and to be given back if creating fails
+    auto give_back = [&] {
+        for (const auto& block : allocated) {
+            (block.family() == net::Family::v4 ? allocator_ : allocator6_).release(block);
+        }
+    };
     TunInterface tun;
+    std::optional<net::InterfaceAddress> address6;
+    auto address = addressing.address.value_or(net::InterfaceAddress{});
     try {
-        check_free(ranges, allocated ? 1 : 0);
-        tun = backend_.create(spec, address);
+        if (!addressing.address) {
+            allocated.push_back(
+                allocator_.allocate(addressing.prefix_len, host_, [this] { return held_by(backend_.list()); }));
+            address = net::InterfaceAddress::first_host_of(allocated.back());
+        }
+        if (addressing.ipv6) {
+            allocated.push_back(
+                allocator6_.allocate(block6_prefix_len, host_, [this] { return held6_by(backend_.list()); }));
+            address6 = net::InterfaceAddress::first_host_of(allocated.back());
+        }
+        std::vector<net::Cidr> ranges{address.network()};
+        if (address6) ranges.push_back(address6->network());
+        for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
+        ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
+        check_free(ranges);
+        tun = backend_.create(spec, address, address6);
     } catch (...) {
-        if (allocated) allocator_.release(*allocated);
+        give_back();
         throw;
     }
-    if (!allocated) allocator_.hold(address.network());
-    intents_.put(tun.name, record_of(spec, address));
+    if (addressing.address) allocator_.hold(address.network());
+    intents_.put(tun.name, record_of(spec, address, address6));
     return tun;
 }
 
@@ -126,11 +174,17 @@ std::vector<Restored> TunService::restore() {
     };
     return restore_intents(
         intents_, present, host_,
-        [&](const std::string&, const nlohmann::json& record) { return address_of(record).network(); },
+        [&](const std::string&, const nlohmann::json& record) {
+            std::vector ranges{address_of(record).network()};
+            if (auto address6 = address6_of(record)) ranges.push_back(address6->network());
+            return ranges;
+        },
         [&](const std::string& name, const nlohmann::json& record) {
             auto address = address_of(record);
-            backend_.create(spec_of(name, record), address);
+            auto address6 = address6_of(record);
+            backend_.create(spec_of(name, record), address, address6);
             allocator_.hold(address.network());
+            if (address6) allocator6_.hold(address6->network());
         });
 }
 
@@ -149,6 +203,7 @@ void TunService::remove(const std::string& name) {
     auto tun = get(name);
     backend_.remove(name);
     allocator_.release(tun.address.network());
+    if (tun.address6) allocator6_.release(tun.address6->network());
     intents_.erase(name);
 }
 

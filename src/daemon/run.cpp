@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 #include <iostream>
+#include <random>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -64,9 +65,30 @@ bool stderr_is(const std::string& path) {
 } // namespace
 
 SavedIntents::SavedIntents(const Options& options)
-    : store_(std::make_unique<platform::StateFile>(options.state_dir, "intents.jsonl", "state.json")),
+    : state_dir_(options.state_dir),
+      store_(std::make_unique<platform::StateFile>(options.state_dir, "intents.jsonl", "state.json")),
       intents_(*store_, problem_) {
     if (!problem_.empty()) spdlog::error("{}", problem_);
+}
+
+net::Cidr SavedIntents::ipv6_pool(const std::string& given) const {
+    if (!given.empty()) return net::Cidr::parse(given);
+    auto path = state_dir_ + "/pool6";
+    std::ifstream in(path);
+    std::string saved;
+    if (std::getline(in, saved)) {
+        try {
+            return net::Cidr::parse(saved);
+        } catch (const Error& error) {
+            fail(ErrorCode::unavailable, path + " is damaged (" + error.what() +
+                                             "); restore it, or pass the pool with --pool6");
+        }
+    }
+    std::random_device entropy; // the OS's generator: getrandom or arc4random
+    auto pool = net::unique_local_prefix(std::uint64_t{entropy()} << 32 | entropy());
+    platform::write_durably(state_dir_, path, pool.to_string() + "\n");
+    spdlog::info("drew the IPv6 pool {} for this host, kept in {}", pool.to_string(), path);
+    return pool;
 }
 
 void log_restored(const std::vector<Restored>& outcomes) {

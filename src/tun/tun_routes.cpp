@@ -28,7 +28,12 @@ nlohmann::json to_json(const TunInterface& tun) {
         {"prefix_len", network.prefix_len()},
         {"mtu", tun.mtu},
         {"routes", net::to_strings(tun.routes)},
+        {"ipv6", tun.address6.has_value()},
     };
+    if (tun.address6) {
+        out["ip6_addr"] = tun.address6->address().to_string();
+        out["prefix6"] = tun.address6->network().to_string();
+    }
     if (!tun.extra_addresses.empty()) out["extra_addresses"] = net::to_strings(tun.extra_addresses);
     if (tun.owner) out["owner"] = *tun.owner;
     if (tun.group) out["group"] = *tun.group;
@@ -46,7 +51,7 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
 void add_tun_routes(http::Router& router, TunService& service) {
     router.add(verb::post, "/tun", [&service](const Request& request) {
         http::JsonBody body(request.body, {"name", "owner", "group", "mtu", "prefix_len", "multi_queue", "address",
-                                           "extra_addresses", "routes"});
+                                           "extra_addresses", "routes", "ipv6"});
         TunSpec spec{body.string("name"),
                      body.id("owner"),
                      body.id("group"),
@@ -61,6 +66,7 @@ void add_tun_routes(http::Router& router, TunService& service) {
             addressing.address = net::InterfaceAddress::parse(*address);
         }
         addressing.prefix_len = prefix_len.value_or(default_tun_prefix_len);
+        addressing.ipv6 = body.boolean("ipv6").value_or(false);
         return Response::json(status::created, to_json(service.create(spec, addressing)));
     });
     router.add(verb::get, "/tun", [&service, rendered = http::RenderedList<TunInterface>()](const Request&) mutable {

@@ -14,7 +14,7 @@
 #include "daemon_process.hpp"
 #include "http_client.hpp"
 #include "kernel_view.hpp"
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 #include "netns.hpp"
 
 namespace netd::testing {

@@ -7,9 +7,11 @@ namespace netd::testing {
 std::optional<Occupant> FakeKernel::find_overlap(const net::Cidr& range) {
     auto all = foreign;
     for (const auto& [name, tun] : tuns) {
-        all.push_back({tun.address.network(), "the address " + tun.address.to_string() + " on " + name});
-        for (const auto& extra : tun.extra_addresses) {
-            all.push_back({extra.network(), "the address " + extra.to_string() + " on " + name});
+        auto addresses = tun.extra_addresses;
+        addresses.push_back(tun.address);
+        if (tun.address6) addresses.push_back(*tun.address6);
+        for (const auto& address : addresses) {
+            all.push_back({address.network(), "the address " + address.to_string() + " on " + name});
         }
         for (const auto& route : tun.routes) all.push_back({route, "the route " + route.to_string() + " on " + name});
     }
@@ -33,7 +35,8 @@ bool FakeKernel::name_taken(const std::string& name) const {
     return tuns.contains(name) || std::find(foreign_links.begin(), foreign_links.end(), name) != foreign_links.end();
 }
 
-TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAddress& address) {
+TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAddress& address,
+                                    const std::optional<net::InterfaceAddress>& address6) {
     kernel_.throw_if_failing();
     auto chosen = spec.name.value_or("");
     for (int n = 0; chosen.empty(); ++n) {
@@ -46,8 +49,9 @@ TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAdd
         return static_cast<std::uint32_t>(std::stoul(*text));
     };
     return kernel_.tuns[chosen] =
-               TunInterface{chosen,   address,        id(spec.owner), id(spec.group), spec.mtu, spec.multi_queue,
-                            spec.extra_addresses, spec.routes};
+               TunInterface{chosen,           address,          address6,   id(spec.owner),
+                            id(spec.group),   spec.mtu,         spec.multi_queue, spec.extra_addresses,
+                            spec.routes};
 }
 
 std::vector<TunInterface> FakeTunBackend::list() {

@@ -39,7 +39,8 @@ class FakeTunBackend : public TunBackend {
 public:
     explicit FakeTunBackend(FakeKernel& kernel) : kernel_(kernel) {}
 
-    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address) override;
+    TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
+                        const std::optional<net::InterfaceAddress>& address6) override;
     std::vector<TunInterface> list() override;
     // Tests change the fake's maps directly, so every listing may differ.
     std::uint64_t generation() override { return ++kernel_.listings; }

@@ -51,6 +51,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Sequence{"first_blocks", "10.0.0.0/8", 24,
                  {{Step::allocate, "", "10.0.0.0/24", 65535}, {Step::allocate, "", "10.0.1.0/24", 65534}}},
+        Sequence{"ipv6_64s_of_a_48", "fd00:1::/48", 64,
+                 {{Step::allocate, "", "fd00:1::/64", 65535},
+                  {Step::occupy, "fd00:1:0:2::/63", "", 65533},
+                  {Step::allocate, "", "fd00:1:0:1::/64", 65532},
+                  // Another family's range holds none of the pool.
+                  {Step::occupy, "0.0.0.0/0", "", 65532},
+                  {Step::occupy, "fd00:1:ffff:ffff::/64", "", 65531},
+                  {Step::release, "fd00:1::/48", "", 65536}}},
         Sequence{"round_robin_does_not_reuse_at_once", "10.0.0.0/22", 24,
                  {{Step::allocate, "", "10.0.0.0/24", 3},
                   {Step::allocate, "", "10.0.1.0/24", 2},

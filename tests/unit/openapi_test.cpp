@@ -51,7 +51,7 @@ std::set<Route> served_routes() {
     testing::FakeIntentStore store;
     std::string problem;
     Intents intents(store, problem);
-    TunService tuns(tun_backend, kernel, intents, net::Cidr::parse("10.0.0.0/8"));
+    TunService tuns(tun_backend, kernel, intents, net::Cidr::parse("10.0.0.0/8"), net::Cidr::parse("fd00:1::/48"));
     SubnetService subnets(subnet_backend, kernel, intents, {.pool = net::Cidr::parse("10.0.0.0/8")});
     http::Metrics metrics;
     http::Router tun_router, subnet_router;

@@ -43,7 +43,16 @@ INSTANTIATE_TEST_SUITE_P(
         OverlapCase{"just_after", {"10.0.1.0/32"}, "10.0.0.0/24", std::nullopt},
         OverlapCase{"just_before", {"10.0.0.255/32"}, "10.0.1.0/24", std::nullopt},
         OverlapCase{"top_of_space", {"255.255.255.255/32"}, "255.255.255.0/24", "255.255.255.255/32"},
-        OverlapCase{"wide_query", {"192.168.1.0/24"}, "192.0.0.0/8", "192.168.1.0/24"}),
+        OverlapCase{"wide_query", {"192.168.1.0/24"}, "192.0.0.0/8", "192.168.1.0/24"},
+        OverlapCase{"v6_member_inside", {"fd00:1::/64"}, "fd00::/16", "fd00:1::/64"},
+        OverlapCase{"v6_member_contains", {"fd00::/8"}, "fd12:3456::/64", "fd00::/8"},
+        OverlapCase{"v6_neighbours_only", {"fd00::/64", "fd00:0:0:2::/64"}, "fd00:0:0:1::/64", std::nullopt},
+        OverlapCase{"v6_top_of_space", {"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"}, "ffff:ffff:ffff:ffff::/64",
+                    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"},
+        // The families share no addresses, whatever their bits.
+        OverlapCase{"v4_default_is_not_v6", {"0.0.0.0/0"}, "fd00::/64", std::nullopt},
+        OverlapCase{"v6_default_is_not_v4", {"::/0"}, "10.0.0.0/8", std::nullopt},
+        OverlapCase{"same_bits_other_family", {"::a00:0/104"}, "10.0.0.0/8", std::nullopt}),
     [](const auto& info) { return info.param.name; });
 
 TEST(RangeSet, EraseRemovesOneCopy) {

@@ -21,7 +21,7 @@ protected:
     testing::FakeIntentStore tun_store, subnet_store;
     std::string problem;
     Intents tun_intents{tun_store, problem}, subnet_intents{subnet_store, problem};
-    TunService tuns{tun_backend, kernel, tun_intents, net::Cidr::parse("10.0.0.0/8")};
+    TunService tuns{tun_backend, kernel, tun_intents, net::Cidr::parse("10.0.0.0/8"), net::Cidr::parse("fd00:1::/48")};
     SubnetService subnets{subnet_backend, kernel, subnet_intents, {.pool = net::Cidr::parse("10.0.0.0/8")}};
     http::Router router;
 
@@ -65,27 +65,27 @@ private:
 TEST_F(RoutesTest, TunLifecycle) {
     play({
              {verb::post, "/tun", "", status::created,
-              R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255","prefix_len":24,"mtu":1500,"routes":[]})"},
+              R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255","prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]})"},
              {verb::post, "/tun", R"({"name":"utun3"})", status::created,
-              R"({"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,"mtu":1500,"routes":[]})"},
+              R"({"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]})"},
              {verb::get, "/tun", "", status::ok,
-              R"([{"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255","prefix_len":24,"mtu":1500,"routes":[]},
-                  {"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,"mtu":1500,"routes":[]}])"},
+              R"([{"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255","prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]},
+                  {"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]}])"},
              {verb::get, "/tun/utun3", "", status::ok,
-              R"({"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,"mtu":1500,"routes":[]})"},
+              R"({"name":"utun3","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]})"},
              {verb::post, "/tun", R"({"name":"utun3"})", status::conflict, "conflict"},
              {verb::delete_, "/tun/utun3", "", status::no_content, ""},
              {verb::delete_, "/tun/utun3", "", status::not_found, "not_found"},
              {verb::get, "/tun/utun3", "", status::not_found, "not_found"},
-             {verb::post, "/tun", R"({"name":"big","mtu":9000,"prefix_len":28,"multi_queue":true})", status::created,
+             {verb::post, "/tun", R"({"name":"big","mtu":9000,"ipv6":false,"prefix_len":28,"multi_queue":true})", status::created,
               R"({"name":"big","ip_addr":"10.0.1.1","netmask":"255.255.255.240","broadcast":"10.0.1.15",
-                  "prefix_len":28,"mtu":9000,"multi_queue":true,"routes":[]})"},
+                  "prefix_len":28,"mtu":9000,"ipv6":false,"multi_queue":true,"routes":[]})"},
              {verb::post, "/tun",
               R"({"name":"fixed","address":"172.16.0.9/16","extra_addresses":["192.168.7.1/24"],
                   "routes":["10.200.0.0/16","10.201.1.0/24"]})",
               status::created,
               R"({"name":"fixed","ip_addr":"172.16.0.9","netmask":"255.255.0.0","broadcast":"172.16.255.255",
-                  "prefix_len":16,"mtu":1500,"extra_addresses":["192.168.7.1/24"],
+                  "prefix_len":16,"mtu":1500,"ipv6":false,"extra_addresses":["192.168.7.1/24"],
                   "routes":["10.200.0.0/16","10.201.1.0/24"]})"},
              {verb::post, "/tun", R"({"address":"172.16.9.1/24"})", status::conflict, "conflict"},
              {verb::post, "/tun", R"({"routes":["10.200.3.0/24"]})", status::conflict, "conflict"},
@@ -112,6 +112,39 @@ TEST_F(RoutesTest, TunLifecycle) {
     });
 }
 
+TEST_F(RoutesTest, TunIpv6) {
+    play({
+             {verb::post, "/tun", R"({"name":"six","ipv6":true})", status::created,
+              R"({"name":"six","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255","prefix_len":24,
+                  "mtu":1500,"ipv6":true,"ip6_addr":"fd00:1::1","prefix6":"fd00:1::/64","routes":[]})"},
+             {verb::post, "/tun", R"({"ipv6":true})", status::created,
+              R"({"name":"tun0","ip_addr":"10.0.1.1","netmask":"255.255.255.0","broadcast":"10.0.1.255","prefix_len":24,
+                  "mtu":1500,"ipv6":true,"ip6_addr":"fd00:1:0:1::1","prefix6":"fd00:1:0:1::/64","routes":[]})"},
+             {verb::post, "/tun", R"({"name":"v6x","extra_addresses":["FD99::1/64"],"routes":["fd98::/48"]})",
+              status::created,
+              R"({"name":"v6x","ip_addr":"10.0.2.1","netmask":"255.255.255.0","broadcast":"10.0.2.255","prefix_len":24,
+                  "mtu":1500,"ipv6":false,"extra_addresses":["fd99::1/64"],"routes":["fd98::/48"]})"},
+             {verb::delete_, "/tun/six", "", status::no_content, ""},
+             // Round robin: the /64 just freed is not handed out at once.
+             {verb::post, "/tun", R"({"name":"again","ipv6":true})", status::created,
+              R"({"name":"again","ip_addr":"10.0.3.1","netmask":"255.255.255.0","broadcast":"10.0.3.255",
+                  "prefix_len":24,"mtu":1500,"ipv6":true,"ip6_addr":"fd00:1:0:2::1","prefix6":"fd00:1:0:2::/64",
+                  "routes":[]})"},
+             {verb::post, "/tun", R"({"extra_addresses":["fd00:1:0:2::9/64"]})", status::conflict, "conflict"},
+             {verb::post, "/tun", R"({"routes":["fd99::/16"]})", status::conflict, "conflict"},
+             {verb::post, "/tun", R"({"ipv6":true,"mtu":1279})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"ipv6":"yes"})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"address":"fd00:2::1/64"})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"routes":["::ffff:10.0.0.0/104"]})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"extra_addresses":["fe80::1%tun0/64"]})", status::bad_request, "invalid"},
+             {verb::post, "/tun", R"({"routes":["fd98::1/48"]})", status::bad_request, "invalid"},
+             {verb::get, "/tun/again", "", status::ok,
+              R"({"name":"again","ip_addr":"10.0.3.1","netmask":"255.255.255.0","broadcast":"10.0.3.255",
+                  "prefix_len":24,"mtu":1500,"ipv6":true,"ip6_addr":"fd00:1:0:2::1","prefix6":"fd00:1:0:2::/64",
+                  "routes":[]})"},
+    });
+}
+
 TEST_F(RoutesTest, SubnetLifecycle) {
     play({
              {verb::post, "/subnet", R"({"cidr":"10.1.0.0/24"})", status::created,
@@ -133,6 +166,29 @@ TEST_F(RoutesTest, SubnetLifecycle) {
              {verb::delete_, "/subnet/10.0.0.0/24", "", status::no_content, ""},
              {verb::delete_, "/subnet/10.1.0.1%2F24", "", status::bad_request, "invalid"},
              {verb::delete_, "/subnet/banana", "", status::bad_request, "invalid"},
+             {verb::get, "/subnet", "", status::ok, "[]"},
+    });
+}
+
+TEST_F(RoutesTest, SubnetIpv6) {
+    play({
+             {verb::post, "/subnet", R"({"cidr":"fd12:3456:789a:1::/64"})", status::created,
+              R"({"network":"fd12:3456:789a:1::/64","interface":"lo:0","address":"fd12:3456:789a:1::1"})"},
+             {verb::post, "/subnet", R"({"cidr":"fd12:3456:789a:1:8000::/65"})", status::conflict, "conflict"},
+             {verb::post, "/subnet", R"({"cidr":"fd12::/16"})", status::conflict, "conflict"},
+             // Outside the IPv6 pool (fd00::/8 unless told otherwise).
+             {verb::post, "/subnet", R"({"cidr":"2001:db8::/64"})", status::conflict, "conflict"},
+             {verb::post, "/subnet", R"({"cidr":"fd12::1/64"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"fd12::/127"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"fd00::/8"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"::ffff:10.0.0.0/120"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"fd12::%lo/64"})", status::bad_request, "invalid"},
+             {verb::post, "/subnet", R"({"cidr":"fd12:::/64"})", status::bad_request, "invalid"},
+             {verb::get, "/subnet/fd12%3A3456%3A789a%3A1%3A%3A%2F64", "", status::ok,
+              R"({"network":"fd12:3456:789a:1::/64","interface":"lo:0","address":"fd12:3456:789a:1::1"})"},
+             // Any spelling of the same network names it.
+             {verb::delete_, "/subnet/FD12:3456:789A:0001:0:0:0:0%2f64", "", status::no_content, ""},
+             {verb::delete_, "/subnet/fd12:3456:789a:1::%2F64", "", status::not_found, "not_found"},
              {verb::get, "/subnet", "", status::ok, "[]"},
     });
 }

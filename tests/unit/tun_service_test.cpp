@@ -20,7 +20,9 @@ protected:
     std::string problem;
     Intents intents{store, problem};
 
-    TunService service(const char* pool = "10.0.0.0/8") { return TunService(backend, kernel, intents, Cidr::parse(pool)); }
+    TunService service(const char* pool = "10.0.0.0/8", const char* pool6 = "fd00:1::/48") {
+        return TunService(backend, kernel, intents, Cidr::parse(pool), Cidr::parse(pool6));
+    }
 };
 
 ErrorCode code_of(const std::function<void()>& call) {
@@ -120,6 +122,39 @@ TEST_F(TunServiceTest, ErrorsAreTyped) {
     EXPECT_EQ(code_of([&] { tuns.get("eth0"); }), ErrorCode::not_found);
     EXPECT_EQ(code_of([&] { tuns.remove("eth0"); }), ErrorCode::not_found);
     EXPECT_EQ(code_of([&] { service("10.0.0.0/25"); }), ErrorCode::invalid);
+    EXPECT_EQ(code_of([&] { service("fd00::/8"); }), ErrorCode::invalid);
+    EXPECT_EQ(code_of([&] { service("10.0.0.0/8", "10.0.0.0/8"); }), ErrorCode::invalid);
+    EXPECT_EQ(code_of([&] { service("10.0.0.0/8", "fd00::/65"); }), ErrorCode::invalid);
+}
+
+TEST_F(TunServiceTest, Ipv6GivesEachTunA64OfThePool) {
+    auto tuns = service();
+    auto first = tuns.create({}, {.ipv6 = true});
+    ASSERT_TRUE(first.address6);
+    EXPECT_EQ(first.address6->to_string(), "fd00:1::1/64");
+    EXPECT_FALSE(tuns.create({}).address6) << "IPv6 only when asked for";
+    EXPECT_EQ(tuns.create({}, {.ipv6 = true}).address6->to_string(), "fd00:1:0:1::1/64");
+    EXPECT_EQ(tuns.allocator6().free_blocks(64), 65536u - 2);
+    tuns.remove(first.name);
+    EXPECT_EQ(tuns.allocator6().free_blocks(64), 65536u - 1);
+    EXPECT_EQ(code_of([&] { tuns.create({.mtu = 1279}, {.ipv6 = true}); }), ErrorCode::invalid);
+}
+
+TEST_F(TunServiceTest, Ipv6PoolExhaustionGivesTheIpv4BlockBack) {
+    auto tuns = service("10.0.0.0/8", "fd00:1::/63");
+    tuns.create({}, {.ipv6 = true});
+    tuns.create({}, {.ipv6 = true});
+    EXPECT_EQ(code_of([&] { tuns.create({}, {.ipv6 = true}); }), ErrorCode::conflict);
+    EXPECT_EQ(tuns.allocator().free_blocks(24), 65536u - 2);
+    EXPECT_EQ(tuns.list().size(), 2u);
+}
+
+TEST_F(TunServiceTest, AdoptsIpv6BlocksAndSkipsTheHosts) {
+    kernel.tuns["old"] = {"old", net::InterfaceAddress::parse("10.0.0.1/24"),
+                          net::InterfaceAddress::parse("fd00:1::1/64")};
+    kernel.foreign = {{Cidr::parse("fd00:1:0:1::/64"), "the route fd00:1:0:1::/64 on eth0"}};
+    auto tuns = service();
+    EXPECT_EQ(tuns.create({}, {.ipv6 = true}).address6->to_string(), "fd00:1:0:2::1/64");
 }
 
 } // namespace
@@ -139,7 +174,7 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
     std::string problem;
     {
         Intents intents(store, problem);
-        TunService tuns(backend, kernel, intents, Cidr::parse("10.0.0.0/8"));
+        TunService tuns(backend, kernel, intents, Cidr::parse("10.0.0.0/8"), Cidr::parse("fd00:1::/48"));
         tuns.create({.name = "a", .owner = "1000"});
         tuns.create({});
         tuns.create({.name = "gone"});
@@ -150,7 +185,7 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
 
     Intents intents(store, problem);
     EXPECT_EQ(problem, "");
-    TunService tuns(backend, kernel, intents, Cidr::parse("10.0.0.0/8"));
+    TunService tuns(backend, kernel, intents, Cidr::parse("10.0.0.0/8"), Cidr::parse("fd00:1::/48"));
     auto outcomes = tuns.restore();
     ASSERT_EQ(outcomes.size(), 2u);
     EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
@@ -163,6 +198,35 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
     EXPECT_EQ(intents.records().size(), 1u) << "the unrestorable intent was kept";
     EXPECT_TRUE(tuns.restore().empty()) << "restoring twice did something";
     EXPECT_EQ(tuns.create({}).address.to_string(), "10.0.2.1/24");
+}
+
+TEST(TunRestore, BringsBackTheIpv6AddressAndChecksItToo) {
+    testing::FakeKernel kernel;
+    testing::FakeTunBackend backend(kernel);
+    testing::FakeIntentStore store;
+    std::string problem;
+    auto pool = Cidr::parse("10.0.0.0/8"), pool6 = Cidr::parse("fd00:1::/48");
+    {
+        Intents intents(store, problem);
+        TunService tuns(backend, kernel, intents, pool, pool6);
+        tuns.create({.name = "six"}, {.ipv6 = true});
+        tuns.create({.name = "taken"}, {.ipv6 = true});
+    }
+    kernel.tuns.clear(); // the reboot
+    kernel.foreign = {{Cidr::parse("fd00:1:0:1::/64"), "the address fd00:1:0:1::9/64 on eth0"}};
+
+    Intents intents(store, problem);
+    TunService tuns(backend, kernel, intents, pool, pool6);
+    auto outcomes = tuns.restore();
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
+    EXPECT_NE(outcomes[0].message.find("10.0.0.0/24, fd00:1::/64"), std::string::npos) << outcomes[0].message;
+    EXPECT_FALSE(outcomes[1].ok);
+    EXPECT_NE(outcomes[1].message.find("overlaps the address fd00:1:0:1::9/64"), std::string::npos)
+        << outcomes[1].message;
+    ASSERT_TRUE(tuns.get("six").address6);
+    EXPECT_EQ(tuns.get("six").address6->to_string(), "fd00:1::1/64");
+    EXPECT_EQ(tuns.create({}, {.ipv6 = true}).address6->to_string(), "fd00:1:0:2::1/64");
 }
 
 } // namespace

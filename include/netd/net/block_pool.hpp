@@ -5,18 +5,18 @@
 #include <optional>
 #include <vector>
 
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 
 namespace netd::net {
 
-// Hands out fixed-size blocks of a pool, e.g. the /24s of 10.0.0.0/8, from a
-// bitmap with a round-robin cursor (the model is Kubernetes' cidrset): the
-// next search starts after the last block handed out, so a block just
-// released is not handed out again at once.
+// Hands out fixed-size blocks of a pool, e.g. the /24s of 10.0.0.0/8 or the
+// /64s of an IPv6 /48, from a bitmap with a round-robin cursor (the model is
+// Kubernetes' cidrset): the next search starts after the last block handed
+// out, so a block just released is not handed out again at once.
 class BlockPool {
 public:
-    // Throws invalid unless pool.prefix_len() <= block_prefix_len <= 32 and
-    // the pool holds at most 2^24 blocks.
+    // Throws invalid unless pool.prefix_len() <= block_prefix_len <= the
+    // address width (32 or 128) and the pool holds at most 2^24 blocks.
     BlockPool(Cidr pool, int block_prefix_len);
 
     const Cidr& pool() const { return pool_; }
@@ -47,6 +47,8 @@ private:
     };
     std::optional<BlockSpan> span_of(const Cidr& range) const;
     Cidr block_at(std::uint64_t index) const;
+    // The bits of an address below a block's prefix.
+    int host_bits() const { return pool_.network().bit_width() - block_prefix_len_; }
     bool test(std::uint64_t index) const;
     void set(std::uint64_t index, bool used);
 

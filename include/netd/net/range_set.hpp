@@ -4,14 +4,14 @@
 #include <map>
 #include <optional>
 
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 
 namespace netd::net {
 
 // A multiset of CIDR ranges that answers "does anything overlap this range?"
-// in O(33 log n), kept current one insert or erase at a time. It relies on
+// in O(w log n), w the address width (33 or 129), kept current one insert or erase at a time. It relies on
 // two CIDR ranges either nesting or being disjoint: a member overlaps `range`
-// when it starts inside `range`, or when it is one of the at most 32 wider
+// when it starts inside `range`, or when it is one of the at most w - 1 wider
 // ranges that contain `range`.
 class RangeSet {
 public:
@@ -30,8 +30,8 @@ private:
     struct ByStart {
         using is_transparent = void;
         bool operator()(const Cidr& a, const Cidr& b) const { return a < b; }
-        bool operator()(const Cidr& a, Ipv4 b) const { return a.network() < b; }
-        bool operator()(Ipv4 a, const Cidr& b) const { return a < b.network(); }
+        bool operator()(const Cidr& a, IpAddress b) const { return a.network() < b; }
+        bool operator()(IpAddress a, const Cidr& b) const { return a < b.network(); }
     };
     std::map<Cidr, std::size_t, ByStart> counts_;
 };

@@ -10,9 +10,9 @@ namespace {
 
 constexpr std::string_view utun_prefix = "utun";
 
-SockaddrIn sockaddr_of(net::Ipv4 address) {
+SockaddrIn sockaddr_of(net::IpAddress address) {
     SockaddrIn out;
-    auto value = address.value();
+    auto value = address.v4_value();
     out.address = {static_cast<std::uint8_t>(value >> 24), static_cast<std::uint8_t>(value >> 16),
                    static_cast<std::uint8_t>(value >> 8), static_cast<std::uint8_t>(value)};
     return out;

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "netd/net/ipv4.hpp"
+#include "netd/net/ip.hpp"
 
 // The parts of the macOS backends that are rules rather than system calls:
 // utun naming, the bytes of an SIOCAIFADDR request, and the lo0:N labels.
