@@ -57,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
                   {Step::allocate, "", "fd00:1:0:1::/64", 65532},
                   // Another family's range holds none of the pool.
                   {Step::occupy, "0.0.0.0/0", "", 65532},
-                  {Step::occupy, "fd00:1:ffff:ffff::/64", "", 65531},
+                  {Step::occupy, "fd00:1:0:ffff::/64", "", 65531},
                   {Step::release, "fd00:1::/48", "", 65536}}},
         Sequence{"round_robin_does_not_reuse_at_once", "10.0.0.0/22", 24,
                  {{Step::allocate, "", "10.0.0.0/24", 3},
@@ -104,7 +104,7 @@ TEST(BlockPool, RejectsImpossibleShapes) {
         const char* pool;
         int block;
     };
-    for (const auto& c : std::vector<Case>{{"10.0.0.0/16", 8}, {"10.0.0.0/8", 33}, {"0.0.0.0/0", 32}}) {
+    for (const auto& c : std::vector<Case>{{"10.0.0.0/16", 8}, {"10.0.0.0/8", 33}, {"0.0.0.0/0", 32}, {"fd00::/48", 129}, {"::/0", 64}}) {
         try {
             BlockPool(Cidr::parse(c.pool), c.block);
             ADD_FAILURE() << c.pool << " /" << c.block << " accepted";
