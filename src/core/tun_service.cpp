@@ -1,5 +1,6 @@
 #include "netd/tun_service.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "netd/error.hpp"
@@ -162,6 +163,9 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
     }
     if (addressing.address) allocator_.hold(address.network());
     intents_.put(tun.name, record_of(spec, address, address6));
+    // In address order, as every later listing of the kernel has them.
+    std::sort(tun.extra_addresses.begin(), tun.extra_addresses.end());
+    std::sort(tun.routes.begin(), tun.routes.end());
     return tun;
 }
 

@@ -21,25 +21,28 @@ protected:
 };
 
 // The address the daemon reports must be on the interface it names: on lo
-// with the label lo:N, or on a dummy link of its own.
+// with the label lo:N (IPv6 addresses take no label: "lo"), or on a dummy
+// link of its own.
 void expect_kernel_holds(const nlohmann::json& subnet) {
     auto interface = subnet["interface"].get<std::string>();
     auto device = interface.substr(0, interface.find(':'));
     auto network = subnet["network"].get<std::string>();
     auto prefix = std::stoi(network.substr(network.find('/') + 1));
+    bool ipv6 = network.find(':') != std::string::npos;
+    auto addresses = ipv6 ? ipv6_addresses(device) : ipv4_addresses(device);
     bool found = false;
-    for (const auto& address : ipv4_addresses(device)) {
+    for (const auto& address : addresses) {
         if (address["local"] == subnet["address"]) {
             found = true;
             EXPECT_EQ(address["prefixlen"], prefix);
-            EXPECT_EQ(address["label"], interface);
+            if (!ipv6) EXPECT_EQ(address["label"], interface);
         }
     }
-    EXPECT_TRUE(found) << subnet.dump() << " not on " << device << ": " << ipv4_addresses(device).dump();
+    EXPECT_TRUE(found) << subnet.dump() << " not on " << device << ": " << addresses.dump();
 }
 
 bool address_anywhere(const std::string& address) {
-    return ip_json("-4 addr show").dump().find("\"" + address + "\"") != std::string::npos;
+    return ip_json("addr show").dump().find("\"" + address + "\"") != std::string::npos;
 }
 
 TEST_F(SubnetDaemonTest, SpecFlowMatchesTheKernel) {
@@ -61,6 +64,46 @@ TEST_F(SubnetDaemonTest, SpecFlowMatchesTheKernel) {
     EXPECT_EQ(again.status, 404) << again.body;
     EXPECT_EQ(client.del("/subnet/10.1.0.0%2F2x").status, 400);
     EXPECT_EQ(client.get("/subnet").json(), nlohmann::json::array());
+}
+
+TEST_F(SubnetDaemonTest, Ipv6SubnetsFollowTheSameRules) {
+    sh("ip -6 route add fd12:3456:789a:9::/64 dev lo");
+    auto daemon = start({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+
+    auto created = client.post("/subnet", R"({"cidr":"fd12:3456:789a:1::/64"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json(), nlohmann::json::parse(
+                                  R"({"network":"fd12:3456:789a:1::/64","interface":"lo","address":"fd12:3456:789a:1::1"})"));
+    expect_kernel_holds(created.json());
+    auto v4 = client.post("/subnet", R"({"cidr":"10.1.0.0/24"})");
+    ASSERT_EQ(v4.status, 201) << v4.body;
+    EXPECT_EQ(v4.json()["interface"], "lo:0") << "an IPv6 subnet took an IPv4 label";
+
+    auto inside = client.post("/subnet", R"({"cidr":"fd12:3456:789a::/48"})");
+    EXPECT_EQ(inside.status, 409);
+    EXPECT_NE(inside.body.find("overlaps the subnet fd12:3456:789a:1::/64 on lo"), std::string::npos) << inside.body;
+    auto routed = client.post("/subnet", R"({"cidr":"fd12:3456:789a:9::/80"})");
+    EXPECT_EQ(routed.status, 409);
+    EXPECT_NE(routed.body.find("the route fd12:3456:789a:9::/64 on lo"), std::string::npos) << routed.body;
+    EXPECT_EQ(client.post("/subnet", R"({"cidr":"2001:db8::/64"})").status, 409) << "outside fd00::/8";
+    EXPECT_EQ(client.post("/subnet", R"({"cidr":"fd12::1/64"})").status, 400);
+    EXPECT_EQ(client.post("/subnet", R"({"cidr":"fd12::%lo/64"})").status, 400);
+    EXPECT_EQ(client.post("/subnet", R"({"cidr":"::ffff:10.9.0.0/120"})").status, 400);
+    EXPECT_EQ(client.post("/subnet", R"({"cidr":"fd12::/127"})").status, 400);
+
+    // Adopted after kill -9, in network order, IPv4 first.
+    daemon->stop(SIGKILL);
+    daemon = start({"--backend", "loopback"});
+    HttpClient again("127.0.0.1", subnet_port);
+    EXPECT_EQ(again.get("/subnet").json(), nlohmann::json::array({v4.json(), created.json()}));
+
+    // Encoded colons and slash, and any spelling of the same network.
+    EXPECT_EQ(again.get("/subnet/fd12%3A3456%3A789a%3A1%3A%3A%2F64").json(), created.json());
+    EXPECT_EQ(again.del("/subnet/FD12:3456:789A:0001:0:0:0:0%2F64").status, 204);
+    EXPECT_FALSE(address_anywhere("fd12:3456:789a:1::1"));
+    EXPECT_EQ(again.del("/subnet/fd12%3A3456%3A789a%3A1%3A%3A%2F64").status, 404);
+    EXPECT_TRUE(address_anywhere("::1")) << "lo's own address went too";
 }
 
 TEST_F(SubnetDaemonTest, UnencodedDeleteWorks) {
@@ -181,6 +224,10 @@ TEST_F(SubnetDaemonTest, DummyBackendWhereTheKernelHasIt) {
     EXPECT_EQ((*kernel_link)["ifalias"], "netd:subnet-daemon");
     EXPECT_EQ(client.del("/subnet/10.1.0.0%2F24").status, 204);
     EXPECT_FALSE(link("netd0"));
+    auto six = client.post("/subnet", R"({"cidr":"fd12::/64"})");
+    ASSERT_EQ(six.status, 201) << six.body;
+    expect_kernel_holds(six.json());
+    EXPECT_EQ(client.del("/subnet/fd12::%2F64").status, 204);
 }
 
 TEST_F(SubnetDaemonTest, AutoBackendFallsBackToLoopbackWithoutDummy) {

@@ -5,11 +5,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "daemon_process.hpp"
 #include "http_client.hpp"
 #include "kernel_view.hpp"
+#include "netd/net/ip.hpp"
 #include "netns.hpp"
 
 namespace netd::testing {
@@ -32,18 +37,36 @@ void expect_kernel_matches(const nlohmann::json& tun) {
     auto flags = (*kernel_link)["flags"].dump();
     EXPECT_NE(flags.find("\"UP\""), std::string::npos) << flags;
 
-    auto addresses = ipv4_addresses(name);
-    auto extras = tun.value("extra_addresses", nlohmann::json::array());
-    ASSERT_EQ(addresses.size(), 1 + extras.size()) << addresses.dump();
-    EXPECT_EQ(addresses[0]["local"], tun["ip_addr"]);
-    EXPECT_EQ(addresses[0]["prefixlen"], tun["prefix_len"]);
-    EXPECT_EQ(addresses[0]["broadcast"], tun["broadcast"]);
-    for (std::size_t i = 0; i < extras.size(); ++i) {
-        EXPECT_EQ(addresses[1 + i]["local"].get<std::string>() + "/" + addresses[1 + i]["prefixlen"].dump(), extras[i]);
+    // Both families' addresses, as "address/prefix" sets: the main ones
+    // and the extras.
+    auto texts = [](const nlohmann::json& addresses) {
+        std::set<std::string> out;
+        for (const auto& address : addresses) {
+            out.insert(address["local"].get<std::string>() + "/" + address["prefixlen"].dump());
+        }
+        return out;
+    };
+    std::set<std::string> expected4{tun["ip_addr"].get<std::string>() + "/" + tun["prefix_len"].dump()}, expected6;
+    if (tun["ipv6"]) expected6.insert(tun["ip6_addr"].get<std::string>() + "/64");
+    for (const auto& extra : tun.value("extra_addresses", nlohmann::json::array())) {
+        auto text = extra.get<std::string>();
+        (text.find(':') == std::string::npos ? expected4 : expected6).insert(text);
     }
-    nlohmann::json routed = nlohmann::json::array();
-    for (const auto& route : ip_json("route show dev " + name + " proto 78")) routed.push_back(route["dst"]);
-    EXPECT_EQ(routed, tun["routes"]) << "the routes netd added (protocol 78, 0x4e)";
+    auto addresses = ipv4_addresses(name);
+    EXPECT_EQ(texts(addresses), expected4) << addresses.dump();
+    auto addresses6 = ipv6_addresses(name);
+    EXPECT_EQ(texts(addresses6), expected6) << addresses6.dump();
+    ASSERT_FALSE(addresses.empty());
+    EXPECT_EQ(addresses[0]["local"], tun["ip_addr"]);
+    EXPECT_EQ(addresses[0]["broadcast"], tun["broadcast"]);
+    std::set<std::string> routed, expected_routes;
+    for (const auto& family : {"-4", "-6"}) {
+        for (const auto& route : ip_json(std::string(family) + " route show dev " + name + " proto 78")) {
+            routed.insert(route["dst"].get<std::string>());
+        }
+    }
+    for (const auto& route : tun["routes"]) expected_routes.insert(route.get<std::string>());
+    EXPECT_EQ(routed, expected_routes) << "the routes netd added (protocol 78, 0x4e)";
     EXPECT_EQ((*kernel_link)["mtu"], tun["mtu"]);
     auto detailed = ip_json("-d link show dev " + name);
     ASSERT_EQ(detailed.size(), 1u);
@@ -59,7 +82,7 @@ TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
     EXPECT_EQ(created.content_type, "application/json");
     EXPECT_EQ(created.json(), nlohmann::json::parse(
                                   R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255",
-                                      "prefix_len":24,"mtu":1500,"routes":[]})"));
+                                      "prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]})"));
     expect_kernel_matches(created.json());
 
     auto named = client.post("/tun", R"({"name":"vpn0"})");
@@ -86,7 +109,7 @@ TEST_F(TunDaemonTest, OptionsReachTheKernelAndSurviveARestart) {
     auto created = client.post("/tun", R"({"name":"big0","mtu":9000,"prefix_len":28,"multi_queue":true})");
     ASSERT_EQ(created.status, 201) << created.body;
     EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"big0","ip_addr":"10.0.0.1","netmask":"255.255.255.240",
-        "broadcast":"10.0.0.15","prefix_len":28,"mtu":9000,"multi_queue":true,"routes":[]})"));
+        "broadcast":"10.0.0.15","prefix_len":28,"mtu":9000,"ipv6":false,"multi_queue":true,"routes":[]})"));
     expect_kernel_matches(created.json());
     auto small = client.post("/tun", R"({"mtu":1280})");
     ASSERT_EQ(small.status, 201) << small.body;
@@ -110,7 +133,7 @@ TEST_F(TunDaemonTest, GivenAddressExtraAddressesAndRoutes) {
         "extra_addresses":["192.168.7.1/24"],"routes":["10.200.0.0/16","10.201.1.0/24"]})");
     ASSERT_EQ(created.status, 201) << created.body;
     EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"site0","ip_addr":"172.16.0.9","netmask":"255.255.0.0",
-        "broadcast":"172.16.255.255","prefix_len":16,"mtu":1500,"extra_addresses":["192.168.7.1/24"],
+        "broadcast":"172.16.255.255","prefix_len":16,"mtu":1500,"ipv6":false,"extra_addresses":["192.168.7.1/24"],
         "routes":["10.200.0.0/16","10.201.1.0/24"]})"));
     expect_kernel_matches(created.json());
 
@@ -124,6 +147,63 @@ TEST_F(TunDaemonTest, GivenAddressExtraAddressesAndRoutes) {
     daemon->stop(SIGKILL);
     daemon = start();
     EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun/site0").json(), created.json());
+}
+
+// The IPv6 pool is drawn once for the host and kept in the state directory;
+// each TUN asked for with "ipv6" gets the next /64 of it.
+TEST_F(TunDaemonTest, Ipv6TunsGetA64OfTheHostsPool) {
+    auto state = ::testing::TempDir() + "netd-pool6-" + std::to_string(getpid());
+    std::filesystem::remove_all(state);
+    std::vector<std::string> args{"--state-dir", state};
+    auto daemon = start(args);
+    HttpClient client("127.0.0.1", tun_port);
+    auto created = client.post(
+        "/tun", R"({"name":"six0","ipv6":true,"extra_addresses":["FD99::1/64"],"routes":["fd98::/48","10.98.0.0/16"]})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    expect_kernel_matches(created.json());
+    EXPECT_EQ(created.json()["extra_addresses"], nlohmann::json::array({"fd99::1/64"})) << "not in RFC 5952 form";
+
+    std::ifstream saved(state + "/pool6");
+    std::string text;
+    ASSERT_TRUE(std::getline(saved, text)) << "no pool6 in the state directory";
+    auto pool = net::Cidr::parse(text);
+    EXPECT_EQ(pool.prefix_len(), 48);
+    EXPECT_TRUE(net::Cidr::parse("fd00::/8").contains(pool)) << text << " is not a unique local prefix";
+    auto first = net::Cidr(pool.network(), 64);
+    EXPECT_EQ(created.json()["prefix6"], first.to_string());
+    EXPECT_EQ(created.json()["ip6_addr"], net::InterfaceAddress::first_host_of(first).address().to_string());
+    EXPECT_EQ(client.post("/tun", R"({"ipv6":true,"mtu":1279})").status, 400);
+
+    // After kill -9 the pool is the same, six0 is adopted as it is, and the
+    // next /64 follows the first.
+    daemon->stop(SIGKILL);
+    daemon = start(args);
+    HttpClient again("127.0.0.1", tun_port);
+    EXPECT_EQ(again.get("/tun/six0").json(), created.json());
+    auto next = again.post("/tun", R"({"ipv6":true})");
+    ASSERT_EQ(next.status, 201) << next.body;
+    auto second = net::Cidr(net::IpAddress(net::Family::v6, pool.network().value() + (net::Uint128{1} << 64)), 64);
+    EXPECT_EQ(next.json()["prefix6"], second.to_string());
+    expect_kernel_matches(next.json());
+    std::filesystem::remove_all(state);
+}
+
+TEST_F(TunDaemonTest, GivenIpv6PoolSkipsWhatTheHostHolds) {
+    sh("ip -6 route add fd00:77::/64 dev lo");
+    auto daemon = start({"--pool6", "fd00:77::/48"});
+    HttpClient client("127.0.0.1", tun_port);
+    auto created = client.post("/tun", R"({"ipv6":true})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.json()["prefix6"], "fd00:77:0:1::/64");
+    expect_kernel_matches(created.json());
+    auto conflict = client.post("/tun", R"({"routes":["fd00:77::/56"]})");
+    EXPECT_EQ(conflict.status, 409);
+    EXPECT_NE(conflict.body.find("overlaps the route fd00:77::/64 on lo"), std::string::npos) << conflict.body;
+
+    auto refused = run_to_exit(NETD_TUN_DAEMON, {"--pool6", "10.0.0.0/8", "--listen", "127.0.0.1:3099", "--log-dir",
+                                                 daemon->log_dir(), "--state-dir", daemon->log_dir() + "/refused"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.stderr_text.find("--pool6 10.0.0.0/8 is not IPv6"), std::string::npos) << refused.stderr_text;
 }
 
 TEST_F(TunDaemonTest, InterfacesOutliveTheDaemonAndAreAdoptedAgain) {

@@ -31,12 +31,25 @@ std::optional<nlohmann::json> link(const std::string& name) {
     return std::nullopt;
 }
 
-nlohmann::json ipv4_addresses(const std::string& device) {
+namespace {
+
+nlohmann::json addresses(const std::string& args) {
     auto out = nlohmann::json::array();
-    for (const auto& entry : ip_json("-4 addr show dev " + device)) {
-        for (const auto& address : entry.value("addr_info", nlohmann::json::array())) out.push_back(address);
+    for (const auto& entry : ip_json(args)) {
+        // ip prints an empty object for each address its filter left out.
+        for (const auto& address : entry.value("addr_info", nlohmann::json::array())) {
+            if (address.contains("local")) out.push_back(address);
+        }
     }
     return out;
+}
+
+} // namespace
+
+nlohmann::json ipv4_addresses(const std::string& device) { return addresses("-4 addr show dev " + device); }
+
+nlohmann::json ipv6_addresses(const std::string& device) {
+    return addresses("-6 addr show scope global dev " + device);
 }
 
 } // namespace netd::testing

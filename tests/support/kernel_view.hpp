@@ -22,4 +22,8 @@ std::optional<nlohmann::json> link(const std::string& name);
 // "prefixlen", "broadcast", "label").
 nlohmann::json ipv4_addresses(const std::string& device);
 
+// The global IPv6 addresses of `device` (link-local ones left out), each
+// with "local" and "prefixlen".
+nlohmann::json ipv6_addresses(const std::string& device);
+
 } // namespace netd::testing
