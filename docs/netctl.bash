@@ -8,7 +8,7 @@ _netctl() {
     case "${words[*]}" in
     "") COMPREPLY=($(compgen -W "tun subnet status $options" -- "$cur")) ;;
     tun) COMPREPLY=($(compgen -W "create list show delete" -- "$cur")) ;;
-    "tun create") COMPREPLY=($(compgen -W "--name --mtu --prefix-len --owner --group --multi-queue" -- "$cur")) ;;
+    "tun create") COMPREPLY=($(compgen -W "--name --mtu --prefix-len --owner --group --multi-queue --ipv6" -- "$cur")) ;;
     subnet) COMPREPLY=($(compgen -W "add list delete" -- "$cur")) ;;
     "subnet add") COMPREPLY=($(compgen -W "--auto --prefix-len" -- "$cur")) ;;
     *) COMPREPLY=() ;;

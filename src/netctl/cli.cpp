@@ -127,14 +127,22 @@ int request(const Settings& settings, const Daemon& daemon, const std::string& m
     return report(settings, send(settings, daemon, method, target, body), columns);
 }
 
-// A CIDR in a path segment: its slash percent-encoded.
+// A CIDR in a path segment: its slash and IPv6 colons percent-encoded.
 std::string path_segment(const std::string& cidr) {
-    auto encoded = cidr;
-    if (auto slash = encoded.find('/'); slash != std::string::npos) encoded.replace(slash, 1, "%2F");
+    std::string encoded;
+    for (char c : cidr) {
+        if (c == '/') {
+            encoded += "%2F";
+        } else if (c == ':') {
+            encoded += "%3A";
+        } else {
+            encoded += c;
+        }
+    }
     return encoded;
 }
 
-const std::vector<std::string> tun_columns{"name", "ip_addr", "netmask", "broadcast", "mtu", "routes"};
+const std::vector<std::string> tun_columns{"name", "ip_addr", "netmask", "broadcast", "mtu", "ip6_addr", "routes"};
 const std::vector<std::string> subnet_columns{"network", "interface", "address"};
 
 } // namespace
@@ -155,7 +163,7 @@ int run(int argc, char** argv) {
     nlohmann::json create_body = nlohmann::json::object();
     std::optional<std::string> name, owner, group;
     std::optional<int> mtu, prefix_len;
-    bool multi_queue = false;
+    bool multi_queue = false, ipv6 = false;
     auto* create = tun->add_subcommand("create", "Create a TUN");
     create->add_option("--name", name, "Interface name (default: the next free tunN)");
     create->add_option("--mtu", mtu, "MTU (68 to 65535, default 1500)");
@@ -163,6 +171,7 @@ int run(int argc, char** argv) {
     create->add_option("--owner", owner, "User who may attach without privileges");
     create->add_option("--group", group, "Group that may attach without privileges");
     create->add_flag("--multi-queue", multi_queue, "One descriptor per queue (IFF_MULTI_QUEUE)");
+    create->add_flag("--ipv6", ipv6, "Also give it a /64 of tun-daemon's IPv6 pool");
     create->callback([&] {
         if (name) create_body["name"] = *name;
         if (mtu) create_body["mtu"] = *mtu;
@@ -170,6 +179,7 @@ int run(int argc, char** argv) {
         if (owner) create_body["owner"] = *owner;
         if (group) create_body["group"] = *group;
         if (multi_queue) create_body["multi_queue"] = true;
+        if (ipv6) create_body["ipv6"] = true;
         code = request(settings, settings.tun, "POST", "/tun", create_body, tun_columns);
     });
     tun->add_subcommand("list", "List the TUNs")->callback([&] {
@@ -187,7 +197,7 @@ int run(int argc, char** argv) {
     std::string cidr;
     bool automatic = false;
     auto* add = subnet->add_subcommand("add", "Add a subnet: a CIDR, or --auto for the next free block");
-    auto* cidr_option = add->add_option("CIDR", cidr, "e.g. 10.1.0.0/24");
+    auto* cidr_option = add->add_option("CIDR", cidr, "e.g. 10.1.0.0/24 or fd12:3456:789a:1::/64");
     auto* auto_flag = add->add_flag("--auto", automatic, "Allocate the next free block");
     cidr_option->excludes(auto_flag);
     add->add_option("--prefix-len", prefix_len, "Size of the block --auto allocates (default 24)")->needs(auto_flag);

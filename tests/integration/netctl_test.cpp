@@ -74,6 +74,19 @@ TEST_F(NetctlTest, DrivesBothDaemonsWithDistinctExitCodes) {
     EXPECT_EQ(netctl("tun delete vpn0").exit_code, 0);
     EXPECT_FALSE(link("vpn0"));
 
+    auto six = netctl("--json tun create --name six0 --ipv6");
+    ASSERT_EQ(six.exit_code, 0) << six.output;
+    auto ip6 = nlohmann::json::parse(six.output)["ip6_addr"].get<std::string>();
+    EXPECT_NE(ipv6_addresses("six0").dump().find("\"" + ip6 + "\""), std::string::npos) << ip6;
+    EXPECT_NE(netctl("tun list").output.find(ip6), std::string::npos) << "the table has no IPv6 column";
+    EXPECT_EQ(netctl("tun create --ipv6 --mtu 1279").exit_code, 2);
+    auto added6 = netctl("subnet add fd12:3456:789a:1::/64");
+    EXPECT_EQ(added6.exit_code, 0) << added6.output;
+    EXPECT_NE(ipv6_addresses("lo").dump().find("fd12:3456:789a:1::1"), std::string::npos);
+    EXPECT_EQ(netctl("subnet add fd12:3456:789a::/48").exit_code, 4);
+    EXPECT_EQ(netctl("subnet delete fd12:3456:789a:1::/64").exit_code, 0);
+    EXPECT_EQ(ipv6_addresses("lo").dump().find("fd12:3456:789a:1::1"), std::string::npos);
+
     subnets->stop(SIGTERM);
     auto down = netctl("status");
     EXPECT_EQ(down.exit_code, 5) << down.output;
