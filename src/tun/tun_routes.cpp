@@ -45,7 +45,9 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
     return {{"netd_managed_interfaces", "TUN interfaces managed by this daemon.",
              static_cast<double>(service.list().size())},
             {"netd_pool_free_blocks", "Free /24 blocks in the pool.",
-             static_cast<double>(service.allocator().free_blocks(TunService::block_prefix_len))}};
+             static_cast<double>(service.allocator().free_blocks(TunService::block_prefix_len))},
+            {"netd_pool6_free_blocks", "Free /64 blocks in the IPv6 pool.",
+             static_cast<double>(service.allocator6().free_blocks(TunService::block6_prefix_len))}};
 }
 
 void add_tun_routes(http::Router& router, TunService& service) {

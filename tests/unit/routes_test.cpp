@@ -145,6 +145,16 @@ TEST_F(RoutesTest, TunIpv6) {
     });
 }
 
+TEST_F(RoutesTest, TunGaugesCountInterfacesAndFreeBlocks) {
+    tuns.create({}, {.ipv6 = true});
+    tuns.create({});
+    std::map<std::string, double> values;
+    for (const auto& gauge : tun_gauges(tuns)) values[gauge.name] = gauge.value;
+    EXPECT_EQ(values, (std::map<std::string, double>{{"netd_managed_interfaces", 2},
+                                                     {"netd_pool_free_blocks", 65536 - 2},
+                                                     {"netd_pool6_free_blocks", 65536 - 1}}));
+}
+
 TEST_F(RoutesTest, SubnetLifecycle) {
     play({
              {verb::post, "/subnet", R"({"cidr":"10.1.0.0/24"})", status::created,
