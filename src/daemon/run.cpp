@@ -213,6 +213,9 @@ void serve(const Options& options, http::Router& router, Status status) {
         setup_logging(options);
         spdlog::info("SIGHUP received, log files reopened");
         hangup.async_wait(on_hangup);
+    };
+    hangup.async_wait(on_hangup);
+
     boost::asio::steady_timer log_flush(io);
     std::function<void()> flush_logs_every_second = [&] {
         log_flush.expires_after(std::chrono::seconds(1));
@@ -223,8 +226,6 @@ void serve(const Options& options, http::Router& router, Status status) {
         });
     };
     flush_logs_every_second();
-    };
-    hangup.async_wait(on_hangup);
 
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),
                  bound.port());

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -301,6 +302,24 @@ TEST_F(TunDaemonTest, LogsSplitByLevel) {
     EXPECT_NE(log.find("POST /tun 201"), std::string::npos) << log;
     EXPECT_NE(log.find("GET /tun 200"), std::string::npos) << log;
     EXPECT_NE(err.find("over 65536 bytes"), std::string::npos) << err;
+}
+
+// INFO lines are buffered, and flushed within a second or so: `tail -f`
+// must not wait for the daemon to stop.
+TEST_F(TunDaemonTest, InfoLinesReachTheLogWhileItRuns) {
+    auto daemon = start();
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").status, 200);
+    auto logged = [&] {
+        for (const auto& line : daemon->log_lines("tun_daemon.log")) {
+            if (line.find("GET /tun 200") != std::string::npos) return true;
+        }
+        return false;
+    };
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!logged() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(logged()) << "GET /tun is not in tun_daemon.log after 5 s";
 }
 
 TEST_F(TunDaemonTest, PortInUseIsAClearFailure) {
