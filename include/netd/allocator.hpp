@@ -34,7 +34,10 @@ public:
     // overlaps, now held. When the bitmap has none, it is synced with
     // `held_now()` (the kernel's view) and searched once more; a conflict
     // error when there is still none.
-    net::Cidr allocate(int prefix_len, HostNetwork& host, const std::function<std::set<net::Cidr>()>& held_now);
+    // `unclaimed`, when given, also rules out blocks that another host holds
+    // (see Coordinator); those stay marked used until the next resync.
+    net::Cidr allocate(int prefix_len, HostNetwork& host, const std::function<std::set<net::Cidr>()>& held_now,
+                       const std::function<bool(const net::Cidr&)>& unclaimed = {});
 
     // Marks `range` held or free. Both are idempotent.
     void hold(const net::Cidr& range);

@@ -4,6 +4,7 @@
 
 #include "netd/allocator.hpp"
 #include "netd/backend.hpp"
+#include "netd/coordinator.hpp"
 #include "netd/intents.hpp"
 #include "netd/listing_cache.hpp"
 
@@ -30,7 +31,9 @@ struct SubnetPolicy {
 // the kernel's view and runs on one thread.
 class SubnetService {
 public:
-    SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy);
+    // IPv4 subnets are claimed through `coordinator`.
+    SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy,
+                  Coordinator& coordinator = local_coordinator());
 
     // Recreates the subnets that were asked for and are gone (after a reboot).
     std::vector<Restored> restore();
@@ -55,6 +58,7 @@ private:
     Intents& intents_;
     SubnetPolicy policy_;
     Allocator allocator_;
+    Coordinator& coordinator_;
     ListingCache<Subnet> listed_;
 };
 

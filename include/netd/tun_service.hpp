@@ -6,6 +6,7 @@
 
 #include "netd/allocator.hpp"
 #include "netd/backend.hpp"
+#include "netd/coordinator.hpp"
 #include "netd/intents.hpp"
 #include "netd/listing_cache.hpp"
 
@@ -37,8 +38,11 @@ public:
     static constexpr int block6_prefix_len = 64; // what SLAAC and every IPv6 host expect of a link
     static constexpr int min_ipv6_mtu = 1280;    // RFC 8200's minimum link MTU
 
-    // `pool` is IPv4 and `pool6` IPv6; either is invalid otherwise.
-    TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6);
+    // `pool` is IPv4 and `pool6` IPv6; either is invalid otherwise. IPv4
+    // blocks are claimed through `coordinator` (IPv6 ones come from a pool
+    // of the host's own).
+    TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6,
+               Coordinator& coordinator = local_coordinator());
 
     // Recreates the TUNs that were asked for and are gone (after a reboot),
     // with their names, addresses and owners.
@@ -67,6 +71,7 @@ private:
     Intents& intents_;
     Allocator allocator_;
     Allocator allocator6_;
+    Coordinator& coordinator_;
     ListingCache<TunInterface> listed_;
 };
 

@@ -44,10 +44,15 @@ void Allocator::release(const net::Cidr& range) {
     for (auto& [_, pool] : pools_) pool.release(range);
 }
 
-net::Cidr Allocator::allocate(int prefix_len, HostNetwork& host,
-                              const std::function<std::set<net::Cidr>()>& held_now) {
+net::Cidr Allocator::allocate(int prefix_len, HostNetwork& host, const std::function<std::set<net::Cidr>()>& held_now,
+                              const std::function<bool(const net::Cidr&)>& unclaimed) {
     auto& pool = pool_for(prefix_len);
-    auto free_on_host = [&](const net::Cidr& candidate) { return !host.overlaps(candidate); };
+    auto free_on_host = [&](const net::Cidr& candidate) {
+        if (host.overlaps(candidate)) return false;
+        if (!unclaimed || unclaimed(candidate)) return true;
+        pool.occupy(candidate);
+        return false;
+    };
     auto block = pool.allocate(free_on_host);
     if (!block) {
         sync(held_now());

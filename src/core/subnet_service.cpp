@@ -6,8 +6,10 @@
 
 namespace netd {
 
-SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy)
-    : backend_(backend), host_(host), intents_(intents), policy_(policy), allocator_(policy.pool) {
+SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy,
+                             Coordinator& coordinator)
+    : backend_(backend), host_(host), intents_(intents), policy_(policy), allocator_(policy.pool),
+      coordinator_(coordinator) {
     net::check_family(policy.pool, net::Family::v4, "--pool");
     net::check_family(policy.pool6, net::Family::v6, "--pool6");
     sync();
@@ -52,7 +54,14 @@ Subnet SubnetService::add(const net::Cidr& network) {
         }
         fail(ErrorCode::conflict, network.to_string() + " overlaps " + occupant->holder);
     }
-    auto subnet = backend_.add(network, "");
+    claim_given(coordinator_, policy_.pool, network, "");
+    Subnet subnet;
+    try {
+        subnet = backend_.add(network, "");
+    } catch (...) {
+        coordinator_.release(network);
+        throw;
+    }
     allocator_.hold(network);
     intents_.put(network.to_string(), {{"interface", subnet.interface}});
     return subnet;
@@ -74,12 +83,14 @@ std::vector<Restored> SubnetService::restore() {
 Subnet SubnetService::allocate(int prefix_len) {
     net::check_prefix_len(prefix_len, policy_.min_prefix_len, policy_.max_prefix_len);
     std::lock_guard host_lock(host_);
-    auto block = allocator_.allocate(prefix_len, host_, [this] { return held_by(backend_.list()); });
+    auto block = allocate_claimed(allocator_, prefix_len, host_, [this] { return held_by(backend_.list()); },
+                                  coordinator_, "");
     Subnet subnet;
     try {
         subnet = backend_.add(block, "");
     } catch (...) {
         allocator_.release(block);
+        coordinator_.release(block);
         throw;
     }
     intents_.put(block.to_string(), {{"interface", subnet.interface}});
@@ -101,6 +112,7 @@ void SubnetService::remove(const net::Cidr& network) {
     get(network);
     backend_.remove(network);
     allocator_.release(network);
+    coordinator_.release(network);
     intents_.erase(network.to_string());
 }
 

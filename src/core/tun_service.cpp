@@ -53,8 +53,10 @@ void check_pool(const net::Cidr& pool, net::Family family, int block_prefix_len)
 
 } // namespace
 
-TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6)
-    : backend_(backend), host_(host), intents_(intents), allocator_(pool), allocator6_(pool6) {
+TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6,
+                       Coordinator& coordinator)
+    : backend_(backend), host_(host), intents_(intents), allocator_(pool), allocator6_(pool6),
+      coordinator_(coordinator) {
     check_pool(pool, net::Family::v4, block_prefix_len);
     check_pool(pool6, net::Family::v6, block6_prefix_len);
     sync();
@@ -132,18 +134,23 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
 
     std::lock_guard host_lock(host_);
     std::vector<net::Cidr> allocated; // and to be given back if creating fails
+    std::optional<net::Cidr> claimed;
     auto give_back = [&] {
         for (const auto& block : allocated) {
             (block.family() == net::Family::v4 ? allocator_ : allocator6_).release(block);
         }
+        if (claimed) coordinator_.release(*claimed);
     };
     TunInterface tun;
     std::optional<net::InterfaceAddress> address6;
     auto address = addressing.address.value_or(net::InterfaceAddress{});
     try {
+        auto claim_name = spec.name.value_or("");
         if (!addressing.address) {
-            allocated.push_back(
-                allocator_.allocate(addressing.prefix_len, host_, [this] { return held_by(backend_.list()); }));
+            allocated.push_back(allocate_claimed(allocator_, addressing.prefix_len, host_,
+                                                 [this] { return held_by(backend_.list()); }, coordinator_,
+                                                 claim_name));
+            claimed = allocated.back();
             address = net::InterfaceAddress::first_host_of(allocated.back());
         }
         if (addressing.ipv6) {
@@ -156,6 +163,10 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
         for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
         ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
         check_free(ranges);
+        if (addressing.address) {
+            claim_given(coordinator_, allocator_.pool(), address.network(), claim_name);
+            claimed = address.network();
+        }
         tun = backend_.create(spec, address, address6);
     } catch (...) {
         give_back();
@@ -207,6 +218,7 @@ void TunService::remove(const std::string& name) {
     auto tun = get(name);
     backend_.remove(name);
     allocator_.release(tun.address.network());
+    coordinator_.release(tun.address.network());
     if (tun.address6) allocator6_.release(tun.address6->network());
     intents_.erase(name);
 }

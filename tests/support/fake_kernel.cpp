@@ -85,4 +85,31 @@ void FakeSubnetBackend::remove(const net::Cidr& network) {
     kernel_.subnets.erase(network);
 }
 
+void FakeCoordinator::check_reachable() const {
+    if (!shared_.reachable) fail(ErrorCode::unavailable, "the fake coordinator is unreachable");
+}
+
+ClaimView FakeCoordinator::read() {
+    check_reachable();
+    ClaimView view{{}, shared_.revision};
+    for (const auto& [_, claim] : shared_.claims) view.claims.push_back(claim);
+    return view;
+}
+
+bool FakeCoordinator::claim(const ClaimView& view, const net::Cidr& block, const std::string& name) {
+    check_reachable();
+    if (auto interfere = std::exchange(before_next_claim, nullptr)) interfere();
+    if (shared_.revision != view.revision) return false;
+    shared_.claims[block] = {block, node_, "test", name, "now"};
+    ++shared_.revision;
+    return true;
+}
+
+void FakeCoordinator::release(const net::Cidr& block) noexcept {
+    auto it = shared_.claims.find(block);
+    if (!shared_.reachable || it == shared_.claims.end() || it->second.node != node_) return;
+    shared_.claims.erase(it);
+    ++shared_.revision;
+}
+
 } // namespace netd::testing

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "netd/backend.hpp"
+#include "netd/coordinator.hpp"
 #include "netd/error.hpp"
 #include "netd/intents.hpp"
 
@@ -61,6 +63,33 @@ public:
 
 private:
     FakeKernel& kernel_;
+};
+
+// A coordinator shared by the "nodes" of a test: one FakeCoordinator per
+// node, all over one map of claims, as real ones share one etcd.
+struct FakeClaims {
+    std::map<net::Cidr, Claim> claims;
+    std::int64_t revision = 0;
+    bool reachable = true;
+};
+
+class FakeCoordinator : public Coordinator {
+public:
+    FakeCoordinator(FakeClaims& shared, std::string node) : shared_(shared), node_(std::move(node)) {}
+
+    ClaimView read() override;
+    bool claim(const ClaimView& view, const net::Cidr& block, const std::string& name) override;
+    void release(const net::Cidr& block) noexcept override;
+
+    // Runs once, just before the next claim is decided: another node's
+    // claim landing between our read and our claim.
+    std::function<void()> before_next_claim;
+
+private:
+    void check_reachable() const;
+
+    FakeClaims& shared_;
+    std::string node_;
 };
 
 // Intents kept in memory; `text` is what a real store would hold on disk.
