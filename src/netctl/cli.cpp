@@ -11,10 +11,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "api_client.hpp"
+#include "netd/http/client.hpp"
 
 namespace netd::netctl {
 namespace {
+
+using http::call;
+using http::Endpoint;
+using http::Reply;
+using http::Unreachable;
 
 struct Daemon {
     const char* name;

@@ -1,4 +1,4 @@
-#include "api_client.hpp"
+#include "netd/http/client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -8,30 +8,30 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-namespace netd::netctl {
+namespace netd::http {
 namespace {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace beast_http = beast::http;
 using boost::asio::ip::tcp;
 using Local = boost::asio::local::stream_protocol;
 
 template <typename Stream>
 Reply exchange(Stream& stream, const std::string& host, const std::string& method, const std::string& target,
                const std::string& body, const std::string& token) {
-    http::request<http::string_body> request{http::string_to_verb(method), target, 11};
-    request.set(http::field::host, host);
-    request.set(http::field::user_agent, "netctl");
-    if (!token.empty()) request.set(http::field::authorization, "Bearer " + token);
+    beast_http::request<beast_http::string_body> request{beast_http::string_to_verb(method), target, 11};
+    request.set(beast_http::field::host, host);
+    request.set(beast_http::field::user_agent, "netd");
+    if (!token.empty()) request.set(beast_http::field::authorization, "Bearer " + token);
     if (method == "POST") {
-        request.set(http::field::content_type, "application/json");
+        request.set(beast_http::field::content_type, "application/json");
         request.body() = body;
     }
     request.prepare_payload();
-    http::write(stream, request);
+    beast_http::write(stream, request);
     beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
+    beast_http::response<beast_http::string_body> response;
+    beast_http::read(stream, buffer, response);
     return {static_cast<int>(response.result_int()), response.body()};
 }
 
@@ -59,4 +59,4 @@ Reply call(const Endpoint& endpoint, const std::string& method, const std::strin
     }
 }
 
-} // namespace netd::netctl
+} // namespace netd::http
