@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "netd/coordinator.hpp"
+#include "netd/etcd_coordinator.hpp"
 #include "netd/http/metrics.hpp"
 #include "netd/http/server.hpp"
 #include "netd/intents.hpp"
@@ -32,10 +34,14 @@ struct Options {
     http::ServerLimits limits{};
     std::string unix_socket{};       // also serve here, when set
     std::string unix_socket_group{}; // the group that may use it
+    std::string coordinator{};       // "etcd=http://HOST:PORT,...": claims shared with other hosts
+    std::string node_id{};           // default: /etc/machine-id
+    int lease_ttl = 30;              // seconds a dead daemon's claims outlive it
 };
 
 // --listen, --log-dir, --log-level, --pool, --lock-file, --allow-host,
-// --token-file, --state-dir, --restore/--no-restore and --version.
+// --token-file, --state-dir, --restore/--no-restore, --coordinator,
+// --node-id, --lease-ttl and --version.
 void add_common_options(CLI::App& app, Options& options);
 
 // Opens <log-dir>/<log_name>.log (TRACE to INFO) and .err (WARN and worse),
@@ -70,18 +76,46 @@ void log_restored(const std::vector<Restored>& outcomes);
 // is open) and exit code 1.
 int run(const Options& options, const std::function<void()>& body);
 
+// The coordinator --coordinator names: the local one (one host on its own)
+// unless it is etcd.
+class Coordination {
+public:
+    explicit Coordination(const Options& options);
+    Coordinator& coordinator() { return etcd_ ? static_cast<Coordinator&>(*etcd_) : local_coordinator(); }
+
+    // Where the serve loop learns what the daemon holds, for the claims to
+    // agree with; maintain() runs it at once and every third of the lease.
+    void track(std::function<HeldBlocks()> held);
+    void maintain();
+    std::chrono::milliseconds maintain_every() const;
+    bool coordinated() const { return etcd_ != nullptr; }
+
+    // Reasons for /healthz to say "degraded"; none when all is well.
+    std::vector<std::string> problems() const { return etcd_ ? etcd_->problems() : std::vector<std::string>{}; }
+
+private:
+    std::unique_ptr<EtcdCoordinator> etcd_;
+    std::function<HeldBlocks()> held_;
+};
+
 // How the daemon reports on itself at /healthz and /metrics.
 struct Status {
     std::function<void()> probe;                      // throws when the kernel is out of reach
     std::function<std::vector<http::Gauge>()> gauges; // the resource's own figures
+    std::function<std::vector<std::string>()> problems = [] { return std::vector<std::string>{}; };
 };
 
-// GET /healthz and GET /metrics.
+// GET /healthz and GET /metrics. /healthz answers 503 "unavailable" when
+// the probe fails, and 200 "degraded", with the problems, when there are any.
 void add_status_routes(http::Router& router, const http::Metrics& metrics, Status status);
+
+// GET /cluster/blocks: every claim of the pool, with its node.
+void add_cluster_routes(http::Router& router, Coordinator& coordinator);
 
 // Adds the status routes to `router`, then serves it on
 // options.listen until SIGINT or SIGTERM, telling the service manager
 // (systemd's Type=notify) once it listens.
-void serve(const Options& options, http::Router& router, Status status);
+// `coordination`'s claims are maintained from the serve loop.
+void serve(const Options& options, http::Router& router, Status status, Coordination& coordination);
 
 } // namespace netd::daemon

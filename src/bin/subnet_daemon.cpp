@@ -24,14 +24,24 @@ int main(int argc, char** argv) {
         auto host = netd::platform::make_host_network(options.lock_file);
         netd::daemon::SavedIntents saved(options);
         auto backend = netd::platform::make_subnet_backend(mode, saved.intents());
+        netd::daemon::Coordination coordination(options);
         netd::SubnetService service(*backend, *host, saved.intents(),
                                     {.pool = netd::net::Cidr::parse(options.pool),
                                      .pool6 = netd::net::Cidr::parse(pool6),
-                                     .allow_outside_pool = allow_outside_pool});
+                                     .allow_outside_pool = allow_outside_pool},
+                                    coordination.coordinator());
         if (options.restore) netd::daemon::log_restored(service.restore());
+        coordination.track([&] {
+            netd::HeldBlocks held;
+            for (const auto& subnet : service.list()) {
+                if (subnet.network.family() == netd::net::Family::v4) held.emplace_back(subnet.network, "");
+            }
+            return held;
+        });
         netd::http::Router router;
         netd::add_subnet_routes(router, service);
         netd::daemon::serve(options, router,
-                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::subnet_gauges(service); }});
+                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::subnet_gauges(service); }},
+                            coordination);
     });
 }

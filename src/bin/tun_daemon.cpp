@@ -15,12 +15,19 @@ int main(int argc, char** argv) {
         auto host = netd::platform::make_host_network(options.lock_file);
         auto backend = netd::platform::make_tun_backend();
         netd::daemon::SavedIntents saved(options);
+        netd::daemon::Coordination coordination(options);
         netd::TunService service(*backend, *host, saved.intents(), netd::net::Cidr::parse(options.pool),
-                                 saved.ipv6_pool(pool6));
+                                 saved.ipv6_pool(pool6), coordination.coordinator());
         if (options.restore) netd::daemon::log_restored(service.restore());
+        coordination.track([&] {
+            netd::HeldBlocks held;
+            for (const auto& tun : service.list()) held.emplace_back(tun.address.network(), tun.name);
+            return held;
+        });
         netd::http::Router router;
         netd::add_tun_routes(router, service);
         netd::daemon::serve(options, router,
-                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::tun_gauges(service); }});
+                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::tun_gauges(service); }},
+                            coordination);
     });
 }

@@ -46,6 +46,12 @@ void add_common_options(CLI::App& app, Options& options) {
         ->capture_default_str();
     app.add_option("--unix-socket", options.unix_socket, "Also serve the API on this Unix socket (mode 0660)");
     app.add_option("--unix-socket-group", options.unix_socket_group, "Group that may use the Unix socket");
+    app.add_option("--coordinator", options.coordinator,
+                   "Claim blocks in etcd, shared with other hosts: etcd=http://HOST:2379[,http://HOST2:2379]");
+    app.add_option("--node-id", options.node_id, "This host's name in the claims (default: /etc/machine-id)");
+    app.add_option("--lease-ttl", options.lease_ttl, "Seconds a dead daemon's claims outlive it")
+        ->check(CLI::Range(2, 3600))
+        ->capture_default_str();
     app.add_option("--allow-host", options.allow_hosts,
                    "Also accept requests with this Host header (HOST:PORT); repeatable");
     app.add_option("--token-file", options.token_file,
@@ -146,9 +152,57 @@ std::string read_token(const std::string& path) {
 
 } // namespace
 
+namespace {
+
+std::string machine_id() {
+    std::ifstream in("/etc/machine-id");
+    std::string id;
+    std::getline(in, id);
+    if (id.empty()) fail(ErrorCode::invalid, "/etc/machine-id is missing or empty: name this host with --node-id");
+    return id;
+}
+
+} // namespace
+
+Coordination::Coordination(const Options& options) {
+    if (options.coordinator.empty()) return;
+    etcd_ = std::make_unique<EtcdCoordinator>(EtcdSettings{parse_etcd_endpoints(options.coordinator),
+                                                           options.node_id.empty() ? machine_id() : options.node_id,
+                                                           options.program, net::Cidr::parse(options.pool),
+                                                           std::chrono::seconds(options.lease_ttl)});
+}
+
+void Coordination::track(std::function<HeldBlocks()> held) {
+    held_ = std::move(held);
+    maintain();
+}
+
+void Coordination::maintain() {
+    if (etcd_ && held_) etcd_->maintain(held_());
+}
+
+std::chrono::milliseconds Coordination::maintain_every() const {
+    return etcd_ ? std::chrono::milliseconds(etcd_->lease_ttl()) / 3 : std::chrono::milliseconds::zero();
+}
+
+void add_cluster_routes(http::Router& router, Coordinator& coordinator) {
+    router.add(http::verb::get, "/cluster/blocks", [&coordinator](const http::Request&) {
+        auto out = nlohmann::json::array();
+        for (const auto& claim : coordinator.read().claims) {
+            out.push_back({{"block", claim.block.to_string()},
+                           {"node", claim.node},
+                           {"daemon", claim.daemon},
+                           {"name", claim.name},
+                           {"created", claim.created}});
+        }
+        return http::Response::json(http::status::ok, out);
+    });
+}
+
 void add_status_routes(http::Router& router, const http::Metrics& metrics, Status status) {
     auto started = std::chrono::steady_clock::now();
-    router.add(http::verb::get, "/healthz", [started, probe = status.probe](const http::Request&) {
+    router.add(http::verb::get, "/healthz", [started, probe = status.probe,
+                                             problems = status.problems](const http::Request&) {
         auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
         nlohmann::json body{{"status", "ok"}, {"version", NETD_VERSION}, {"uptime_s", uptime.count()}};
         try {
@@ -158,6 +212,10 @@ void add_status_routes(http::Router& router, const http::Metrics& metrics, Statu
             body["status"] = "unavailable";
             return http::Response::json(http::status::service_unavailable, body);
         }
+        if (auto found = problems(); !found.empty()) {
+            body["status"] = "degraded";
+            body["problems"] = found;
+        }
         return http::Response::json(http::status::ok, body);
     });
     router.add(http::verb::get, "/metrics", [&metrics, gauges = status.gauges](const http::Request&) {
@@ -165,9 +223,11 @@ void add_status_routes(http::Router& router, const http::Metrics& metrics, Statu
     });
 }
 
-void serve(const Options& options, http::Router& router, Status status) {
+void serve(const Options& options, http::Router& router, Status status, Coordination& coordination) {
     http::Metrics metrics;
+    status.problems = [&coordination] { return coordination.problems(); };
     add_status_routes(router, metrics, std::move(status));
+    add_cluster_routes(router, coordination.coordinator());
 
     boost::asio::io_context io{1};
     // The Unix socket is set up before the TCP port listens, so that a
@@ -223,9 +283,35 @@ void serve(const Options& options, http::Router& router, Status status) {
             if (ec) return;
             spdlog::default_logger()->flush();
             flush_logs_every_second();
+
+    // The lease is kept alive at a third of its TTL, as etcd's own clients do.
+    boost::asio::steady_timer maintenance(io);
+    std::function<void()> maintain_claims = [&] {
+        if (!coordination.coordinated()) return;
+        maintenance.expires_after(coordination.maintain_every());
+        maintenance.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            coordination.maintain();
+            maintain_claims();
+        });
+    };
+    maintain_claims();
         });
     };
     flush_logs_every_second();
+
+    // The lease is kept alive at a third of its TTL, as etcd's own clients do.
+    boost::asio::steady_timer maintenance(io);
+    std::function<void()> maintain_claims = [&] {
+        if (!coordination.coordinated()) return;
+        maintenance.expires_after(coordination.maintain_every());
+        maintenance.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            coordination.maintain();
+            maintain_claims();
+        });
+    };
+    maintain_claims();
 
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),
                  bound.port());

@@ -60,6 +60,7 @@ std::set<Route> served_routes() {
     std::set<Route> routes;
     for (auto* router : {&tun_router, &subnet_router}) {
         daemon::add_status_routes(*router, metrics, {[] {}, [] { return std::vector<http::Gauge>{}; }});
+        daemon::add_cluster_routes(*router, local_coordinator());
         for (const auto& route : router->routes()) {
             routes.insert({lower(std::string(to_string(route.method))), normalized(route.pattern)});
         }
