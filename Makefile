@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps build run test test-sanitize fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps test-deps build run test test-sanitize fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -46,12 +46,18 @@ run: build
 	  $(BUILD_DIR)/subnet-daemon --log-dir var/log --state-dir var/lib/subnet-daemon & \
 	  wait -n'
 
-test: build
+# The cluster tests run a real etcd (in a namespace of their own).
+TEST_APT_PACKAGES := etcd-server
+TEST_BREW_PACKAGES := etcd
+test-deps: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)" BREW_PACKAGES="$(TEST_BREW_PACKAGES)"
+
+test: build test-deps
 	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
 
 # The whole suite again, built with AddressSanitizer and UBSan.
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-test-sanitize: deps
+test-sanitize: test-deps
 	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
 	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)"
 	cmake --build build-sanitize -j $(JOBS)

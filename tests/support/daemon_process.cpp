@@ -45,20 +45,20 @@ int wait_status(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-bool port_open(unsigned short port) {
+} // namespace
+
+bool port_open(const std::string& host, unsigned short port) {
     boost::asio::io_context io;
     boost::asio::ip::tcp::socket socket(io);
     boost::system::error_code ec;
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    socket.connect({boost::asio::ip::make_address(host), port}, ec);
     return !ec;
 }
 
-} // namespace
-
 DaemonProcess::DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra,
-                             std::vector<std::string> launcher)
+                             std::vector<std::string> launcher, std::string host)
     : binary_(std::move(binary)), port_(port), log_dir_(make_temp_dir()) {
-    std::vector<std::string> args{"--listen", "127.0.0.1:" + std::to_string(port), "--log-dir", log_dir_};
+    std::vector<std::string> args{"--listen", host + ":" + std::to_string(port), "--log-dir", log_dir_};
     if (std::find(extra.begin(), extra.end(), "--state-dir") == extra.end()) {
         args.insert(args.end(), {"--state-dir", log_dir_ + "/state"});
     }
@@ -72,7 +72,7 @@ DaemonProcess::DaemonProcess(std::string binary, unsigned short port, std::vecto
         pid_ = spawn(launcher.front(), launched, -1);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!port_open(port_)) {
+    while (!port_open(host, port_)) {
         int status = 0;
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;

@@ -12,12 +12,12 @@ namespace netd::testing {
 // the test is in, with its logs in a fresh temporary directory.
 class DaemonProcess {
 public:
-    // Starts `binary` with `--listen 127.0.0.1:<port> --log-dir <tmp>`, a
+    // Starts `binary` with `--listen <host>:<port> --log-dir <tmp>`, a
     // state directory under it unless `extra` names one, and `extra`; then
     // polls until the port accepts (or fails the test).
     // `launcher`, when given, runs the daemon: e.g. {"setpriv", "--bounding-set=..."}.
     DaemonProcess(std::string binary, unsigned short port, std::vector<std::string> extra = {},
-                  std::vector<std::string> launcher = {});
+                  std::vector<std::string> launcher = {}, std::string host = "127.0.0.1");
     ~DaemonProcess();
 
     DaemonProcess(const DaemonProcess&) = delete;
@@ -55,6 +55,9 @@ inline std::unique_ptr<DaemonProcess> start_tun_daemon(std::vector<std::string> 
 inline std::unique_ptr<DaemonProcess> start_subnet_daemon(std::vector<std::string> extra = {}) {
     return std::make_unique<DaemonProcess>(NETD_SUBNET_DAEMON, subnet_port, std::move(extra));
 }
+
+// Whether something accepts TCP connections at host:port.
+bool port_open(const std::string& host, unsigned short port);
 
 // Runs a daemon to completion (for flag and start-up failures): exit code and
 // what it wrote to stderr.

@@ -1,0 +1,240 @@
+// Two hosts, one address plan: a real etcd and two tun-daemons, each in a
+// network namespace of its own (host A is the test's namespace, host B one
+// the test adds), joined by a veth pair that the test makes. etcd listens on
+// A's end of the link, so that B reaches it over the "network".
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "kernel_view.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+constexpr const char* host_a_address = "192.168.77.1"; // outside the pool, 10.0.0.0/8
+constexpr const char* host_b_address = "192.168.77.2";
+constexpr unsigned short etcd_port = 2379;
+constexpr int lease_ttl = 3;
+
+// etcd with a data directory of its own, kept across restarts of the process.
+class EtcdServer {
+public:
+    explicit EtcdServer(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+    ~EtcdServer() { stop(); }
+
+    void start() {
+        std::vector<std::string> args{"etcd",
+                                      "--name", "netd-test",
+                                      "--data-dir", data_dir_,
+                                      "--listen-client-urls",
+                                      "http://" + std::string(host_a_address) + ":2379",
+                                      "--advertise-client-urls",
+                                      "http://" + std::string(host_a_address) + ":2379",
+                                      "--listen-peer-urls", "http://127.0.0.1:2380",
+                                      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
+                                      "--initial-cluster", "netd-test=http://127.0.0.1:2380"};
+        pid_ = fork();
+        if (pid_ == 0) {
+            int log = ::open((data_dir_ + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+            dup2(log, STDOUT_FILENO);
+            dup2(log, STDERR_FILENO);
+            std::vector<char*> argv;
+            for (auto& arg : args) argv.push_back(arg.data());
+            argv.push_back(nullptr);
+            execvp("etcd", argv.data());
+            _exit(127);
+        }
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (!port_open(host_a_address, etcd_port) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        ASSERT_TRUE(port_open(host_a_address, etcd_port)) << "etcd did not start; see " << data_dir_ << ".log";
+    }
+
+    void stop() {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+
+private:
+    std::string data_dir_;
+    pid_t pid_ = -1;
+};
+
+class ClusterTest : public NetnsTest {
+protected:
+    void SetUp() override {
+        NetnsTest::SetUp();
+        if (IsSkipped()) return;
+        if (std::system("etcd --version >/dev/null 2>&1") != 0) {
+            GTEST_SKIP() << "etcd is not installed (Debian: etcd-server)";
+        }
+        auto id = std::to_string(getpid());
+        host_b_ = "netd-b-" + id;
+        dir_ = ::testing::TempDir() + "netd-cluster-" + id;
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+        sh("ip netns add " + host_b_);
+        sh("ip link add netd-a type veth peer name netd-b");
+        sh("ip link set netd-b netns " + host_b_);
+        sh("ip addr add " + std::string(host_a_address) + "/30 dev netd-a && ip link set netd-a up");
+        sh("ip -n " + host_b_ + " addr add " + host_b_address + "/30 dev netd-b");
+        sh("ip -n " + host_b_ + " link set netd-b up && ip -n " + host_b_ + " link set lo up");
+        etcd_ = std::make_unique<EtcdServer>(dir_ + "/etcd");
+        etcd_->start();
+    }
+
+    void TearDown() override {
+        etcd_.reset();
+        if (!host_b_.empty()) std::system(("ip netns del " + host_b_ + " 2>/dev/null").c_str());
+        if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    }
+
+    std::vector<std::string> flags(const std::string& node) const {
+        return {"--coordinator", "etcd=http://" + std::string(host_a_address) + ":2379", "--node-id", node,
+                "--lease-ttl", std::to_string(lease_ttl), "--lock-file", dir_ + "/" + node + ".lock",
+                "--state-dir", dir_ + "/" + node};
+    }
+    std::unique_ptr<DaemonProcess> start_a() {
+        return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, flags("host-a"));
+    }
+    std::unique_ptr<DaemonProcess> start_b() {
+        return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, flags("host-b"),
+                                               std::vector<std::string>{"/usr/bin/env", "ip", "netns", "exec", host_b_},
+                                               host_b_address);
+    }
+    static HttpClient a() { return HttpClient("127.0.0.1", tun_port); }
+    static HttpClient b() { return HttpClient(host_b_address, tun_port); }
+
+    // GET /cluster/blocks as block -> node.
+    static std::map<std::string, std::string> claims(HttpClient client) {
+        auto reply = client.get("/cluster/blocks");
+        EXPECT_EQ(reply.status, 200) << reply.body;
+        std::map<std::string, std::string> out;
+        for (const auto& claim : reply.json()) out[claim["block"]] = claim["node"];
+        return out;
+    }
+
+    std::string host_b_, dir_;
+    std::unique_ptr<EtcdServer> etcd_;
+};
+
+TEST_F(ClusterTest, ConcurrentAllocationsOnTwoHostsGetDistinctBlocks) {
+    auto daemon_a = start_a();
+    auto daemon_b = start_b();
+    std::vector<std::string> from_a, from_b;
+    auto allocate = [](const char* host, std::vector<std::string>& out) {
+        HttpClient client(host, tun_port);
+        for (int i = 0; i < 50; ++i) {
+            auto reply = client.post("/tun", "{}");
+            if (reply.status != 201) {
+                out.push_back("error " + std::to_string(reply.status) + ": " + reply.body);
+                continue;
+            }
+            out.push_back(reply.json()["ip_addr"]);
+        }
+    };
+    std::thread on_a(allocate, "127.0.0.1", std::ref(from_a));
+    std::thread on_b(allocate, host_b_address, std::ref(from_b));
+    on_a.join();
+    on_b.join();
+
+    std::set<std::string> distinct(from_a.begin(), from_a.end());
+    distinct.insert(from_b.begin(), from_b.end());
+    EXPECT_EQ(distinct.size(), 100u);
+    for (const auto& address : distinct) EXPECT_EQ(address.find("error"), std::string::npos) << address;
+    auto held = claims(a());
+    EXPECT_EQ(held.size(), 100u);
+    EXPECT_EQ(std::count_if(held.begin(), held.end(), [](const auto& claim) { return claim.second == "host-a"; }), 50);
+    EXPECT_EQ(claims(b()), held) << "the hosts see different claims";
+    EXPECT_EQ(ip_json("link show type tun").size(), 50u) << "host A's kernel";
+}
+
+TEST_F(ClusterTest, AnExplicitBlockHeldByOneHostIsAConflictOnTheOther) {
+    auto daemon_a = start_a();
+    auto daemon_b = start_b();
+    ASSERT_EQ(a().post("/tun", R"({"name":"site0","address":"10.200.0.1/24"})").status, 201);
+    auto refused = b().post("/tun", R"({"address":"10.200.0.9/16"})");
+    EXPECT_EQ(refused.status, 409);
+    EXPECT_NE(refused.body.find("claimed by tun-daemon on node host-a"), std::string::npos) << refused.body;
+    EXPECT_EQ(b().post("/tun", R"({"address":"10.201.0.1/24"})").status, 201);
+}
+
+TEST_F(ClusterTest, WithoutEtcdNothingIsAllocatedAndNothingTornDown) {
+    auto daemon_a = start_a();
+    auto daemon_b = start_b();
+    auto created = a().post("/tun", R"({"name":"a0"})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    ASSERT_EQ(b().post("/tun", R"({"name":"b0"})").status, 201);
+
+    etcd_->stop();
+    auto refused = b().post("/tun", "{}");
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_NE(refused.body.find("etcd is out of reach"), std::string::npos) << refused.body;
+    EXPECT_EQ(a().post("/tun", R"({"address":"10.99.0.1/24"})").status, 503);
+    auto listed = a().get("/tun");
+    EXPECT_EQ(listed.status, 200);
+    EXPECT_EQ(listed.json(), nlohmann::json::array({created.json()}));
+    EXPECT_TRUE(link("a0")) << "a0 was torn down";
+    EXPECT_EQ(b().get("/tun/b0").status, 200);
+    // The next keepalive finds etcd gone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(lease_ttl * 1000 / 3 + 500));
+    auto health = a().get("/healthz").json();
+    EXPECT_EQ(health["status"], "degraded") << health.dump();
+
+    etcd_->start();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    HttpReply again;
+    do {
+        again = b().post("/tun", "{}");
+    } while (again.status == 503 && std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(again.status, 201) << again.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(lease_ttl * 1000 / 3 + 500));
+    EXPECT_EQ(a().get("/healthz").json()["status"], "ok");
+}
+
+TEST_F(ClusterTest, ARestartedHostKeepsItsBlocksAndADeadOnesFreeAfterTheTtl) {
+    auto daemon_a = start_a();
+    auto daemon_b = start_b();
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(a().post("/tun", "{}").status, 201);
+    ASSERT_EQ(b().post("/tun", "{}").status, 201);
+    auto before = claims(a());
+    ASSERT_EQ(before.size(), 4u);
+    auto a_block = std::find_if(before.begin(), before.end(), [](const auto& c) { return c.second == "host-a"; })->first;
+    auto wanted = R"({"address":")" + a_block.substr(0, a_block.rfind('.')) + R"(.1/24"})";
+
+    // kill -9, then a restart within the TTL: the new daemon takes its
+    // claims over under a new lease, so they outlive the old one.
+    daemon_a->stop(SIGKILL);
+    EXPECT_EQ(b().post("/tun", wanted).status, 409) << "a dead host's block was free before its TTL";
+    daemon_a = start_a();
+    std::this_thread::sleep_for(std::chrono::seconds(lease_ttl + 2));
+    EXPECT_EQ(claims(b()), before) << "a block changed hands";
+    EXPECT_EQ(b().post("/tun", wanted).status, 409);
+
+    // Gone for longer than the TTL: its blocks are free for the other host.
+    daemon_a->stop(SIGKILL);
+    EXPECT_EQ(b().post("/tun", wanted).status, 409);
+    std::this_thread::sleep_for(std::chrono::seconds(lease_ttl + 2));
+    auto taken = b().post("/tun", wanted);
+    EXPECT_EQ(taken.status, 201) << taken.body;
+    EXPECT_EQ(claims(b())[a_block], "host-b");
+}
+
+} // namespace
+} // namespace netd::testing
