@@ -10,8 +10,9 @@ namespace {
 constexpr int max_claim_attempts = 20;
 
 [[noreturn]] void held_elsewhere(const net::Cidr& range, const Claim& holder) {
-    fail(ErrorCode::conflict, range.to_string() + " overlaps " + holder.block.to_string() + ", claimed by " +
-                                  holder.daemon + " on node " + holder.node);
+    auto what = holder.block == range ? " is" : " overlaps " + holder.block.to_string() + ",";
+    fail(ErrorCode::conflict,
+         range.to_string() + what + " claimed by " + holder.daemon + " on node " + holder.node);
 }
 
 } // namespace
