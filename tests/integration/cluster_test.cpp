@@ -113,8 +113,10 @@ protected:
     std::unique_ptr<DaemonProcess> start_a() {
         return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, flags("host-a"));
     }
-    std::unique_ptr<DaemonProcess> start_b() {
-        return std::make_unique<DaemonProcess>(NETD_TUN_DAEMON, tun_port, flags("host-b"),
+    std::unique_ptr<DaemonProcess> start_b(const char* binary = NETD_TUN_DAEMON, unsigned short port = tun_port) {
+        auto node_flags = flags("host-b");
+        if (port != tun_port) node_flags.back() += "-" + std::to_string(port); // a state dir of its own
+        return std::make_unique<DaemonProcess>(binary, port, node_flags,
                                                std::vector<std::string>{"/usr/bin/env", "ip", "netns", "exec", host_b_},
                                                host_b_address);
     }
@@ -173,6 +175,20 @@ TEST_F(ClusterTest, AnExplicitBlockHeldByOneHostIsAConflictOnTheOther) {
     EXPECT_EQ(refused.status, 409);
     EXPECT_NE(refused.body.find("claimed by tun-daemon on node host-a"), std::string::npos) << refused.body;
     EXPECT_EQ(b().post("/tun", R"({"address":"10.201.0.1/24"})").status, 201);
+
+    // subnet-daemon claims in the same plan.
+    auto subnets_b = start_b(NETD_SUBNET_DAEMON, subnet_port);
+    HttpClient subnet_b(host_b_address, subnet_port);
+    auto subnet = subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})");
+    EXPECT_EQ(subnet.status, 409);
+    EXPECT_NE(subnet.body.find("on node host-a"), std::string::npos) << subnet.body;
+
+    // Released once the kernel has let go of it.
+    EXPECT_EQ(a().del("/tun/site0").status, 204);
+    EXPECT_EQ(subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})").status, 201);
+    auto held = claims(a());
+    EXPECT_EQ(held["10.200.0.0/25"], "host-b");
+    EXPECT_FALSE(held.contains("10.200.0.0/24"));
 }
 
 TEST_F(ClusterTest, WithoutEtcdNothingIsAllocatedAndNothingTornDown) {
@@ -234,6 +250,22 @@ TEST_F(ClusterTest, ARestartedHostKeepsItsBlocksAndADeadOnesFreeAfterTheTtl) {
     auto taken = b().post("/tun", wanted);
     EXPECT_EQ(taken.status, 201) << taken.body;
     EXPECT_EQ(claims(b())[a_block], "host-b");
+
+    // Host A comes back still holding that block in its kernel: it is not
+    // taken back, but reported.
+    daemon_a = start_a();
+    auto health = a().get("/healthz").json();
+    EXPECT_EQ(health["status"], "degraded") << health.dump();
+    EXPECT_NE(health.dump().find(a_block + " is held here but claimed by tun-daemon on node host-b"), std::string::npos)
+        << health.dump();
+    EXPECT_EQ(claims(a())[a_block], "host-b");
+    daemon_a->stop(SIGTERM);
+    auto errors = daemon_a->log_lines("tun_daemon.err");
+    EXPECT_TRUE(std::any_of(errors.begin(), errors.end(),
+                            [](const auto& line) { return line.find("[error]") != std::string::npos &&
+                                                          line.find("claimed by tun-daemon on node host-b") !=
+                                                              std::string::npos; }))
+        << "not logged at ERROR";
 }
 
 } // namespace
