@@ -223,6 +223,20 @@ void add_status_routes(http::Router& router, const http::Metrics& metrics, Statu
     });
 }
 
+namespace {
+
+// Runs `task` every `interval` until the timer's io_context stops.
+void repeat(boost::asio::steady_timer& timer, std::chrono::milliseconds interval, std::function<void()> task) {
+    timer.expires_after(interval);
+    timer.async_wait([&timer, interval, task = std::move(task)](const boost::system::error_code& ec) mutable {
+        if (ec) return;
+        task();
+        repeat(timer, interval, std::move(task));
+    });
+}
+
+} // namespace
+
 void serve(const Options& options, http::Router& router, Status status, Coordination& coordination) {
     http::Metrics metrics;
     status.problems = [&coordination] { return coordination.problems(); };
@@ -276,42 +290,10 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     };
     hangup.async_wait(on_hangup);
 
-    boost::asio::steady_timer log_flush(io);
-    std::function<void()> flush_logs_every_second = [&] {
-        log_flush.expires_after(std::chrono::seconds(1));
-        log_flush.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) return;
-            spdlog::default_logger()->flush();
-            flush_logs_every_second();
-
+    boost::asio::steady_timer log_flush(io), maintenance(io);
+    repeat(log_flush, std::chrono::seconds(1), [] { spdlog::default_logger()->flush(); });
     // The lease is kept alive at a third of its TTL, as etcd's own clients do.
-    boost::asio::steady_timer maintenance(io);
-    std::function<void()> maintain_claims = [&] {
-        if (!coordination.coordinated()) return;
-        maintenance.expires_after(coordination.maintain_every());
-        maintenance.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) return;
-            coordination.maintain();
-            maintain_claims();
-        });
-    };
-    maintain_claims();
-        });
-    };
-    flush_logs_every_second();
-
-    // The lease is kept alive at a third of its TTL, as etcd's own clients do.
-    boost::asio::steady_timer maintenance(io);
-    std::function<void()> maintain_claims = [&] {
-        if (!coordination.coordinated()) return;
-        maintenance.expires_after(coordination.maintain_every());
-        maintenance.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) return;
-            coordination.maintain();
-            maintain_claims();
-        });
-    };
-    maintain_claims();
+    if (coordination.coordinated()) repeat(maintenance, coordination.maintain_every(), [&] { coordination.maintain(); });
 
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),
                  bound.port());

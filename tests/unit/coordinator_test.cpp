@@ -9,16 +9,8 @@ namespace netd {
 namespace {
 
 using net::Cidr;
+using testing::code_of;
 
-ErrorCode code_of(const std::function<void()>& call) {
-    try {
-        call();
-    } catch (const Error& error) {
-        return error.code();
-    }
-    ADD_FAILURE() << "no error";
-    return ErrorCode::internal;
-}
 
 // Two hosts over one set of claims: each has its own kernel and services.
 struct Host {

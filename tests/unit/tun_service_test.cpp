@@ -8,6 +8,7 @@ namespace netd {
 namespace {
 
 using net::Cidr;
+using testing::code_of;
 using testing::FakeKernel;
 using testing::FakeTunBackend;
 
@@ -25,15 +26,6 @@ protected:
     }
 };
 
-ErrorCode code_of(const std::function<void()>& call) {
-    try {
-        call();
-    } catch (const Error& error) {
-        return error.code();
-    }
-    ADD_FAILURE() << "no error";
-    return ErrorCode::internal;
-}
 
 TEST_F(TunServiceTest, FirstTunGetsTheSpecsAddress) {
     auto tuns = service();
@@ -164,6 +156,7 @@ namespace netd {
 namespace {
 
 using net::Cidr;
+using testing::code_of;
 
 // After a reboot the kernel has forgotten every TUN; the intents bring back
 // what was asked for, and only that.
