@@ -45,7 +45,9 @@ bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned 
     if (!response.text.empty()) {
         out.body() = response.text;
     } else if (!response.body.is_null()) {
-        out.body() = response.body.dump() + "\n";
+        // A message may quote what the client sent, which need not be
+        // UTF-8 (GET /tun/%AE); such bytes become U+FFFD rather than a throw.
+        out.body() = response.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
     out.keep_alive(keep_alive);
     out.prepare_payload();

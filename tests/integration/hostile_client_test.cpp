@@ -130,6 +130,10 @@ TEST_F(HostileClientTest, EveryBadRequestGetsItsStatus) {
         {"bad name", request("POST", "/tun", json, R"({"name":"../../etc"})"), "400"},
         {"nul in name", request("POST", "/tun", json, "{\"name\":\"a\\u0000b\"}"), "400"},
         {"bad percent", request("GET", "/tun/%zz", "", ""), "400"},
+        // Quoted back in the 404's message: not UTF-8, and must not bring
+        // the daemon down when the answer is written.
+        {"not utf-8 in a name", request("GET", "/tun/%AE", "", ""), "404"},
+        {"not utf-8 raw", request("DELETE", "/tun/\xff\xfe", "", ""), "404"},
         {"unknown path", request("GET", "/../../etc/passwd", "", ""), "404"},
         {"wrong method", request("PATCH", "/tun", "", ""), "405"},
         {"not http", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage\r\n\r\n", "400"},

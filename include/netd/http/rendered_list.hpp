@@ -20,7 +20,7 @@ public:
             auto array = nlohmann::json::array();
             for (const auto& item : items) array.push_back(to_json(item));
             items_ = items;
-            text_ = array.dump();
+            text_ = array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         }
         return Response::plain(*text_, "application/json");
     }
