@@ -2,12 +2,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "netd/allocator.hpp"
 #include "netd/net/ip.hpp"
+#include "netd/net/range_set.hpp"
 
 // Many hosts, one address plan: before a daemon uses a block of the pool it
 // claims it where every host can see, so that no two hosts hand out the same
@@ -25,13 +27,23 @@ struct Claim {
     friend bool operator==(const Claim&, const Claim&) = default;
 };
 
-// Every claim of the pool, as read at one revision.
-struct ClaimView {
-    std::vector<Claim> claims;
-    std::int64_t revision = 0;
+// Every claim of the pool, as read at one revision, indexed by range so
+// that allocation checks each candidate in O(log n).
+class ClaimView {
+public:
+    ClaimView() = default;
+    ClaimView(std::vector<Claim> claims, std::int64_t revision);
 
+    const std::vector<Claim>& claims() const { return claims_; }
+    std::int64_t revision() const { return revision_; }
     // A claim whose block overlaps `range`, or nullptr.
     const Claim* find_overlap(const net::Cidr& range) const;
+
+private:
+    std::vector<Claim> claims_;
+    std::map<net::Cidr, std::size_t> by_block_; // index into claims_
+    net::RangeSet blocks_;
+    std::int64_t revision_ = 0;
 };
 
 class Coordinator {

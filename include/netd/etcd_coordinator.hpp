@@ -61,12 +61,18 @@ private:
     };
 
     nlohmann::json post(const std::string& path, const nlohmann::json& body);
-    std::map<std::string, Stored> read_keys(std::int64_t& revision);
+    // The keys from `key` up to `range_end` (just `key` when it is empty).
+    std::map<std::string, Stored> read_keys(const std::string& key, const std::string& range_end,
+                                            std::int64_t& revision);
+    std::map<std::string, Stored> read_pool(std::int64_t& revision) { return read_keys(prefix_, range_end_, revision); }
     std::string key_of(const net::Cidr& block) const;
-    std::string value_of(const std::string& name) const;
+    std::string value_of(const std::string& name, const std::string& created) const;
     bool ours(const Claim& claim) const;
     // A transaction of `compare` then `success`; whether it succeeded.
     bool transact(const nlohmann::json& compare, const nlohmann::json& success);
+    // Puts or deletes `key` only if it is still at `mod_revision`.
+    bool put_if_unchanged(const std::string& key, const std::string& mod_revision, const std::string& value);
+    bool delete_if_unchanged(const std::string& key, const std::string& mod_revision);
     void grant();
     bool keep_alive();
     void reconcile(const HeldBlocks& held);

@@ -17,11 +17,17 @@ constexpr int max_claim_attempts = 20;
 
 } // namespace
 
-const Claim* ClaimView::find_overlap(const net::Cidr& range) const {
-    for (const auto& claim : claims) {
-        if (claim.block.overlaps(range)) return &claim;
+ClaimView::ClaimView(std::vector<Claim> claims, std::int64_t revision)
+    : claims_(std::move(claims)), revision_(revision) {
+    for (std::size_t i = 0; i < claims_.size(); ++i) {
+        by_block_[claims_[i].block] = i;
+        blocks_.insert(claims_[i].block);
     }
-    return nullptr;
+}
+
+const Claim* ClaimView::find_overlap(const net::Cidr& range) const {
+    auto block = blocks_.find_overlap(range);
+    return block ? &claims_[by_block_.at(*block)] : nullptr;
 }
 
 Coordinator& local_coordinator() {

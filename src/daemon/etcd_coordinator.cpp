@@ -105,8 +105,8 @@ nlohmann::json EtcdCoordinator::post(const std::string& path, const nlohmann::js
 
 std::string EtcdCoordinator::key_of(const net::Cidr& block) const { return prefix_ + block.to_string(); }
 
-std::string EtcdCoordinator::value_of(const std::string& name) const {
-    return nlohmann::json{{"node", settings_.node}, {"daemon", settings_.daemon}, {"name", name}, {"created", now_rfc3339()}}
+std::string EtcdCoordinator::value_of(const std::string& name, const std::string& created) const {
+    return nlohmann::json{{"node", settings_.node}, {"daemon", settings_.daemon}, {"name", name}, {"created", created}}
         .dump();
 }
 
@@ -114,8 +114,12 @@ bool EtcdCoordinator::ours(const Claim& claim) const {
     return claim.node == settings_.node && claim.daemon == settings_.daemon;
 }
 
-std::map<std::string, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(std::int64_t& revision) {
-    auto answer = post("/v3/kv/range", {{"key", base64(prefix_)}, {"range_end", base64(range_end_)}});
+std::map<std::string, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(const std::string& key,
+                                                                         const std::string& range_end,
+                                                                         std::int64_t& revision) {
+    nlohmann::json request{{"key", base64(key)}};
+    if (!range_end.empty()) request["range_end"] = base64(range_end);
+    auto answer = post("/v3/kv/range", request);
     revision = std::stoll(answer["header"].value("revision", "0"));
     std::map<std::string, Stored> keys;
     for (const auto& kv : answer.value("kvs", nlohmann::json::array())) {
@@ -134,13 +138,37 @@ std::map<std::string, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(std::i
 }
 
 ClaimView EtcdCoordinator::read() {
-    ClaimView view;
-    for (auto& [_, stored] : read_keys(view.revision)) view.claims.push_back(std::move(stored.claim));
-    return view;
+    std::int64_t revision = 0;
+    std::vector<Claim> claims;
+    for (auto& [_, stored] : read_pool(revision)) claims.push_back(std::move(stored.claim));
+    return {std::move(claims), revision};
 }
 
 bool EtcdCoordinator::transact(const nlohmann::json& compare, const nlohmann::json& success) {
     return post("/v3/kv/txn", {{"compare", compare}, {"success", success}}).value("succeeded", false);
+}
+
+namespace {
+
+nlohmann::json at_revision(const std::string& encoded_key, const std::string& mod_revision) {
+    return nlohmann::json::array(
+        {{{"key", encoded_key}, {"target", "MOD"}, {"result", "EQUAL"}, {"mod_revision", mod_revision}}});
+}
+
+} // namespace
+
+bool EtcdCoordinator::put_if_unchanged(const std::string& key, const std::string& mod_revision,
+                                       const std::string& value) {
+    auto encoded = base64(key);
+    return transact(at_revision(encoded, mod_revision),
+                    nlohmann::json::array(
+                        {{{"request_put", {{"key", encoded}, {"value", base64(value)}, {"lease", lease_}}}}}));
+}
+
+bool EtcdCoordinator::delete_if_unchanged(const std::string& key, const std::string& mod_revision) {
+    auto encoded = base64(key);
+    return transact(at_revision(encoded, mod_revision),
+                    nlohmann::json::array({{{"request_delete_range", {{"key", encoded}}}}}));
 }
 
 void EtcdCoordinator::grant() {
@@ -162,24 +190,19 @@ bool EtcdCoordinator::claim(const ClaimView& view, const net::Cidr& block, const
                                                        {"range_end", base64(range_end_)},
                                                        {"target", "MOD"},
                                                        {"result", "LESS"},
-                                                       {"mod_revision", std::to_string(view.revision + 1)}}});
+                                                       {"mod_revision", std::to_string(view.revision() + 1)}}});
     nlohmann::json put = nlohmann::json::array(
-        {{{"request_put", {{"key", base64(key_of(block))}, {"value", base64(value_of(name))}, {"lease", lease_}}}}});
+        {{{"request_put", {{"key", base64(key_of(block))}, {"value", base64(value_of(name, now_rfc3339()))}, {"lease", lease_}}}}});
     return transact(unchanged, put);
 }
 
 void EtcdCoordinator::release(const net::Cidr& block) noexcept {
     try {
         std::int64_t revision = 0;
-        auto keys = read_keys(revision);
+        auto keys = read_keys(key_of(block), "", revision);
         auto found = keys.find(key_of(block));
         if (found == keys.end() || !ours(found->second.claim)) return;
-        auto key = base64(found->first);
-        transact(nlohmann::json::array({{{"key", key},
-                                         {"target", "MOD"},
-                                         {"result", "EQUAL"},
-                                         {"mod_revision", found->second.mod_revision}}}),
-                 nlohmann::json::array({{{"request_delete_range", {{"key", key}}}}}));
+        delete_if_unchanged(found->first, found->second.mod_revision);
     } catch (const std::exception& error) {
         // maintain() deletes it once etcd answers again.
         reconciled_ = false;
@@ -197,43 +220,41 @@ void EtcdCoordinator::reconcile(const HeldBlocks& held) {
         planned.push_back(entry);
         held_keys.insert(key_of(entry.first));
     }
+    // Like allocation, a few rounds settle any race; more is given up on
+    // until the next maintenance.
     for (int attempt = 0; attempt < 20; ++attempt) {
         lost.clear();
         std::int64_t revision = 0;
-        auto keys = read_keys(revision);
-        bool changed_under_us = false;
+        auto keys = read_pool(revision);
+        std::vector<Claim> others;
         for (const auto& [key, stored] : keys) {
-            if (!ours(stored.claim) || held_keys.contains(key)) continue;
-            transact(nlohmann::json::array({{{"key", base64(key)}, {"target", "MOD"}, {"result", "EQUAL"},
-                                             {"mod_revision", stored.mod_revision}}}),
-                     nlohmann::json::array({{{"request_delete_range", {{"key", base64(key)}}}}}));
+            if (!ours(stored.claim)) {
+                others.push_back(stored.claim);
+            } else if (!held_keys.contains(key)) {
+                delete_if_unchanged(key, stored.mod_revision);
+            }
         }
+        ClaimView foreign(std::move(others), revision);
+        bool changed_under_us = false;
         for (const auto& [block, name] : planned) {
             auto key = key_of(block);
             auto found = keys.find(key);
             if (found != keys.end() && ours(found->second.claim)) {
-                if (found->second.lease == lease_) continue;
                 // Taken over under the current lease, only if it is still
                 // the very claim just read: never a plain put.
-                auto value = base64(value_of(found->second.claim.name));
-                changed_under_us |= !transact(
-                    nlohmann::json::array({{{"key", base64(key)}, {"target", "MOD"}, {"result", "EQUAL"},
-                                            {"mod_revision", found->second.mod_revision}}}),
-                    nlohmann::json::array(
-                        {{{"request_put", {{"key", base64(key)}, {"value", value}, {"lease", lease_}}}}}));
+                if (found->second.lease != lease_) {
+                    changed_under_us |= !put_if_unchanged(key, found->second.mod_revision,
+                                                          value_of(found->second.claim.name,
+                                                                   found->second.claim.created));
+                }
                 continue;
             }
-            const Claim* other = nullptr;
-            for (const auto& [other_key, stored] : keys) {
-                if (other_key != key && !ours(stored.claim) && stored.claim.block.overlaps(block)) other = &stored.claim;
-            }
-            if (found != keys.end()) other = &found->second.claim;
-            if (other) {
+            if (const auto* other = foreign.find_overlap(block)) {
                 lost.push_back(block.to_string() + " is held here but claimed by " + other->daemon + " on node " +
                                other->node);
                 continue;
             }
-            changed_under_us |= !claim({{}, revision}, block, name);
+            changed_under_us |= !claim(foreign, block, name);
         }
         if (!changed_under_us) break;
     }

@@ -188,7 +188,8 @@ std::chrono::milliseconds Coordination::maintain_every() const {
 void add_cluster_routes(http::Router& router, Coordinator& coordinator) {
     router.add(http::verb::get, "/cluster/blocks", [&coordinator](const http::Request&) {
         auto out = nlohmann::json::array();
-        for (const auto& claim : coordinator.read().claims) {
+        auto view = coordinator.read();
+        for (const auto& claim : view.claims()) {
             out.push_back({{"block", claim.block.to_string()},
                            {"node", claim.node},
                            {"daemon", claim.daemon},

@@ -103,15 +103,15 @@ void FakeCoordinator::check_reachable() const {
 
 ClaimView FakeCoordinator::read() {
     check_reachable();
-    ClaimView view{{}, shared_.revision};
-    for (const auto& [_, claim] : shared_.claims) view.claims.push_back(claim);
-    return view;
+    std::vector<Claim> claims;
+    for (const auto& [_, claim] : shared_.claims) claims.push_back(claim);
+    return {std::move(claims), shared_.revision};
 }
 
 bool FakeCoordinator::claim(const ClaimView& view, const net::Cidr& block, const std::string& name) {
     check_reachable();
     if (auto interfere = std::exchange(before_next_claim, nullptr)) interfere();
-    if (shared_.revision != view.revision) return false;
+    if (shared_.revision != view.revision()) return false;
     shared_.claims[block] = {block, node_, "test", name, "now"};
     ++shared_.revision;
     return true;
