@@ -1,7 +1,8 @@
 // Raw bytes through Beast's parser (with the daemon's limits) and then the
 // whole pipeline of both daemons' APIs over the fake kernel: the access
-// policy, the router, the handlers and the error mapping. Every request must
-// end in a response with a status the API documents, and nothing may crash.
+// policy, the router, the handlers, the error mapping and the writing of the
+// body. Every request must end in a response with a status the API
+// documents, and nothing may crash.
 
 #include <cstdlib>
 #include <set>
@@ -25,7 +26,8 @@ struct Daemons {
     netd::testing::FakeIntentStore tun_store, subnet_store;
     std::string problem;
     netd::Intents tun_intents{tun_store, problem}, subnet_intents{subnet_store, problem};
-    netd::TunService tuns{tun_backend, kernel, tun_intents, netd::net::Cidr::parse("10.0.0.0/16")};
+    netd::TunService tuns{tun_backend, kernel, tun_intents, netd::net::Cidr::parse("10.0.0.0/16"),
+                          netd::net::Cidr::parse("fd00:1::/48")};
     netd::SubnetService subnets{subnet_backend, kernel, subnet_intents, {.pool = netd::net::Cidr::parse("10.0.0.0/16")}};
     netd::http::Router router;
     netd::http::AccessPolicy policy{{"127.0.0.1:3030", "localhost:3030"}};
@@ -68,6 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
          view(request[bhttp::field::authorization]), view(request[bhttp::field::content_type]), request.body(),
          false});
     if (!documented.contains(response.code)) std::abort();
+    // What the server writes; it must not throw, whatever the request held.
+    response.payload();
     // Keep the fake kernel small, so the fuzzer explores requests, not a full pool.
     if (daemons.kernel.tuns.size() + daemons.kernel.subnets.size() > 64) {
         daemons.kernel.tuns.clear();

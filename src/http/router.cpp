@@ -149,4 +149,10 @@ Response Router::dispatch(verb method, std::string_view target, std::string_view
     });
 }
 
+std::string Response::payload() const {
+    if (!text.empty()) return text;
+    if (body.is_null()) return "";
+    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 } // namespace netd::http

@@ -42,13 +42,7 @@ bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned 
     out.set("X-Content-Type-Options", "nosniff");
     out.set(bhttp::field::cache_control, "no-store");
     if (!response.allow.empty()) out.set(bhttp::field::allow, response.allow);
-    if (!response.text.empty()) {
-        out.body() = response.text;
-    } else if (!response.body.is_null()) {
-        // A message may quote what the client sent, which need not be
-        // UTF-8 (GET /tun/%AE); such bytes become U+FFFD rather than a throw.
-        out.body() = response.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    }
+    out.body() = response.payload();
     out.keep_alive(keep_alive);
     out.prepare_payload();
     return out;

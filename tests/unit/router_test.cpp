@@ -125,3 +125,25 @@ TEST(RenderedList, RendersAgainOnlyWhenTheListingChanges) {
 
 } // namespace
 } // namespace netd::http
+
+namespace netd::http {
+namespace {
+
+TEST(Response, PayloadSurvivesBytesThatAreNotUtf8) {
+    struct Case {
+        Response response;
+        std::string payload;
+    };
+    for (const auto& c : std::vector<Case>{
+             {Response::json(status::not_found, {{"message", "no TUN named \xAE"}}),
+              "{\"message\":\"no TUN named \xEF\xBF\xBD\"}\n"},
+             {Response::json(status::ok, nlohmann::json::array()), "[]\n"},
+             {Response::empty(status::no_content), ""},
+             {Response::plain("# metrics\n", "text/plain"), "# metrics\n"},
+         }) {
+        EXPECT_EQ(c.response.payload(), c.payload);
+    }
+}
+
+} // namespace
+} // namespace netd::http

@@ -45,6 +45,11 @@ struct Response {
         response.text_type = std::move(type);
         return response;
     }
+
+    // The body as sent: the text, or the JSON and a newline ("" for none).
+    // A message may quote what the client sent, which need not be UTF-8
+    // (GET /tun/%AE): such bytes are written as U+FFFD, never thrown over.
+    std::string payload() const;
 };
 
 using Handler = std::function<Response(const Request&)>;
