@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include <gtest/gtest.h>
-
 namespace netd::testing {
 
 std::optional<Occupant> FakeKernel::find_overlap(const net::Cidr& range) {
@@ -85,16 +83,6 @@ void FakeSubnetBackend::remove(const net::Cidr& network) {
     if (!kernel_.subnets.contains(network)) fail(ErrorCode::not_found, network.to_string() + " is not managed");
     kernel_.throw_if_failing();
     kernel_.subnets.erase(network);
-}
-
-ErrorCode code_of(const std::function<void()>& call) {
-    try {
-        call();
-    } catch (const Error& error) {
-        return error.code();
-    }
-    ADD_FAILURE() << "no error";
-    return ErrorCode::internal;
 }
 
 void FakeCoordinator::check_reachable() const {

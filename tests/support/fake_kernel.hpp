@@ -92,10 +92,6 @@ private:
     std::string node_;
 };
 
-// The code of the netd::Error that `call` throws; a test failure when it
-// throws none.
-ErrorCode code_of(const std::function<void()>& call);
-
 // Intents kept in memory; `text` is what a real store would hold on disk.
 class FakeIntentStore : public IntentStore {
 public:

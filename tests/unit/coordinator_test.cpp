@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "error_code.hpp"
 #include "fake_kernel.hpp"
 #include "netd/error.hpp"
 #include "netd/subnet_service.hpp"
