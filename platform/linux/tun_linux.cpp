@@ -74,7 +74,7 @@ public:
         }
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
 
-        TunInterface tun{request.ifr_name, address,         address6,  owner, group, spec.mtu, spec.multi_queue,
+        TunInterface tun{request.ifr_name, address,  address6, owner, group, spec.mtu, spec.multi_queue,
                          spec.extra_addresses, spec.routes};
         // if_nametoindex would open and close a socket of its own each time.
         int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;

@@ -136,10 +136,11 @@ Uint128 parse_ipv6(std::string_view text) {
 // RFC 5952: lower-case hex without leading zeros, the longest run of two or
 // more zero groups (the first of equals) as "::", and IPv4-mapped addresses
 // ending in their dotted quad.
-std::string format_ipv6(Uint128 value) {
+std::string format_ipv6(IpAddress address) {
+    auto value = address.value();
+    if (address.is_v4_mapped()) return "::ffff:" + dotted(static_cast<std::uint32_t>(value));
     std::array<std::uint16_t, 8> groups{};
     for (int i = 0; i < 8; ++i) groups[static_cast<std::size_t>(i)] = static_cast<std::uint16_t>(value >> (112 - 16 * i));
-    if (value >> 32 == 0xffff) return "::ffff:" + dotted(static_cast<std::uint32_t>(value));
     int best_start = -1, best_length = 1;
     for (int i = 0; i < 8;) {
         if (groups[static_cast<std::size_t>(i)] != 0) {
@@ -214,7 +215,7 @@ std::array<std::uint8_t, 16> IpAddress::bytes() const {
 }
 
 std::string IpAddress::to_string() const {
-    return family_ == Family::v4 ? dotted(v4_value()) : format_ipv6(value_);
+    return family_ == Family::v4 ? dotted(v4_value()) : format_ipv6(*this);
 }
 
 Cidr::Cidr(IpAddress network, int prefix_len) : network_(network), prefix_len_(prefix_len) {
@@ -281,8 +282,8 @@ void check_family(const Cidr& range, Family family, const std::string& what) {
 }
 
 void check_assignable(const Cidr& range) {
-    static const Cidr v4_mapped(IpAddress(Family::v6, Uint128{0xffff} << 32), 96);
-    if (v4_mapped.contains(range)) {
+    // Inside ::ffff:0:0/96.
+    if (range.prefix_len() >= 96 && range.network().is_v4_mapped()) {
         fail(ErrorCode::invalid, range.to_string() +
                                      " is IPv4-mapped (::ffff:0:0/96); give the IPv4 range itself instead");
     }

@@ -72,7 +72,8 @@ std::vector<Restored> SubnetService::restore() {
     std::vector<std::string> present;
     for (const auto& subnet : sync()) present.push_back(subnet.network.to_string());
     return restore_intents(
-        intents_, present, host_, [](const std::string& cidr, const nlohmann::json&) { return std::vector{net::Cidr::parse(cidr)}; },
+        intents_, present, host_,
+        [](const std::string& cidr, const nlohmann::json&) { return std::vector{net::Cidr::parse(cidr)}; },
         [&](const std::string& cidr, const nlohmann::json& record) {
             auto network = net::Cidr::parse(cidr);
             backend_.add(network, record.value("interface", ""));

@@ -135,12 +135,6 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
     std::lock_guard host_lock(host_);
     std::vector<net::Cidr> allocated; // and to be given back if creating fails
     std::optional<net::Cidr> claimed;
-    auto give_back = [&] {
-        for (const auto& block : allocated) {
-            (block.family() == net::Family::v4 ? allocator_ : allocator6_).release(block);
-        }
-        if (claimed) coordinator_.release(*claimed);
-    };
     TunInterface tun;
     std::optional<net::InterfaceAddress> address6;
     auto address = addressing.address.value_or(net::InterfaceAddress{});
@@ -169,7 +163,10 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
         }
         tun = backend_.create(spec, address, address6);
     } catch (...) {
-        give_back();
+        for (const auto& block : allocated) {
+            (block.family() == net::Family::v4 ? allocator_ : allocator6_).release(block);
+        }
+        if (claimed) coordinator_.release(*claimed);
         throw;
     }
     if (addressing.address) allocator_.hold(address.network());
