@@ -9,6 +9,11 @@ namespace {
 // the pool changes faster than a claim can be made, which is worth an error.
 constexpr int max_claim_attempts = 20;
 
+[[noreturn]] void gave_up(const std::string& what) {
+    fail(ErrorCode::unavailable, "could not claim " + what + " after " + std::to_string(max_claim_attempts) +
+                                     " attempts: the pool's claims keep changing");
+}
+
 [[noreturn]] void held_elsewhere(const net::Cidr& range, const Claim& holder) {
     auto what = holder.block == range ? " is" : " overlaps " + holder.block.to_string() + ",";
     fail(ErrorCode::conflict,
@@ -46,8 +51,7 @@ net::Cidr allocate_claimed(Allocator& allocator, int prefix_len, HostNetwork& ho
         if (coordinator.claim(view, block, name)) return block;
         allocator.release(block);
     }
-    fail(ErrorCode::unavailable, "could not claim a block after " + std::to_string(max_claim_attempts) +
-                                     " attempts: the pool's claims keep changing");
+    gave_up("a block");
 }
 
 void claim_given(Coordinator& coordinator, const net::Cidr& pool, const net::Cidr& range, const std::string& name) {
@@ -57,8 +61,7 @@ void claim_given(Coordinator& coordinator, const net::Cidr& pool, const net::Cid
         if (const auto* holder = view.find_overlap(range)) held_elsewhere(range, *holder);
         if (coordinator.claim(view, range, name)) return;
     }
-    fail(ErrorCode::unavailable, "could not claim " + range.to_string() + " after " +
-                                     std::to_string(max_claim_attempts) + " attempts: the pool's claims keep changing");
+    gave_up(range.to_string());
 }
 
 } // namespace netd

@@ -197,6 +197,9 @@ bool EtcdCoordinator::claim(const ClaimView& view, const net::Cidr& block, const
 }
 
 void EtcdCoordinator::release(const net::Cidr& block) noexcept {
+    // Ranges outside the pool are never claimed (claim_given), so there is
+    // nothing to look up.
+    if (!settings_.pool.overlaps(block)) return;
     try {
         std::int64_t revision = 0;
         auto keys = read_keys(key_of(block), "", revision);
