@@ -32,6 +32,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The daemon runs one io_context on one thread, so sockets name its executor
+// type: the type-erased default costs a copy on every handler.
+using Executor = asio::io_context::executor_type;
+template <typename Protocol>
+using Socket = typename Protocol::socket::template rebind_executor<Executor>::other;
+
 // Boost 1.74's Beast has its own string_view.
 std::string_view view(beast::string_view text) { return {text.data(), text.size()}; }
 
@@ -71,7 +77,7 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
     static constexpr bool local = std::is_same_v<Protocol, asio::local::stream_protocol>;
 
 public:
-    Session(typename Protocol::socket&& socket, Api api, const ServerLimits& limits,
+    Session(Socket<Protocol>&& socket, Api api, const ServerLimits& limits,
             std::shared_ptr<std::size_t> open_connections)
         : stream_(std::move(socket)), api_(api), limits_(limits), slot_(std::move(open_connections)) {}
 
@@ -213,7 +219,7 @@ private:
         }
     }
 
-    beast::basic_stream<Protocol> stream_;
+    beast::basic_stream<Protocol, Executor> stream_;
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
@@ -247,11 +253,11 @@ public:
 
 private:
     void do_accept() {
-        acceptor_.async_accept(asio::make_strand(io_),
+        acceptor_.async_accept(io_.get_executor(),
                                beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
-    void on_accept(beast::error_code ec, typename Protocol::socket socket) {
+    void on_accept(beast::error_code ec, Socket<Protocol> socket) {
         if (ec == asio::error::operation_aborted) return;
         if (ec) {
             spdlog::warn("accept failed: {}", ec.message());
