@@ -19,8 +19,9 @@ void write_durably(const std::string& directory, const std::string& path, const 
 // An IntentStore in one file. replace() is atomic and durable
 // (write_durably). append() writes at once (the kernel has the line,
 // whatever becomes of the daemon) and leaves the fsync to a thread of its
-// own, which covers every line appended while the previous sync ran: group commit, so that a request
-// never waits for the disk and a burst of them costs one sync, not one each.
+// own, which covers every line appended since the previous sync: group
+// commit, so that a request never waits for the disk and a burst of them
+// costs a sync every 10 ms, not one each.
 class StateFile : public IntentStore {
 public:
     // Creates `directory` (mode 0700) if need be, and takes over the
