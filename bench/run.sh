@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: the anchors and tun-daemon measured side by side, in a network
-# namespace of its own, bounded by BENCH_N TUNs (default 200), 24 s of wrk,
+# namespace of its own, bounded by BENCH_N TUNs (default 200), 30 s of wrk,
 # and a scale run of SCALE_TUNS TUNs and SCALE_SUBNETS subnets (default 1,000
 # and 10,000, 15 minutes at most). Prints one table and writes it to
 # bench/results/<date>-<host>.md. BENCH_SMOKE=1 runs a handful of each and
@@ -101,12 +101,12 @@ CONF
     nginx -c "$work/nginx.conf" -p "$work/nginx" &
     pids+=($!)
     wait_for_port 8080
-    # Three rounds of 4 s, taking turns, and the median of each and of the
+    # Five rounds of 3 s, taking turns, and the median of each and of the
     # rounds' ratios: one 10 s run apiece let a noisy neighbour decide which
     # side looked faster.
-    rps() { wrk -t1 -c50 -d4s "$1" | awk '/Requests\/sec/ { print $2 }'; }
+    rps() { wrk -t1 -c50 -d3s "$1" | awk '/Requests\/sec/ { print $2 }'; }
     get_runs=() nginx_runs=() get_ratios=()
-    for _ in 1 2 3; do
+    for _ in $(seq "$rounds"); do
         get_runs+=("$(rps http://127.0.0.1:3030/tun)")
         nginx_runs+=("$(rps http://127.0.0.1:8080/tun)")
         get_ratios+=("$(ratio "${get_runs[-1]}" "${nginx_runs[-1]}")")
@@ -169,7 +169,7 @@ results=$(cat <<TABLE
 | iproute2 create p50 / POST /tun p50 | $(ratio "${p50[iproute2.create]}" "${p50[daemon.create]}") | >= 15 |
 | DELETE /tun p50 / raw delete p50, median of $rounds rounds | $(median <<<"${round_ratios[delete]}") | <= 1.1 |
 | GET /tun req/s, nginx req/s | $get_rps, $nginx_rps | |
-| GET /tun req/s / nginx req/s, median of 3 rounds | $get_ratio | >= 0.9 |
+| GET /tun req/s / nginx req/s, median of $rounds rounds | $get_ratio | >= 0.9 |
 | full /8 allocation (ms) | $allocate_ms | < 50 |
 | raw TUN create per decile, $scale_tuns TUNs (ms) | $raw_tun_deciles | anchor |
 | POST /tun per decile, $scale_tuns TUNs (ms) | $tun_deciles | |
