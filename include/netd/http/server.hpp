@@ -39,6 +39,7 @@ struct Api {
 // An HTTP/1.1 server on one io_context: a listener that accepts connections
 // and a session per connection that reads a request, passes it through
 // handle_request and writes the response, keeping the connection alive.
+// That io_context runs on one thread, so sessions need no strand.
 class Server {
 public:
     Server(boost::asio::io_context& io, Api api, ServerLimits limits = {});
