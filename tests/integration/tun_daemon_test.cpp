@@ -1,7 +1,16 @@
 // The real tun-daemon, driven over HTTP inside a network namespace of the
 // test's own, with every answer checked against what the kernel holds.
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +26,7 @@
 #include "kernel_view.hpp"
 #include "netd/net/ip.hpp"
 #include "netns.hpp"
+#include "unique_fd.hpp"
 
 namespace netd::testing {
 namespace {
@@ -102,6 +112,55 @@ TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
     EXPECT_EQ(client.get("/tun/vpn0").status, 404);
     EXPECT_EQ(client.del("/tun/vpn0").status, 404);
     EXPECT_EQ(client.get("/tun").json(), nlohmann::json::array({created.json()}));
+}
+
+// What a TUN is for: a program attaches and reads what the host routes into
+// it. Until one does, the TUN has no carrier, and the kernel leaves its IPv6
+// link-local address until then too.
+TEST_F(TunDaemonTest, AProgramThatAttachesReadsWhatIsRoutedToIt) {
+    auto daemon = start();
+    HttpClient client("127.0.0.1", tun_port);
+    auto created = client.post("/tun", R"({"name":"app0","routes":["10.9.0.0/16"]})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    auto flags = [] { return (*link("app0"))["flags"].dump(); };
+    EXPECT_EQ(flags().find("LOWER_UP"), std::string::npos) << flags();
+    auto link_local = [] { return ip_json("-6 addr show scope link dev app0").dump(); };
+    EXPECT_EQ(link_local().find("fe80:"), std::string::npos) << link_local();
+
+    platform::UniqueFd tun(open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+    ASSERT_TRUE(tun) << std::strerror(errno);
+    ifreq request{};
+    request.ifr_flags = IFF_TUN | IFF_NO_PI;
+    std::strncpy(request.ifr_name, "app0", IFNAMSIZ - 1);
+    ASSERT_EQ(ioctl(tun.get(), TUNSETIFF, &request), 0) << std::strerror(errno);
+    EXPECT_NE(flags().find("LOWER_UP"), std::string::npos) << flags();
+    EXPECT_NE(link_local().find("fe80:"), std::string::npos) << link_local();
+    EXPECT_EQ(client.get("/tun/app0").json(), created.json()) << "attaching changed what the daemon reports";
+
+    platform::UniqueFd udp(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    inet_pton(AF_INET, "10.9.1.2", &to.sin_addr);
+    ASSERT_EQ(sendto(udp.get(), "netd", 4, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 4) << std::strerror(errno);
+    // The kernel may send IPv6 chatter first (MLD, router solicitations) now
+    // that the TUN is live; the datagram is the IPv4 packet to 10.9.1.2.
+    bool found = false;
+    for (int packet = 0; packet < 20 && !found; ++packet) {
+        pollfd ready{tun.get(), POLLIN, 0};
+        if (poll(&ready, 1, 2000) != 1) break;
+        std::array<unsigned char, 2048> bytes{};
+        auto size = read(tun.get(), bytes.data(), bytes.size());
+        if (size < static_cast<ssize_t>(sizeof(iphdr) + sizeof(udphdr)) || (bytes[0] >> 4) != 4) continue;
+        iphdr header{};
+        std::memcpy(&header, bytes.data(), sizeof header);
+        char destination[INET_ADDRSTRLEN] = {};
+        inet_ntop(AF_INET, &header.daddr, destination, sizeof destination);
+        auto payload = std::string(reinterpret_cast<char*>(bytes.data()) + header.ihl * 4 + sizeof(udphdr),
+                                   static_cast<std::size_t>(size) - header.ihl * 4 - sizeof(udphdr));
+        found = header.protocol == IPPROTO_UDP && std::string(destination) == "10.9.1.2" && payload == "netd";
+    }
+    EXPECT_TRUE(found) << "the datagram to 10.9.1.2 never came out of app0";
 }
 
 TEST_F(TunDaemonTest, OptionsReachTheKernelAndSurviveARestart) {
