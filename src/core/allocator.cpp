@@ -47,16 +47,17 @@ void Allocator::release(const net::Cidr& range) {
 net::Cidr Allocator::allocate(int prefix_len, HostNetwork& host, const std::function<std::set<net::Cidr>()>& held_now,
                               const std::function<bool(const net::Cidr&)>& unclaimed) {
     auto& pool = pool_for(prefix_len);
-    auto free_on_host = [&](const net::Cidr& candidate) {
+    // Free on this host and claimed by no other.
+    auto usable = [&](const net::Cidr& candidate) {
         if (host.overlaps(candidate)) return false;
         if (!unclaimed || unclaimed(candidate)) return true;
         pool.occupy(candidate);
         return false;
     };
-    auto block = pool.allocate(free_on_host);
+    auto block = pool.allocate(usable);
     if (!block) {
         sync(held_now());
-        block = pool.allocate(free_on_host);
+        block = pool.allocate(usable);
     }
     if (!block) {
         fail(ErrorCode::conflict, "the pool " + pool_.to_string() + " has no free /" + std::to_string(prefix_len) +

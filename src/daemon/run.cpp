@@ -150,10 +150,6 @@ std::string read_token(const std::string& path) {
     return token;
 }
 
-} // namespace
-
-namespace {
-
 std::string machine_id() {
     std::ifstream in("/etc/machine-id");
     std::string id;
