@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps test-deps build run test test-sanitize fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps test-deps build run test test-sanitize check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -46,11 +46,21 @@ run: build
 	  $(BUILD_DIR)/subnet-daemon --log-dir var/log --state-dir var/lib/subnet-daemon & \
 	  wait -n'
 
-# The cluster tests run a real etcd (in a namespace of their own).
-TEST_APT_PACKAGES := etcd-server
+# What the tests need beyond the build: a real etcd for the cluster tests,
+# python3 for the install test's plist check, systemd-analyze for the units'
+# security scores.
+TEST_APT_PACKAGES := etcd-server python3 systemd
 TEST_BREW_PACKAGES := etcd
+# Every command a test or test script calls, checked once the packages are
+# in, so that a missing one is named here rather than deep in a test's
+# output. (coreutils, util-linux and mawk come with every Debian.)
+TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare timeout awk
 test-deps: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)" BREW_PACKAGES="$(TEST_BREW_PACKAGES)"
+ifneq ($(UNAME),Darwin)
+	@missing=""; for c in $(TEST_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then echo "make test: the tests call commands that are not installed:$$missing" >&2; exit 1; fi
+endif
 
 test: build test-deps
 	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
@@ -62,6 +72,12 @@ test-sanitize: test-deps
 	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)"
 	cmake --build build-sanitize -j $(JOBS)
 	cd build-sanitize && $(SUDO) ctest --output-on-failure -j 1
+
+# `make test` as a new user would run it: in a minimal Debian 12 root
+# (debootstrap, cached), on a clean clone of HEAD, after the README's one
+# prerequisite line. Needs root; see tests/fresh/check_fresh.sh.
+check-fresh:
+	$(SUDO) bash tests/fresh/check_fresh.sh
 
 # libFuzzer over the HTTP parser and router, the JSON bodies and CIDR
 # parsing, each for FUZZ_SECONDS, from the seeds in fuzz/corpus/. New inputs

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# make check-fresh: the README's quick start on a really fresh Debian 12.
+# A minimal root (debootstrap --variant=minbase, from the mirror this host's
+# apt is configured with) gets a clean clone of HEAD, the README's one-line
+# prerequisite and then `make test`, run as root inside it. Developers' and
+# CI's machines already carry tools a new user's machine does not, and a
+# missing install step hides there; a minimal root hides nothing.
+#
+# The debootstrapped root is cached as a tarball (FRESH_CACHE, default
+# /var/cache/netd-check-fresh) and unpacked anew each run; everything is torn
+# down on exit, failure or not. Needs root (chroot, mounts).
+#   tests/fresh/check_fresh.sh
+#   FRESH_SUITE (bookworm), FRESH_MIRROR (the configured one), FRESH_CACHE,
+#   FRESH_KEEP=1 to leave the root in place for a look after a failure.
+set -euo pipefail
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+suite=${FRESH_SUITE:-bookworm}
+cache=${FRESH_CACHE:-/var/cache/netd-check-fresh}
+
+say() { echo "check-fresh: $*"; }
+if [ "$(id -u)" != 0 ]; then
+    say "needs root (debootstrap, chroot and mounts); run it as root or with sudo" >&2
+    exit 1
+fi
+
+# The first URI that this host's apt uses for the suite itself, in either
+# format (deb822 .sources or one-line .list).
+configured_mirror() {
+    local file
+    for file in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$file" ] || continue
+        awk -v suite="$suite" '
+            /^[[:space:]]*$/ { if (uri != "" && has_suite && deb) { print uri; exit } uri = ""; has_suite = 0; deb = 0; next }
+            /^URIs:/ { uri = $2 }
+            /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) has_suite = 1 }
+            END { if (uri != "" && has_suite && deb) print uri }' "$file"
+    done
+    for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$file" ] || continue
+        awk -v suite="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i + 1) == suite) { print $i; exit } }' "$file"
+    done
+}
+mirror=${FRESH_MIRROR:-$(configured_mirror | head -n 1)}
+if [ -z "$mirror" ]; then
+    say "no apt source for $suite is configured on this host; set FRESH_MIRROR" >&2
+    exit 1
+fi
+
+if ! command -v debootstrap >/dev/null; then
+    say "installing debootstrap"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
+fi
+
+arch=$(dpkg --print-architecture)
+tarball=$cache/$suite-minbase-$arch.tar.gz
+work=$(mktemp -d /var/tmp/netd-check-fresh.XXXXXX)
+root=$work/root
+
+# Tear down whatever got set up, even after a failure: processes still
+# running in the root, then every mount under it (deepest first), then the
+# files. Never remove the tree while anything is still mounted in it: /dev
+# and /sys are bound there.
+teardown() {
+    local status=$?
+    set +e
+    for proc in /proc/[0-9]*; do
+        [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && kill -9 "${proc#/proc/}" 2>/dev/null
+    done
+    local mounts
+    mounts=$(awk -v root="$root" '$5 == root || index($5, root "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+    for mount in $mounts; do umount "$mount" 2>/dev/null || umount -l "$mount"; done
+    if awk -v root="$root" '$5 == root || index($5, root "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+        say "something is still mounted under $root; left it in place" >&2
+    elif [ -n "${FRESH_KEEP:-}" ] && [ "$status" != 0 ]; then
+        say "left the root in $root (FRESH_KEEP)"
+    else
+        rm -rf --one-file-system "$work"
+    fi
+    exit "$status"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+if [ ! -s "$tarball" ]; then
+    say "building a minimal $suite root from $mirror (cached in $tarball afterwards)"
+    mkdir -p "$cache"
+    debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+        tail -30 "$work/debootstrap.log" >&2
+        exit 1
+    }
+    tar --numeric-owner -C "$root" -czf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+else
+    say "unpacking the cached minimal root $tarball"
+    mkdir -p "$root"
+    tar --numeric-owner -C "$root" -xzf "$tarball"
+fi
+
+# The host's own apt configuration, as a machine installed from that mirror
+# would have it: its sources (the suite, updates, security) and how to reach
+# them (Acquire:: settings), and name resolution.
+rm -f "$root/etc/apt/sources.list"
+for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -r "$file" ] && cp "$file" "$root$file"
+done
+for file in /etc/apt/apt.conf.d/*; do
+    [ -r "$file" ] && grep -q '^[[:space:]]*Acquire::' "$file" && cp "$file" "$root$file"
+done
+cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# A root with no init: package scripts must not try to start services.
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
+
+# The root is a mount point of its own (ip netns bind-mounts under /run),
+# private so that nothing mounted inside reaches the host.
+mount --bind "$root" "$root"
+mount --make-private "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
+mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
+
+git -C "$source_dir" clone -q --no-hardlinks "$source_dir" "$root/root/netd"
+say "testing $(git -C "$root/root/netd" log -1 --format='%h %s')"
+
+# The README's quick start, word for word: its one prerequisite, then the
+# command. A clean environment, as a new login would have.
+prerequisite=$(grep -m1 -E "^apt-get update && apt-get install " "$source_dir/README.md" || true)
+if [ -z "$prerequisite" ]; then
+    say "the README's quick start names no prerequisite line (apt-get update && apt-get install ...)" >&2
+    exit 1
+fi
+say "running: $prerequisite; make test"
+chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/bash -c "set -e; $prerequisite; cd /root/netd; make test"
+say "passed"
