@@ -131,8 +131,33 @@ if [ -z "$prerequisite" ]; then
     say "the README's quick start names no prerequisite line (apt-get update && apt-get install ...)" >&2
     exit 1
 fi
+in_root() {
+    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c "$1"
+}
 say "running: $prerequisite; make test"
-chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    /bin/bash -c "set -e; $prerequisite; cd /root/netd; make test"
+in_root "set -e; $prerequisite; cd /root/netd; make test"
+
+# And the other command, `make run`, driven as the README's API section does,
+# in a network namespace of its own (the root shares the host's otherwise).
+say "running: make run, then the README's first POSTs"
+in_root 'set -e; cd /root/netd; exec unshare --net bash -c '\''
+    set -e
+    ip link set lo up
+    setsid make run >/tmp/make-run.log 2>&1 &
+    run=$!
+    trap "kill -INT -- -$run 2>/dev/null; wait $run" EXIT
+    for _ in $(seq 300); do
+        curl -sf localhost:3030/healthz >/dev/null && curl -sf localhost:3031/healthz >/dev/null && break
+        sleep 0.1
+    done
+    json="Content-Type: application/json"
+    tun=$(curl -sf -X POST localhost:3030/tun -H "$json" -d "{\"name\":\"vpn0\"}") || { cat /tmp/make-run.log; exit 1; }
+    subnet=$(curl -sf -X POST localhost:3031/subnet -H "$json" -d "{\"cidr\":\"10.1.0.0/24\"}")
+    echo "POST /tun: $tun"
+    echo "POST /subnet: $subnet"
+    case $tun in *\"ip_addr\":\"10.0.0.1\"*) ;; *) exit 1 ;; esac
+    case $subnet in *\"network\":\"10.1.0.0/24\"*) ;; *) exit 1 ;; esac
+    test -s var/log/tun_daemon.log && test -s var/log/subnet_daemon.log
+'\'
 say "passed"
