@@ -158,6 +158,11 @@ in_root 'set -e; cd /root/netd; exec unshare --net bash -c '\''
     echo "POST /subnet: $subnet"
     case $tun in *\"ip_addr\":\"10.0.0.1\"*) ;; *) exit 1 ;; esac
     case $subnet in *\"network\":\"10.1.0.0/24\"*) ;; *) exit 1 ;; esac
-    test -s var/log/tun_daemon.log && test -s var/log/subnet_daemon.log
+    # The logs are flushed every second.
+    for _ in $(seq 50); do
+        test -s var/log/tun_daemon.log && test -s var/log/subnet_daemon.log && exit 0
+        sleep 0.1
+    done
+    echo "make run wrote no logs to var/log"; ls -l var/log; exit 1
 '\'
 say "passed"
