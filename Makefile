@@ -62,7 +62,7 @@ ifneq ($(UNAME),Darwin)
 	if [ -n "$$missing" ]; then echo "make test: the tests call commands that are not installed:$$missing" >&2; exit 1; fi
 endif
 
-test: build test-deps
+test: test-deps build
 	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
 
 # The whole suite again, built with AddressSanitizer and UBSan.
