@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps test-deps build run test test-sanitize check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps test-deps build run test test-sanitize test-tsan check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -65,13 +65,23 @@ endif
 test: test-deps build
 	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
 
-# The whole suite again, built with AddressSanitizer and UBSan.
+# The whole suite again, built with sanitizers: $(call sanitized_suite,DIR,FLAGS).
+define sanitized_suite
+	cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(2)" -DCMAKE_EXE_LINKER_FLAGS="$(2)"
+	cmake --build $(1) -j $(JOBS)
+	cd $(1) && $(SUDO) ctest --output-on-failure -j 1
+endef
+
+# AddressSanitizer and UBSan (CI runs this).
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 test-sanitize: test-deps
-	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
-	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)"
-	cmake --build build-sanitize -j $(JOBS)
-	cd build-sanitize && $(SUDO) ctest --output-on-failure -j 1
+	$(call sanitized_suite,build-sanitize,$(SANITIZE_FLAGS))
+
+# ThreadSanitizer: the journal's sync thread shares the state file with the
+# I/O thread. (A release check, not in CI: a third build of everything.)
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+test-tsan: test-deps
+	$(call sanitized_suite,build-tsan,$(TSAN_FLAGS))
 
 # `make test` as a new user would run it: in a minimal Debian 12 root
 # (debootstrap, cached), on a clean clone of HEAD, after the README's one
@@ -109,7 +119,7 @@ bench: deps
 	$(SUDO) bench/run.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) build-sanitize build-fuzz var
+	rm -rf $(BUILD_DIR) build-sanitize build-tsan build-fuzz var
 
 # ---- install ----
 # make install_tun / install (subnet-daemon, as the spec names it) / install_all,
