@@ -118,6 +118,8 @@ TEST_F(JournalTest, AFullDiskAnswers503AndChangesNothing) {
     auto tuns = start();
     HttpClient client("127.0.0.1", tun_port);
     ASSERT_EQ(client.post("/tun", R"({"name":"keep0"})").status, 201);
+    DaemonProcess subnets(NETD_SUBNET_DAEMON, subnet_port, {"--state-dir", state + "/subnet"});
+    HttpClient subnet_client("127.0.0.1", subnet_port);
     {
         std::ofstream filler(state + "/filler", std::ios::binary);
         std::string block(4096, 'x');
@@ -148,6 +150,10 @@ TEST_F(JournalTest, AFullDiskAnswers503AndChangesNothing) {
 
     EXPECT_EQ(client.del("/tun/keep0").status, 503);
     EXPECT_TRUE(link("keep0")) << "a DELETE the journal could not record deleted the TUN";
+    // subnet-daemon's first change writes its journal's first snapshot: a new file.
+    EXPECT_EQ(subnet_client.post("/subnet", R"({"cidr":"10.9.0.0/24"})").status, 503);
+    EXPECT_EQ(ip_json("-4 addr show").dump().find("10.9.0.1"), std::string::npos)
+        << "a subnet the journal could not record is on the host";
 
     auto health = client.get("/healthz");
     EXPECT_EQ(health.status, 200);
@@ -160,6 +166,8 @@ TEST_F(JournalTest, AFullDiskAnswers503AndChangesNothing) {
     EXPECT_GE(failures, 2) << "the refused POST and DELETE were not counted";
 
     std::filesystem::remove(state + "/filler");
+    EXPECT_EQ(subnet_client.post("/subnet", R"({"cidr":"10.9.0.0/24"})").status, 201);
+    subnets.stop(SIGTERM);
     EXPECT_EQ(client.del("/tun/keep0").status, 204);
     EXPECT_FALSE(link("keep0"));
     EXPECT_EQ(client.get("/healthz").json()["status"], "ok");
