@@ -88,6 +88,11 @@ public:
     virtual TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
                                 const std::optional<net::InterfaceAddress>& address6) = 0;
 
+    // The name create() would give a TUN asked for without one, so that the
+    // create can be journaled under it before the kernel is asked; nullopt
+    // where the kernel picks the name itself (macOS's utun).
+    virtual std::optional<std::string> next_name() = 0;
+
     // The TUNs that carry this daemon's tag, in name order.
     virtual std::vector<TunInterface> list() = 0;
 

@@ -49,7 +49,8 @@ void add_common_options(CLI::App& app, Options& options);
 void setup_logging(const Options& options);
 
 // The daemon's saved intents, from <state-dir>/intents.jsonl. A corrupt or
-// future file is set aside and logged at ERROR; it never stops the start.
+// future file is set aside and logged at ERROR; neither that nor a state
+// directory that cannot be written stops the start.
 class SavedIntents {
 public:
     explicit SavedIntents(const Options& options);
@@ -58,8 +59,16 @@ public:
     // The host's IPv6 pool: `given` (--pool6) when not empty; otherwise a
     // unique local /48 drawn at random at the first start and kept in
     // <state-dir>/pool6 (RFC 4193 section 3.2), so that later starts and
-    // restored interfaces use the same one.
-    net::Cidr ipv6_pool(const std::string& given) const;
+    // restored interfaces use the same one. When that file is missing or
+    // damaged while `adopted` (our TUNs in the kernel) exist, the pool is the
+    // /48 their IPv6 addresses are in, logged at ERROR, and the file is
+    // written again: the kernel answers for it, so it never stops the start.
+    net::Cidr ipv6_pool(const std::string& given, const std::vector<TunInterface>& adopted) const;
+
+    // Why the journal cannot be written, for /healthz ("degraded") while it
+    // lasts, and its failures since the start, for /metrics.
+    std::vector<std::string> problems() const;
+    std::vector<http::Gauge> gauges() const;
 
 private:
     std::string state_dir_;
@@ -104,6 +113,9 @@ struct Status {
     std::function<std::vector<http::Gauge>()> gauges; // the resource's own figures
     std::function<std::vector<std::string>()> problems = [] { return std::vector<std::string>{}; };
 };
+
+// `status`, with the journal's problems and figures added to its own.
+Status with_journal(Status status, const SavedIntents& saved);
 
 // GET /healthz and GET /metrics. /healthz answers 503 "unavailable" when
 // the probe fails, and 200 "degraded", with the problems, when there are any.

@@ -34,38 +34,71 @@ public:
 // TUN's name, a subnet's CIDR). The kernel says what exists; intents say
 // what to recreate when the kernel has forgotten it, after a reboot.
 //
-// The store holds JSON Lines: a snapshot {"version":2,"intents":{...}},
-// then one line per change, {"put":key,"record":{...}} or {"erase":key}, so
-// that a change costs one short append however many intents there are. The
-// journal is compacted into a new snapshot once it has grown to twice the
-// live records, which keeps the cost per change constant on average.
+// The store holds JSON Lines: a snapshot
+// {"version":3,"intents":{...},"pending":{...}}, then one line per change:
+// {"begin":key,"record":{...}} before a create's first kernel call (write
+// ahead), {"put":key,"record":{...}} once it is done, {"abandon":key} when
+// it failed, {"erase":key} before a delete. A change costs one short append
+// however many intents there are. The journal is compacted into a new
+// snapshot once it has grown to twice the live records, which keeps the
+// cost per change constant on average.
+//
+// All or nothing: a change the store cannot take is not made here either,
+// and the caller gets the store's error (unavailable) to undo what it did
+// in the kernel. After such a failure the next change rewrites the whole
+// file rather than append to one that may end in a partial line.
 class Intents {
 public:
-    static constexpr int format_version = 2;
+    static constexpr int format_version = 3;
 
     // Loads the store (a version 1 file, a single JSON document, too). Text
     // that is corrupt or from a newer version is set aside and the intents
     // start empty; `problem` then says what happened. A last line cut short
-    // by a power loss is dropped: that change had not been acknowledged as
-    // durable.
+    // by a power loss or a full disk is dropped (that change had not been
+    // acknowledged as durable), and the file rewritten without it. A store
+    // that cannot be written does not stop the load: write_problem() says so.
     Intents(IntentStore& store, std::string& problem);
 
     const std::map<std::string, nlohmann::json>& records() const { return records_; }
-    void put(const std::string& key, nlohmann::json record);
+    // Creates begun and neither completed nor abandoned: at start, what a
+    // crash interrupted.
+    const std::map<std::string, nlohmann::json>& pending() const { return pending_; }
+
+    // Each throws the store's error (unavailable) and changes nothing when
+    // the store cannot record the change.
+    void begin(const std::string& key, nlohmann::json record); // a create is about to start
+    void put(const std::string& key, nlohmann::json record);   // it is done (or adopted)
+    void abandon(const std::string& key);                      // it failed: forget the begin
     void erase(const std::string& key);
+
+    // Why the last change could not be recorded; nullopt once one could.
+    const std::optional<std::string>& write_problem() const { return write_problem_; }
+    // Changes the store could not record since the start.
+    std::uint64_t write_failures() const { return write_failures_; }
 
 private:
     void load(const std::string& text);
     void log_change(const nlohmann::json& change);
     void compact();
+    // Runs `change` (which logs), undoing `undo` when the store refuses it.
+    template <typename Change, typename Undo> void commit(Change change, Undo undo);
 
     IntentStore& store_;
     std::map<std::string, nlohmann::json> records_;
+    std::map<std::string, nlohmann::json> pending_;
     bool has_snapshot_ = false;      // the store's text begins with one
+    bool rewrite_ = false;           // the next change rewrites the whole text
     std::size_t journal_lines_ = 0; // changes since the snapshot
+    std::optional<std::string> write_problem_;
+    std::uint64_t write_failures_ = 0;
 };
 
-// What restoring one intent came to.
+// Runs `change`, a change of the intents; when the store refuses it, fails
+// with unavailable, naming the store's reason and saying that nothing was
+// changed (the caller undoes what it did in the kernel before passing it on).
+void journal_or_fail(const std::function<void()>& change);
+
+// What restoring (or reconciling) one intent came to.
 struct Restored {
     std::string key;
     std::string message;
@@ -80,5 +113,16 @@ std::vector<Restored> restore_intents(
     Intents& intents, const std::vector<std::string>& present, HostNetwork& host,
     const std::function<std::vector<net::Cidr>(const std::string& key, const nlohmann::json& record)>& ranges_of,
     const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate);
+
+// At start, before any restore: `present` is what the kernel has of ours,
+// each with a record built from what the kernel says. A create the journal
+// says was begun is completed when the kernel has the object whole (the
+// begun record becomes the intent), and abandoned when it has not (the
+// backend has already removed any half-made link of ours). Every present
+// object without an intent gets one, from `present`: after a journal was
+// lost, damaged or set aside, or a crash between a create and its record,
+// the next reboot restores what the daemon adopted. A change the store
+// refuses is reported (ok false) and the rest carry on.
+std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::string, nlohmann::json>& present);
 
 } // namespace netd

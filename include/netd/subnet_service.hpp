@@ -35,9 +35,17 @@ public:
     SubnetService(SubnetBackend& backend, HostNetwork& host, Intents& intents, SubnetPolicy policy,
                   Coordinator& coordinator = local_coordinator());
 
+    // At start, before restore(): finishes or undoes the adds a crash
+    // interrupted, and journals every subnet of ours the journal lacks.
+    std::vector<Restored> reconcile();
+
     // Recreates the subnets that were asked for and are gone (after a reboot).
     std::vector<Restored> restore();
 
+    // Both journal the subnet before the kernel hears of it and record it
+    // done after; when the journal refuses either, nothing is kept
+    // (unavailable). remove() journals first and puts the intent back when
+    // the kernel refuses.
     Subnet add(const net::Cidr& network);
     Subnet allocate(int prefix_len);
     // The kernel's view, listed again only when the kernel has changed.
@@ -51,6 +59,7 @@ public:
 private:
     static std::set<net::Cidr> held_by(const std::vector<Subnet>& subnets);
     std::vector<Subnet> sync();
+    Subnet add_journaled(const net::Cidr& network);
     void check_prefix_len(const net::Cidr& network) const;
 
     SubnetBackend& backend_;

@@ -37,6 +37,7 @@ public:
     static constexpr int max_prefix_len = 30;   // the smallest block with hosts and a broadcast
     static constexpr int block6_prefix_len = 64; // what SLAAC and every IPv6 host expect of a link
     static constexpr int min_ipv6_mtu = 1280;    // RFC 8200's minimum link MTU
+    static constexpr int pool6_prefix_len = 48;  // a unique local pool: RFC 4193's global id
 
     // `pool` is IPv4 and `pool6` IPv6; either is invalid otherwise. IPv4
     // blocks are claimed through `coordinator` (IPv6 ones come from a pool
@@ -44,17 +45,29 @@ public:
     TunService(TunBackend& backend, HostNetwork& host, Intents& intents, net::Cidr pool, net::Cidr pool6,
                Coordinator& coordinator = local_coordinator());
 
+    // At start, before restore(): finishes or undoes the creates a crash
+    // interrupted, and journals every TUN of ours the journal lacks
+    // (reconcile_intents).
+    std::vector<Restored> reconcile();
+
     // Recreates the TUNs that were asked for and are gone (after a reboot),
     // with their names, addresses and owners.
     std::vector<Restored> restore();
 
     // Allocates a /prefix_len block, or takes `address` as given (checked
-    // for overlap like the extra addresses and routes: 409).
+    // for overlap like the extra addresses and routes: 409). The create is
+    // journaled before the kernel is asked and recorded as done after; when
+    // the journal refuses either, nothing is kept (unavailable).
     TunInterface create(const TunSpec& spec, const TunAddressing& addressing = {});
     // The kernel's view, listed again only when the kernel has changed.
     const std::vector<TunInterface>& list();
     TunInterface get(const std::string& name);
+    // Journaled first; when the kernel then refuses, the intent is put back.
     void remove(const std::string& name);
+
+    // The unique local /48 that most of `tuns`' IPv6 addresses lie in: the
+    // host's IPv6 pool, read back from the kernel when its file is lost.
+    static std::optional<net::Cidr> pool6_in_use(const std::vector<TunInterface>& tuns);
 
     Allocator& allocator() { return allocator_; }
     Allocator& allocator6() { return allocator6_; }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <map>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -29,6 +31,14 @@ UniqueFd open_tun_device() {
         fail(ErrorCode::unavailable, "/dev/net/tun is missing (load the tun module: modprobe tun)");
     }
     fail_errno(errno, "opening /dev/net/tun");
+}
+
+// For tests only: NETD_TEST_CRASH_AT=<step> kills the daemon at that step
+// of a create, with SIGKILL as kill -9 would, so that a test can stop it
+// between two kernel calls deterministically. Unset outside the tests.
+void crash_point_for_tests(const char* step) {
+    static const char* wanted = std::getenv("NETD_TEST_CRASH_AT");
+    if (wanted && std::strcmp(wanted, step) == 0) ::raise(SIGKILL);
 }
 
 // TUNs via /dev/net/tun, configured and found again over rtnetlink. Each is
@@ -72,23 +82,30 @@ public:
         if (group && ::ioctl(fd.get(), TUNSETGROUP, static_cast<unsigned long>(*group)) < 0) {
             fail_errno(errno, "setting the TUN's group (TUNSETGROUP)");
         }
-        if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
-
         TunInterface tun{request.ifr_name, address,  address6, owner, group, spec.mtu, spec.multi_queue,
                          spec.extra_addresses, spec.routes};
         // if_nametoindex would open and close a socket of its own each time.
         int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;
-        // Detached before it is configured, so it has no carrier when it comes
-        // up: the kernel then leaves IPv6 autoconfiguration (a link-local
-        // address, its routes, DAD) until a program attaches, rather than doing
-        // it now and tearing it down again as our fd closes, which was about
-        // 40% of the kernel's time per create. It ends in the same state
-        // either way: up, persistent, without a carrier until a program
-        // attaches.
+        if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
+        // Tagged while our descriptor still holds it: until TUNSETPERSIST the
+        // TUN goes with the descriptor, and so with the daemon, so that no
+        // crash can leave a persistent TUN without our tag, which nobody
+        // would own (not listed, DELETE 404, its name taken for good).
+        // The carrier goes off first, as it is once our descriptor closes:
+        // a link brought up with a carrier starts IPv6 autoconfiguration
+        // (a link-local address, its routes, DAD), about 40% of the kernel's
+        // time per create, only to tear it down again as the descriptor
+        // closes. It ends up persistent, up and without a carrier until a
+        // program attaches. (Kernels before 5.0 lack TUNSETCARRIER; there
+        // the autoconfiguration merely costs time.)
+        int carrier = 0;
+        ::ioctl(fd.get(), TUNSETCARRIER, &carrier);
+        netlink_.tag_and_bring_up(index, tun_tag, spec.mtu);
+        crash_point_for_tests("tagged");
+        if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
+        crash_point_for_tests("persistent");
         fd.reset();
         try {
-            if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
-            netlink_.tag_and_bring_up(index, tun_tag, spec.mtu);
             netlink_.add_address(index, {address, {}, 0});
             if (address6) netlink_.add_address(index, {*address6, {}, 0});
             // The extras carry netd's mark, which tells them from the main
@@ -96,10 +113,14 @@ public:
             for (const auto& extra : spec.extra_addresses) netlink_.add_address(index, {extra, {}, netd_protocol});
             for (const auto& route : spec.routes) netlink_.add_route(index, route);
         } catch (...) {
-            if (index != 0) netlink_.discard_link(index);
+            netlink_.discard_link(index);
             throw;
         }
         return tun;
+    }
+
+    std::optional<std::string> next_name() override {
+        return names_.pick([this](const std::string& n) { return kernel_->name_taken(n); });
     }
 
     std::uint64_t generation() override { return kernel_->generation(); }

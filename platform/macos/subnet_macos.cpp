@@ -37,9 +37,10 @@ public:
         if (::ioctl(control_.get(), SIOCAIFADDR, &alias) < 0) {
             fail_errno(errno, "adding " + address.to_string() + " to lo0 (SIOCAIFADDR)");
         }
-        // The service records the intent after this returns; count it in.
+        // The service journaled the add as begun before this, so list()
+        // already counts it as ours; counted in here all the same, once.
         auto networks = our_networks();
-        networks.push_back(network);
+        if (std::find(networks.begin(), networks.end(), network) == networks.end()) networks.push_back(network);
         return {network, address, macos::lo0_labels(networks).at(network)};
     }
 
@@ -47,8 +48,11 @@ public:
         std::vector<Subnet> ours;
         for (const auto& entry : ipv4_addresses()) {
             auto network = entry.address.network();
+            // A create begun counts too: it is ours from the moment it is
+            // journaled, so that a start after a crash completes it.
+            auto key = network.to_string();
             if (entry.interface == loopback && entry.address == net::InterfaceAddress::first_host_of(network) &&
-                intents_.records().contains(network.to_string())) {
+                (intents_.records().contains(key) || intents_.pending().contains(key))) {
                 ours.push_back({network, entry.address, ""});
             }
         }
@@ -63,17 +67,21 @@ public:
     // No change feed is read on macOS: every listing is read afresh.
     std::uint64_t generation() override { return ++listings_; }
 
+    // The service has checked that the subnet is ours and journaled its
+    // removal first (or is undoing an add it could not journal), so its
+    // intent may be gone already: the address is looked for on lo0 itself.
     void remove(const net::Cidr& network) override {
-        for (const auto& subnet : list()) {
-            if (subnet.network != network) continue;
+        auto address = net::InterfaceAddress::first_host_of(network);
+        for (const auto& entry : ipv4_addresses()) {
+            if (entry.interface != loopback || entry.address != address) continue;
             // SIOCDIFADDR takes an ifreq whose address is the one to remove.
-            auto request = macos::alias_request(loopback, subnet.address);
+            auto request = macos::alias_request(loopback, address);
             ifreq interface{};
             std::strncpy(interface.ifr_name, loopback, IFNAMSIZ - 1);
             static_assert(sizeof interface.ifr_addr == sizeof request.address);
             std::memcpy(&interface.ifr_addr, &request.address, sizeof request.address);
             if (::ioctl(control_.get(), SIOCDIFADDR, &interface) < 0) {
-                fail_errno(errno, "removing " + subnet.address.to_string() + " from lo0 (SIOCDIFADDR)");
+                fail_errno(errno, "removing " + address.to_string() + " from lo0 (SIOCDIFADDR)");
             }
             return;
         }

@@ -91,6 +91,10 @@ public:
         return {name, address, std::nullopt, std::nullopt, std::nullopt, spec.mtu};
     }
 
+    // The kernel numbers a utun asked for without a name; such a create is
+    // journaled once it is made (a utun dies with the daemon anyway).
+    std::optional<std::string> next_name() override { return std::nullopt; }
+
     std::vector<TunInterface> list() override {
         std::vector<TunInterface> out;
         for (const auto& entry : ipv4_addresses()) {

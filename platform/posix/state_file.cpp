@@ -73,7 +73,11 @@ void StateFile::sync_appends() {
         if (!dirty_) return;
         dirty_ = false;
         last_sync = std::chrono::steady_clock::now();
-        auto journal = journal_; // kept open by this copy even if replace() moves on
+        // Taken under the lock that replace() and set_aside() swap it under,
+        // and kept open by this copy even if they move on meanwhile. None
+        // means they did (replace() wrote its file durably itself).
+        auto journal = journal_;
+        if (!journal) continue;
         lock.unlock();
         // fsync, not fdatasync: an append changes the size, which both must
         // write, and macOS declares no fdatasync.
@@ -93,10 +97,28 @@ void StateFile::append(const std::string& line) {
             journal_.reset();
             fail_state("open", path_);
         }
+        end_ = ::lseek(journal_->get(), 0, SEEK_END);
+        if (end_ < 0) {
+            journal_.reset();
+            fail_state("open", path_);
+        }
     }
     // One write() of the whole line: O_APPEND keeps it in one piece.
     auto written = ::write(journal_->get(), line.data(), line.size());
-    if (written != static_cast<ssize_t>(line.size())) fail_state("append to", path_);
+    if (written != static_cast<ssize_t>(line.size())) {
+        // A full disk stops a write mid-line and reports no error: the
+        // shortfall is ENOSPC. The piece written is cut off again, so that
+        // the next line does not end up glued to it.
+        int error = written < 0 ? errno : ENOSPC;
+        if (written > 0) {
+            if (::ftruncate(journal_->get(), end_) != 0) {
+                spdlog::error("cannot cut the partial line off {}: {}", path_, std::strerror(errno));
+            }
+        }
+        errno = error;
+        fail_state("append to", path_);
+    }
+    end_ += static_cast<off_t>(written);
     dirty_ = true;
     lock.unlock();
     wake_.notify_one();
@@ -131,6 +153,7 @@ void StateFile::replace(const std::string& text) {
     write_durably(directory_, path_, text);
     std::lock_guard lock(mutex_);
     journal_.reset(); // it names the replaced file; the next append opens the new one
+    dirty_ = false;   // write_durably synced everything the file now holds
 }
 
 std::string StateFile::set_aside() {
@@ -140,6 +163,7 @@ std::string StateFile::set_aside() {
     if (::rename(path_.c_str(), aside.c_str()) != 0) fail_state("move aside", path_);
     std::lock_guard lock(mutex_);
     journal_.reset();
+    dirty_ = false; // nothing left to sync: the file is no longer the journal
     return aside;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -41,8 +43,9 @@ private:
     std::string directory_;
     std::string path_;
 
-    std::mutex mutex_; // guards the three below, shared with the syncing thread
+    std::mutex mutex_; // guards the four below, shared with the syncing thread
     std::shared_ptr<UniqueFd> journal_; // the file open for appending, once needed
+    off_t end_ = 0;                     // its size after the last whole line
     bool dirty_ = false;
     bool stopping_ = false;
     std::condition_variable wake_;

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
                                      .pool6 = netd::net::Cidr::parse(pool6),
                                      .allow_outside_pool = allow_outside_pool},
                                     coordination.coordinator());
+        netd::daemon::log_restored(service.reconcile());
         if (options.restore) netd::daemon::log_restored(service.restore());
         coordination.track([&] {
             netd::HeldBlocks held;
@@ -41,7 +42,9 @@ int main(int argc, char** argv) {
         netd::http::Router router;
         netd::add_subnet_routes(router, service);
         netd::daemon::serve(options, router,
-                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::subnet_gauges(service); }},
+                            netd::daemon::with_journal({.probe = [&] { backend->list(); },
+                                                        .gauges = [&] { return netd::subnet_gauges(service); }},
+                                                       saved),
                             coordination);
     });
 }

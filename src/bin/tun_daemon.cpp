@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
         netd::daemon::SavedIntents saved(options);
         netd::daemon::Coordination coordination(options);
         netd::TunService service(*backend, *host, saved.intents(), netd::net::Cidr::parse(options.pool),
-                                 saved.ipv6_pool(pool6), coordination.coordinator());
+                                 saved.ipv6_pool(pool6, backend->list()), coordination.coordinator());
+        netd::daemon::log_restored(service.reconcile());
         if (options.restore) netd::daemon::log_restored(service.restore());
         coordination.track([&] {
             netd::HeldBlocks held;
@@ -27,7 +28,9 @@ int main(int argc, char** argv) {
         netd::http::Router router;
         netd::add_tun_routes(router, service);
         netd::daemon::serve(options, router,
-                            {.probe = [&] { backend->list(); }, .gauges = [&] { return netd::tun_gauges(service); }},
+                            netd::daemon::with_journal({.probe = [&] { backend->list(); },
+                                                        .gauges = [&] { return netd::tun_gauges(service); }},
+                                                       saved),
                             coordination);
     });
 }

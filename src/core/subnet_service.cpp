@@ -1,5 +1,6 @@
 #include "netd/subnet_service.hpp"
 
+#include <map>
 #include <mutex>
 
 #include "netd/error.hpp"
@@ -55,16 +56,48 @@ Subnet SubnetService::add(const net::Cidr& network) {
         fail(ErrorCode::conflict, network.to_string() + " overlaps " + occupant->holder);
     }
     claim_given(coordinator_, policy_.pool, network, "");
-    Subnet subnet;
     try {
-        subnet = backend_.add(network, "");
+        auto subnet = add_journaled(network);
+        allocator_.hold(network);
+        return subnet;
     } catch (...) {
         coordinator_.release(network);
         throw;
     }
-    allocator_.hold(network);
-    intents_.put(network.to_string(), {{"interface", subnet.interface}});
+}
+
+// Write ahead, then act, then record it done; all or nothing (see TunService::create).
+Subnet SubnetService::add_journaled(const net::Cidr& network) {
+    auto key = network.to_string();
+    journal_or_fail([&] { intents_.begin(key, {{"interface", ""}}); });
+    Subnet subnet;
+    bool made = false;
+    try {
+        subnet = backend_.add(network, "");
+        made = true;
+        journal_or_fail([&] { intents_.put(key, {{"interface", subnet.interface}}); });
+    } catch (...) {
+        if (made) {
+            try {
+                backend_.remove(network);
+            } catch (...) {
+                // Kept by the kernel after all: the next start adopts it.
+            }
+        }
+        try {
+            intents_.abandon(key);
+        } catch (...) {
+            // Still begun in the journal: the next start drops it.
+        }
+        throw;
+    }
     return subnet;
+}
+
+std::vector<Restored> SubnetService::reconcile() {
+    std::map<std::string, nlohmann::json> present;
+    for (const auto& subnet : sync()) present[subnet.network.to_string()] = {{"interface", subnet.interface}};
+    return reconcile_intents(intents_, present);
 }
 
 std::vector<Restored> SubnetService::restore() {
@@ -86,16 +119,13 @@ Subnet SubnetService::allocate(int prefix_len) {
     std::lock_guard host_lock(host_);
     auto block = allocate_claimed(allocator_, prefix_len, host_, [this] { return held_by(backend_.list()); },
                                   coordinator_, "");
-    Subnet subnet;
     try {
-        subnet = backend_.add(block, "");
+        return add_journaled(block);
     } catch (...) {
         allocator_.release(block);
         coordinator_.release(block);
         throw;
     }
-    intents_.put(block.to_string(), {{"interface", subnet.interface}});
-    return subnet;
 }
 
 const std::vector<Subnet>& SubnetService::list() {
@@ -111,10 +141,25 @@ Subnet SubnetService::get(const net::Cidr& network) {
 
 void SubnetService::remove(const net::Cidr& network) {
     get(network);
-    backend_.remove(network);
+    // Write ahead: forgotten first, put back if the kernel refuses (see TunService::remove).
+    auto key = network.to_string();
+    std::optional<nlohmann::json> kept;
+    if (auto found = intents_.records().find(key); found != intents_.records().end()) kept = found->second;
+    journal_or_fail([&] { intents_.erase(key); });
+    try {
+        backend_.remove(network);
+    } catch (...) {
+        if (kept) {
+            try {
+                intents_.put(key, *kept);
+            } catch (...) {
+                // Erased in the journal, kept by the kernel: the next start adopts it again.
+            }
+        }
+        throw;
+    }
     allocator_.release(network);
     coordinator_.release(network);
-    intents_.erase(network.to_string());
 }
 
 } // namespace netd

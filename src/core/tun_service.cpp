@@ -1,6 +1,7 @@
 #include "netd/tun_service.hpp"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 
 #include "netd/error.hpp"
@@ -20,6 +21,19 @@ nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& addre
     if (spec.multi_queue) record["multi_queue"] = true;
     if (!spec.extra_addresses.empty()) record["extra_addresses"] = net::to_strings(spec.extra_addresses);
     if (!spec.routes.empty()) record["routes"] = net::to_strings(spec.routes);
+    return record;
+}
+
+// The same, read back from the kernel, for a TUN the journal lacks: owner
+// and group as the ids the kernel holds.
+nlohmann::json record_of(const TunInterface& tun) {
+    nlohmann::json record{{"address", tun.address.to_string()}, {"mtu", tun.mtu}};
+    if (tun.address6) record["address6"] = tun.address6->to_string();
+    if (tun.owner) record["owner"] = std::to_string(*tun.owner);
+    if (tun.group) record["group"] = std::to_string(*tun.group);
+    if (tun.multi_queue) record["multi_queue"] = true;
+    if (!tun.extra_addresses.empty()) record["extra_addresses"] = net::to_strings(tun.extra_addresses);
+    if (!tun.routes.empty()) record["routes"] = net::to_strings(tun.routes);
     return record;
 }
 
@@ -135,6 +149,8 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
     std::lock_guard host_lock(host_);
     std::vector<net::Cidr> allocated; // and to be given back if creating fails
     std::optional<net::Cidr> claimed;
+    std::optional<std::string> begun; // the create journaled ahead, to abandon if it fails
+    bool made = false;                // the kernel has it, to remove if journaling fails
     TunInterface tun;
     std::optional<net::InterfaceAddress> address6;
     auto address = addressing.address.value_or(net::InterfaceAddress{});
@@ -161,8 +177,35 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
             claim_given(coordinator_, allocator_.pool(), address.network(), claim_name);
             claimed = address.network();
         }
-        tun = backend_.create(spec, address, address6);
+        // Write ahead: the create is in the journal before the kernel hears
+        // of it, so that a start after a crash in between finishes or undoes
+        // it (reconcile) rather than leave a link nobody owns.
+        auto named = spec;
+        if (!named.name) named.name = backend_.next_name();
+        auto record = record_of(spec, address, address6);
+        if (named.name) {
+            journal_or_fail([&] { intents_.begin(*named.name, record); });
+            begun = named.name;
+        }
+        tun = backend_.create(named, address, address6);
+        made = true;
+        journal_or_fail([&] { intents_.put(tun.name, record); });
     } catch (...) {
+        // All or nothing: what the journal cannot hold, the kernel does not keep.
+        if (made) {
+            try {
+                backend_.remove(tun.name);
+            } catch (...) {
+                // Kept by the kernel after all: the next start adopts it.
+            }
+        }
+        if (begun) {
+            try {
+                intents_.abandon(*begun);
+            } catch (...) {
+                // Still begun in the journal: the next start drops it.
+            }
+        }
         for (const auto& block : allocated) {
             (block.family() == net::Family::v4 ? allocator_ : allocator6_).release(block);
         }
@@ -170,11 +213,29 @@ TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addres
         throw;
     }
     if (addressing.address) allocator_.hold(address.network());
-    intents_.put(tun.name, record_of(spec, address, address6));
     // In address order, as every later listing of the kernel has them.
     std::sort(tun.extra_addresses.begin(), tun.extra_addresses.end());
     std::sort(tun.routes.begin(), tun.routes.end());
     return tun;
+}
+
+std::vector<Restored> TunService::reconcile() {
+    std::map<std::string, nlohmann::json> present;
+    for (const auto& tun : sync()) present[tun.name] = record_of(tun);
+    return reconcile_intents(intents_, present);
+}
+
+std::optional<net::Cidr> TunService::pool6_in_use(const std::vector<TunInterface>& tuns) {
+    static const auto unique_local = net::Cidr::parse("fd00::/8");
+    std::map<net::Cidr, int> uses;
+    for (const auto& tun : tuns) {
+        if (tun.address6 && unique_local.contains(tun.address6->address())) {
+            ++uses[net::Cidr::containing(tun.address6->address(), pool6_prefix_len)];
+        }
+    }
+    if (uses.empty()) return std::nullopt;
+    return std::max_element(uses.begin(), uses.end(), [](const auto& a, const auto& b) { return a.second < b.second; })
+        ->first;
 }
 
 std::vector<Restored> TunService::restore() {
@@ -213,11 +274,27 @@ TunInterface TunService::get(const std::string& name) {
 
 void TunService::remove(const std::string& name) {
     auto tun = get(name);
-    backend_.remove(name);
+    // Write ahead: forgotten first, so that a crash before the kernel's
+    // delete leaves a TUN the next start adopts, never an intent that a
+    // reboot would bring back after the client was told it was gone.
+    std::optional<nlohmann::json> kept;
+    if (auto found = intents_.records().find(name); found != intents_.records().end()) kept = found->second;
+    journal_or_fail([&] { intents_.erase(name); });
+    try {
+        backend_.remove(name);
+    } catch (...) {
+        if (kept) {
+            try {
+                intents_.put(name, *kept);
+            } catch (...) {
+                // Erased in the journal, kept by the kernel: the next start adopts it again.
+            }
+        }
+        throw;
+    }
     allocator_.release(tun.address.network());
     coordinator_.release(tun.address.network());
     if (tun.address6) allocator6_.release(tun.address6->network());
-    intents_.erase(name);
 }
 
 } // namespace netd

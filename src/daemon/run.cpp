@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "netd/error.hpp"
 #include "netd/http/server.hpp"
 #include "netd/platform.hpp"
+#include "netd/tun_service.hpp"
 #include "state_file.hpp"
 
 namespace netd::daemon {
@@ -75,25 +77,79 @@ SavedIntents::SavedIntents(const Options& options)
       store_(std::make_unique<platform::StateFile>(options.state_dir, "intents.jsonl", "state.json")),
       intents_(*store_, problem_) {
     if (!problem_.empty()) spdlog::error("{}", problem_);
+    if (auto trouble = intents_.write_problem()) {
+        spdlog::error("cannot rewrite the journal: {}; serving, but changes answer 503 until it can be written",
+                      *trouble);
+    }
 }
 
-net::Cidr SavedIntents::ipv6_pool(const std::string& given) const {
+std::vector<std::string> SavedIntents::problems() const {
+    if (auto trouble = intents_.write_problem()) return {"the journal cannot be written: " + *trouble};
+    return {};
+}
+
+std::vector<http::Gauge> SavedIntents::gauges() const {
+    return {{"netd_journal_write_failures_total", "Changes the journal could not record (each answered 503).",
+             static_cast<double>(intents_.write_failures()), "counter"}};
+}
+
+Status with_journal(Status status, const SavedIntents& saved) {
+    status.gauges = [gauges = std::move(status.gauges), &saved] {
+        auto all = gauges();
+        for (auto& gauge : saved.gauges()) all.push_back(std::move(gauge));
+        return all;
+    };
+    status.problems = [problems = std::move(status.problems), &saved] {
+        auto all = problems();
+        for (auto& problem : saved.problems()) all.push_back(std::move(problem));
+        return all;
+    };
+    return status;
+}
+
+net::Cidr SavedIntents::ipv6_pool(const std::string& given, const std::vector<TunInterface>& adopted) const {
     if (!given.empty()) return net::Cidr::parse(given);
     auto path = state_dir_ + "/pool6";
-    std::ifstream in(path);
-    std::string saved;
-    if (std::getline(in, saved)) {
-        try {
-            return net::Cidr::parse(saved);
-        } catch (const Error& error) {
-            fail(ErrorCode::unavailable, path + " is damaged (" + error.what() +
-                                             "); restore it, or pass the pool with --pool6");
+    std::string trouble; // why the file is no use, when it is there
+    {
+        std::ifstream in(path);
+        std::string saved;
+        if (std::getline(in, saved)) {
+            try {
+                auto pool = net::Cidr::parse(saved);
+                net::check_family(pool, net::Family::v6, path);
+                return pool;
+            } catch (const std::exception& error) {
+                trouble = path + " is damaged (" + error.what() + ")";
+            }
+        } else if (std::error_code ec; std::filesystem::exists(path, ec)) {
+            trouble = path + " is empty or unreadable";
         }
     }
-    std::random_device entropy; // the OS's generator: getrandom or arc4random
-    auto pool = net::unique_local_prefix(std::uint64_t{entropy()} << 32 | entropy());
-    platform::write_durably(state_dir_, path, pool.to_string() + "\n");
-    spdlog::info("drew the IPv6 pool {} for this host, kept in {}", pool.to_string(), path);
+    auto in_use = TunService::pool6_in_use(adopted);
+    net::Cidr pool;
+    if (in_use) {
+        pool = *in_use;
+    } else {
+        std::random_device entropy; // the OS's generator: getrandom or arc4random
+        pool = net::unique_local_prefix(std::uint64_t{entropy()} << 32 | entropy());
+    }
+    if (trouble.empty() && !adopted.empty()) trouble = path + " is missing";
+    if (trouble.empty()) {
+        spdlog::info("drew the IPv6 pool {} for this host, kept in {}", pool.to_string(), path);
+    } else if (in_use) {
+        spdlog::error("{} while {} TUNs of ours exist; recovered the IPv6 pool {} from their addresses and wrote it "
+                      "to {} again",
+                      trouble, adopted.size(), pool.to_string(), path);
+    } else {
+        spdlog::error("{} and no TUN of ours has a unique local IPv6 address; drew a new IPv6 pool {}, kept in {}",
+                      trouble, pool.to_string(), path);
+    }
+    try {
+        platform::write_durably(state_dir_, path, pool.to_string() + "\n");
+    } catch (const std::exception& error) {
+        spdlog::error("{}; the next start looks for the IPv6 pool again", error.what());
+    }
     return pool;
 }
 
@@ -236,7 +292,11 @@ void repeat(boost::asio::steady_timer& timer, std::chrono::milliseconds interval
 
 void serve(const Options& options, http::Router& router, Status status, Coordination& coordination) {
     http::Metrics metrics;
-    status.problems = [&coordination] { return coordination.problems(); };
+    status.problems = [own = std::move(status.problems), &coordination] {
+        auto all = own();
+        for (auto& problem : coordination.problems()) all.push_back(std::move(problem));
+        return all;
+    };
     add_status_routes(router, metrics, std::move(status));
     add_cluster_routes(router, coordination.coordinator());
 

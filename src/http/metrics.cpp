@@ -31,8 +31,8 @@ std::string Metrics::render(const std::vector<Gauge>& gauges) const {
     out += fmt::format("netd_http_request_duration_seconds_sum {}\n", sum_);
     out += fmt::format("netd_http_request_duration_seconds_count {}\n", count_);
     for (const auto& gauge : gauges) {
-        out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", gauge.name, gauge.help, gauge.name, gauge.name,
-                           gauge.value);
+        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", gauge.name, gauge.help, gauge.name, gauge.type,
+                           gauge.name, gauge.value);
     }
     return out;
 }

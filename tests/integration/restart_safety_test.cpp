@@ -205,7 +205,7 @@ TEST_F(RestartSafetyTest, AStateFileOfVersionOneIsTakenOver) {
     std::ifstream journal(state + "/intents.jsonl");
     std::string snapshot;
     std::getline(journal, snapshot);
-    EXPECT_EQ(nlohmann::json::parse(snapshot)["version"], 2) << snapshot;
+    EXPECT_EQ(nlohmann::json::parse(snapshot)["version"], 3) << snapshot;
     std::filesystem::remove_all(state);
 }
 

@@ -54,6 +54,12 @@ TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAdd
                             spec.routes};
 }
 
+std::optional<std::string> FakeTunBackend::next_name() {
+    for (int n = 0;; ++n) {
+        if (!kernel_.name_taken("tun" + std::to_string(n))) return "tun" + std::to_string(n);
+    }
+}
+
 std::vector<TunInterface> FakeTunBackend::list() {
     std::vector<TunInterface> out;
     for (const auto& [name, tun] : kernel_.tuns) out.push_back(tun);

@@ -43,6 +43,7 @@ public:
 
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
                         const std::optional<net::InterfaceAddress>& address6) override;
+    std::optional<std::string> next_name() override;
     std::vector<TunInterface> list() override;
     // Tests change the fake's maps directly, so every listing may differ.
     std::uint64_t generation() override { return ++kernel_.listings; }
@@ -93,12 +94,20 @@ private:
 };
 
 // Intents kept in memory; `text` is what a real store would hold on disk.
+// With `refuse` set, every write fails as a full disk's would.
 class FakeIntentStore : public IntentStore {
 public:
     std::optional<std::string> read() override { return text; }
-    void replace(const std::string& written) override { text = written; }
-    void append(const std::string& line) override { text = text.value_or("") + line; }
+    void replace(const std::string& written) override {
+        check("replace");
+        text = written;
+    }
+    void append(const std::string& line) override {
+        check("append to");
+        text = text.value_or("") + line;
+    }
     std::string set_aside() override {
+        check("move aside");
         aside = text;
         text.reset();
         return "memory";
@@ -106,6 +115,14 @@ public:
 
     std::optional<std::string> text;
     std::optional<std::string> aside;
+    std::optional<std::string> refuse; // e.g. "No space left on device"
+    std::optional<int> writes_left;     // when set, the disk fills after this many more writes
+
+private:
+    void check(const std::string& what) {
+        if (writes_left && (*writes_left)-- <= 0) refuse = "No space left on device";
+        if (refuse) throw Error(ErrorCode::unavailable, "cannot " + what + " memory: " + *refuse);
+    }
 };
 
 } // namespace netd::testing

@@ -99,5 +99,46 @@ TEST_F(SubnetServiceTest, AdoptsWhatTheKernelHas) {
     EXPECT_EQ(subnets.allocate(24).network.to_string(), "10.0.1.0/24");
 }
 
+TEST_F(SubnetServiceTest, WhatTheJournalCannotRecordTheKernelDoesNotKeep) {
+    auto subnets = service();
+    subnets.add(Cidr::parse("10.1.0.0/24"));
+    for (int writes : {0, 1}) { // the begin fails; the completion fails
+        store.writes_left = writes;
+        EXPECT_EQ(add_error(subnets, "10.2.0.0/24").first, ErrorCode::unavailable) << writes;
+        store.writes_left = writes;
+        try {
+            subnets.allocate(24);
+            ADD_FAILURE() << writes << ": no error";
+        } catch (const Error& error) {
+            EXPECT_EQ(error.code(), ErrorCode::unavailable);
+        }
+        store.writes_left.reset();
+        store.refuse.reset();
+        EXPECT_EQ(kernel.subnets.size(), 1u) << writes << ": the kernel kept what the journal lacks";
+        EXPECT_EQ(intents.records().size(), 1u) << writes;
+    }
+    EXPECT_EQ(subnets.allocator().free_blocks(24), 65536u - 1) << "a failed allocation kept its block";
+
+    store.refuse = "Read-only file system";
+    EXPECT_THROW(subnets.remove(Cidr::parse("10.1.0.0/24")), Error);
+    EXPECT_TRUE(kernel.subnets.contains(Cidr::parse("10.1.0.0/24"))) << "deleted although the journal still has it";
+    store.refuse.reset();
+    kernel.fail_next = Error(ErrorCode::unavailable, "the kernel refused");
+    EXPECT_THROW(subnets.remove(Cidr::parse("10.1.0.0/24")), Error);
+    EXPECT_TRUE(intents.records().contains("10.1.0.0/24")) << "the intent was not put back";
+    subnets.remove(Cidr::parse("10.1.0.0/24"));
+    EXPECT_FALSE(intents.records().contains("10.1.0.0/24"));
+}
+
+TEST_F(SubnetServiceTest, ReconcileJournalsWhatTheKernelHas) {
+    kernel.subnets[Cidr::parse("10.9.0.0/24")] = {Cidr::parse("10.9.0.0/24"),
+                                                  net::InterfaceAddress::parse("10.9.0.1/24"), "netd4"};
+    intents.begin("10.8.0.0/24", {{"interface", ""}});
+    auto outcomes = service().reconcile();
+    EXPECT_EQ(outcomes.size(), 2u);
+    EXPECT_EQ(intents.records().at("10.9.0.0/24"), (nlohmann::json{{"interface", "netd4"}}));
+    EXPECT_TRUE(intents.pending().empty());
+}
+
 } // namespace
 } // namespace netd

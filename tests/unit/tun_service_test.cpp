@@ -120,6 +120,122 @@ TEST_F(TunServiceTest, ErrorsAreTyped) {
     EXPECT_EQ(code_of([&] { service("10.0.0.0/8", "fd00::/65"); }), ErrorCode::invalid);
 }
 
+// All or nothing with the journal: when it cannot record a change (a full
+// disk), the kernel does not keep it either, and the answer is unavailable
+// with the journal's reason.
+TEST_F(TunServiceTest, ACreateTheJournalCannotRecordIsUndone) {
+    auto tuns = service("10.0.0.0/23");
+    tuns.create({.name = "a"});
+    // 0: the begin fails, before the kernel hears of it; 1: the begin is
+    // written and the completion fails, after the kernel made the TUN.
+    for (int writes : {0, 1}) {
+        store.writes_left = writes;
+        try {
+            tuns.create({.name = "b"}, {.ipv6 = true});
+            ADD_FAILURE() << writes << ": no error";
+        } catch (const Error& error) {
+            EXPECT_EQ(error.code(), ErrorCode::unavailable) << writes;
+            EXPECT_NE(std::string(error.what()).find("No space left on device"), std::string::npos) << error.what();
+            EXPECT_NE(std::string(error.what()).find("nothing was changed"), std::string::npos) << error.what();
+        }
+        EXPECT_FALSE(kernel.tuns.contains("b")) << writes << ": the kernel kept what the journal lacks";
+        EXPECT_EQ(tuns.list().size(), 1u) << writes;
+        EXPECT_EQ(intents.records().size(), 1u) << writes;
+        EXPECT_GE(intents.write_failures(), static_cast<std::uint64_t>(writes + 1));
+        ASSERT_TRUE(intents.write_problem());
+        store.writes_left.reset();
+        store.refuse.reset();
+    }
+    EXPECT_EQ(tuns.allocator().free_blocks(24), 1u) << "a failed create kept its block";
+    EXPECT_EQ(tuns.allocator6().free_blocks(64), 65536u) << "a failed create kept its IPv6 block";
+    EXPECT_EQ(tuns.create({.name = "b"}).address.to_string(), "10.0.1.1/24");
+    EXPECT_FALSE(intents.write_problem()) << "still degraded after a write succeeded";
+    EXPECT_TRUE(intents.records().contains("b"));
+}
+
+TEST_F(TunServiceTest, TheCreateIsJournaledBeforeTheKernelHearsOfIt) {
+    auto tuns = service();
+    tuns.create({.name = "a"});
+    auto before = *store.text;
+    kernel.fail_next = Error(ErrorCode::unavailable, "no /dev/net/tun");
+    EXPECT_EQ(code_of([&] { tuns.create({}); }), ErrorCode::unavailable);
+    // The name is picked before the kernel is asked, so that it can be journaled.
+    EXPECT_EQ(store.text->substr(before.size()),
+              R"({"begin":"tun0","record":{"address":"10.0.1.1/24","mtu":1500}})"
+              "\n"
+              R"({"abandon":"tun0"})"
+              "\n");
+    tuns.create({});
+    EXPECT_TRUE(intents.pending().empty());
+    EXPECT_TRUE(intents.records().contains("tun0"));
+}
+
+TEST_F(TunServiceTest, ADeleteTheJournalCannotRecordKeepsTheTun) {
+    auto tuns = service();
+    tuns.create({.name = "a"});
+    store.refuse = "Read-only file system";
+    EXPECT_EQ(code_of([&] { tuns.remove("a"); }), ErrorCode::unavailable);
+    EXPECT_TRUE(kernel.tuns.contains("a")) << "deleted although the journal still has it";
+    EXPECT_TRUE(intents.records().contains("a"));
+    store.refuse.reset();
+
+    // Journaled first: when the kernel then refuses, the intent is put back.
+    kernel.fail_next = Error(ErrorCode::unavailable, "the kernel refused");
+    EXPECT_EQ(code_of([&] { tuns.remove("a"); }), ErrorCode::unavailable);
+    EXPECT_TRUE(kernel.tuns.contains("a"));
+    Intents reloaded(store, problem);
+    EXPECT_TRUE(reloaded.records().contains("a")) << "the journal forgot a TUN the kernel kept";
+    tuns.remove("a");
+    EXPECT_TRUE(intents.records().empty());
+}
+
+TEST_F(TunServiceTest, ReconcileJournalsWhatTheKernelHasAndDropsUnfinishedCreates) {
+    kernel.tuns["stray"] = {"stray", net::InterfaceAddress::parse("10.0.5.1/24"), std::nullopt, 65534u, std::nullopt,
+                            9000};
+    kernel.tuns["done"] = {"done", net::InterfaceAddress::parse("10.0.6.1/24")};
+    intents.begin("done", {{"address", "10.0.6.1/24"}, {"mtu", 1500}});
+    intents.begin("lost", {{"address", "10.0.7.1/24"}, {"mtu", 1500}});
+    auto outcomes = service().reconcile();
+    EXPECT_EQ(outcomes.size(), 3u);
+    for (const auto& outcome : outcomes) EXPECT_TRUE(outcome.ok) << outcome.message;
+    EXPECT_TRUE(intents.pending().empty());
+    EXPECT_EQ(intents.records().at("stray"),
+              (nlohmann::json{{"address", "10.0.5.1/24"}, {"mtu", 9000}, {"owner", "65534"}}));
+    EXPECT_TRUE(intents.records().contains("done"));
+    EXPECT_FALSE(intents.records().contains("lost"));
+
+    // What a reboot then brings back is what was adopted.
+    kernel.tuns.clear();
+    auto restored = service().restore();
+    EXPECT_EQ(restored.size(), 2u);
+    EXPECT_EQ(kernel.tuns.at("stray").mtu, 9000);
+    EXPECT_EQ(kernel.tuns.at("stray").owner, 65534u);
+}
+
+TEST(TunPool6, IsTheUniqueLocal48MostOfTheTunsAreIn) {
+    auto tun = [](const char* address6) {
+        TunInterface made{"t", net::InterfaceAddress::parse("10.0.0.1/24")};
+        if (*address6) made.address6 = net::InterfaceAddress::parse(address6);
+        return made;
+    };
+    struct Case {
+        std::vector<const char*> addresses;
+        const char* expected; // "" for none
+    };
+    for (const auto& [addresses, expected] : std::vector<Case>{
+             {{}, ""},
+             {{"", ""}, ""},
+             {{"2001:db8::1/64"}, ""}, // not unique local: a --pool6 of the operator's
+             {{"fd12:3456:789a:1::1/64"}, "fd12:3456:789a::/48"},
+             {{"fd12:3456:789a:1::1/64", "fd00:1::1/64", "fd12:3456:789a:2::1/64", ""}, "fd12:3456:789a::/48"},
+         }) {
+        std::vector<TunInterface> tuns;
+        for (const auto* address : addresses) tuns.push_back(tun(address));
+        auto found = TunService::pool6_in_use(tuns);
+        EXPECT_EQ(found ? found->to_string() : "", expected);
+    }
+}
+
 TEST_F(TunServiceTest, Ipv6GivesEachTunA64OfThePool) {
     auto tuns = service();
     auto first = tuns.create({}, {.ipv6 = true});

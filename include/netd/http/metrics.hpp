@@ -17,6 +17,7 @@ struct Gauge {
     std::string name;
     std::string help;
     double value;
+    std::string type = "gauge"; // or "counter", for a count since the start
 };
 
 // Request counts and latencies in Prometheus' text format. Requests are
