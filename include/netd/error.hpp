@@ -16,6 +16,7 @@ enum class ErrorCode {
     method_not_allowed, // the path exists but not with this method
     conflict,           // name taken, range overlaps, pool exhausted
     too_large,          // body over the limit
+    headers_too_large,  // request headers over the limit
     unsupported_media,  // a body that is not application/json
     unavailable,        // the kernel or a capability is out of reach
     internal,           // a bug; details go to the error log only

@@ -11,6 +11,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::method_not_allowed: return "method_not_allowed";
     case ErrorCode::conflict: return "conflict";
     case ErrorCode::too_large: return "too_large";
+    case ErrorCode::headers_too_large: return "headers_too_large";
     case ErrorCode::unsupported_media: return "unsupported_media_type";
     case ErrorCode::unavailable: return "unavailable";
     case ErrorCode::internal: return "internal";

@@ -289,4 +289,26 @@ void check_assignable(const Cidr& range) {
     }
 }
 
+void check_host_address(const InterfaceAddress& address) {
+    struct Special {
+        const char* range;
+        const char* what;
+    };
+    static const Special specials[] = {
+        {"0.0.0.0/8", "unspecified (\"this network\", 0.0.0.0/8)"},
+        {"127.0.0.0/8", "loopback (127.0.0.0/8), which only lo serves"},
+        {"224.0.0.0/4", "multicast (224.0.0.0/4)"},
+        {"240.0.0.0/4", "reserved (240.0.0.0/4, with the broadcast 255.255.255.255)"},
+        {"::/128", "unspecified (::)"},
+        {"::1/128", "loopback (::1), which only lo serves"},
+        {"ff00::/8", "multicast (ff00::/8)"},
+    };
+    for (const auto& special : specials) {
+        if (Cidr::parse(special.range).contains(address.address())) {
+            fail(ErrorCode::invalid, address.address().to_string() + " is " + special.what +
+                                         "; no interface may hold it");
+        }
+    }
+}
+
 } // namespace netd::net

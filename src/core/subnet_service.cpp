@@ -39,6 +39,7 @@ void SubnetService::check_prefix_len(const net::Cidr& network) const {
 Subnet SubnetService::add(const net::Cidr& network) {
     check_prefix_len(network);
     net::check_assignable(network);
+    net::check_host_address(net::InterfaceAddress::first_host_of(network)); // what goes on the host
     const auto& pool = network.family() == net::Family::v4 ? policy_.pool : policy_.pool6;
     if (!policy_.allow_outside_pool && !pool.contains(network)) {
         fail(ErrorCode::conflict, network.to_string() + " is outside the pool " + pool.to_string() +

@@ -98,6 +98,7 @@ std::vector<TunInterface> TunService::sync() {
 }
 
 void TunService::check_usable(const net::InterfaceAddress& address) {
+    net::check_host_address(address);
     auto network = address.network();
     // IPv6 has no broadcast, and its all-zero host is an anycast address
     // that an interface may hold.

@@ -57,8 +57,21 @@ void AccessPolicy::check(const Incoming& request) const {
     }
 }
 
+// What two parsers could read differently is refused outright: a second
+// Host (which one did the policy check?), or a transfer coding this server
+// does not decode (its body would be taken as given).
+void check_framing(const Incoming& request) {
+    if (request.host_fields > 1) fail(ErrorCode::invalid, "the request has more than one Host header");
+    if (request.transfer_encoding_fields > 1 ||
+        (request.transfer_encoding_fields == 1 && !equal_ignoring_case(request.transfer_encoding, "chunked"))) {
+        fail(ErrorCode::invalid, "Transfer-Encoding must be exactly \"chunked\" (given once), not \"" +
+                                     std::string(request.transfer_encoding.substr(0, 64)) + "\"");
+    }
+}
+
 Response handle_request(const AccessPolicy& policy, const Router& router, const Incoming& request) {
     try {
+        check_framing(request);
         policy.check(request);
     } catch (const Error& error) {
         return error_response(error);

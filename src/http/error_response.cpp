@@ -13,6 +13,7 @@ status status_of(ErrorCode code) {
     case ErrorCode::method_not_allowed: return status::method_not_allowed;
     case ErrorCode::conflict: return status::conflict;
     case ErrorCode::too_large: return status::payload_too_large;
+    case ErrorCode::headers_too_large: return status::request_header_fields_too_large;
     case ErrorCode::unsupported_media: return status::unsupported_media_type;
     case ErrorCode::unavailable: return status::service_unavailable;
     case ErrorCode::internal: return status::internal_server_error;

@@ -1,6 +1,8 @@
 #include "netd/http/json_body.hpp"
 
 #include <algorithm>
+#include <set>
+#include <vector>
 
 #include "netd/error.hpp"
 
@@ -20,12 +22,22 @@ JsonBody::JsonBody(std::string_view text, std::initializer_list<std::string_view
         value_ = nlohmann::json::object();
         return;
     }
-    auto limit_depth = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    // A key given twice means two different things to two parsers (the first
+    // wins in some, the last in others), so it is refused, as is depth.
+    std::vector<std::set<std::string>> keys; // of each object being parsed
+    auto check = [&keys](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using event_t = nlohmann::json::parse_event_t;
         if (depth > max_depth) fail(ErrorCode::invalid, "the JSON body is nested too deeply");
+        if (event == event_t::object_start) keys.emplace_back();
+        if (event == event_t::object_end) keys.pop_back();
+        if (event == event_t::key && !keys.back().insert(parsed.get<std::string>()).second) {
+            fail(ErrorCode::invalid, "the JSON body gives the key \"" + parsed.get<std::string>().substr(0, 64) +
+                                         "\" more than once");
+        }
         return true;
     };
     try {
-        value_ = nlohmann::json::parse(text, limit_depth);
+        value_ = nlohmann::json::parse(text, check);
     } catch (const nlohmann::json::exception& error) { // a parse error, or a number out of range
         fail(ErrorCode::invalid, std::string("the body is not valid JSON: ") + error.what());
     }

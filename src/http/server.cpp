@@ -134,7 +134,7 @@ private:
                                                              std::to_string(limits_.body_bytes) + " bytes");
         }
         if (ec == bhttp::error::header_limit) {
-            return reply_and_close(ErrorCode::too_large, "the request headers are over " +
+            return reply_and_close(ErrorCode::headers_too_large, "the request headers are over " +
                                                              std::to_string(limits_.header_bytes) + " bytes");
         }
         if (ec == beast::error::timeout) return do_close();
@@ -155,7 +155,10 @@ private:
                                                 view(request[bhttp::field::host]), view(request[bhttp::field::origin]),
                                                 view(request["Sec-Fetch-Site"]),
                                                 view(request[bhttp::field::authorization]),
-                                                view(request[bhttp::field::content_type]), request.body(), local});
+                                                view(request[bhttp::field::content_type]), request.body(), local,
+                                                request.count(bhttp::field::host),
+                                                request.count(bhttp::field::transfer_encoding),
+                                                view(request[bhttp::field::transfer_encoding])});
         auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         api_.metrics.observe(request.method(), response.route, response.code, elapsed);
         spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),

@@ -69,5 +69,30 @@ TEST(AccessPolicy, NoTokenConfiguredNeedsNone) {
     EXPECT_EQ(handle_request(policy, health_and_tun(), request).code, status::ok);
 }
 
+TEST(AccessPolicy, AmbiguousFramingIsRefusedFirst) {
+    AccessPolicy policy(AccessPolicy::default_hosts({boost::asio::ip::make_address("127.0.0.1"), 3031}));
+    struct Case {
+        std::size_t hosts;
+        std::size_t encodings;
+        const char* encoding;
+        status expected;
+    };
+    for (const auto& c : std::vector<Case>{{1, 0, "", status::ok},
+                                           {2, 0, "", status::bad_request},
+                                           {1, 1, "chunked", status::ok},
+                                           {1, 1, "Chunked", status::ok},
+                                           {1, 1, "gzip, chunked", status::bad_request},
+                                           {1, 1, "gzip", status::bad_request},
+                                           {1, 1, "chunked, chunked", status::bad_request},
+                                           {1, 2, "chunked", status::bad_request}}) {
+        Incoming request{verb::get, "/tun", "localhost:3031", "", "", "", "", ""};
+        request.host_fields = c.hosts;
+        request.transfer_encoding_fields = c.encodings;
+        request.transfer_encoding = c.encoding;
+        auto response = handle_request(policy, health_and_tun(), request);
+        EXPECT_EQ(response.code, c.expected) << c.hosts << " Host, Transfer-Encoding: " << c.encoding;
+    }
+}
+
 } // namespace
 } // namespace netd::http

@@ -261,6 +261,35 @@ TEST(CheckAssignable, MappedRangesAreRefused) {
     }
 }
 
+TEST(CheckHostAddress, OnlyUnicastAddressesGoOnAnInterface) {
+    struct Case {
+        const char* address;
+        const char* error;
+    };
+    for (const auto& c : std::vector<Case>{{"10.0.0.1/24", nullptr},
+                                           {"100.64.0.1/10", nullptr},
+                                           {"223.255.255.254/24", nullptr},
+                                           {"224.0.0.1/24", "multicast"},
+                                           {"239.255.255.250/32", "multicast"},
+                                           {"255.255.255.255/32", "broadcast"},
+                                           {"240.0.0.1/24", "reserved"},
+                                           {"0.0.0.0/8", "unspecified"},
+                                           {"0.1.2.3/24", "unspecified"},
+                                           {"127.0.0.2/8", "loopback"},
+                                           {"fd00::1/64", nullptr},
+                                           {"2001:db8::1/64", nullptr},
+                                           {"ff02::1/64", "multicast"},
+                                           {"::1/128", "loopback"},
+                                           {"::/128", "unspecified"}}) {
+        auto message = rejection([&] { check_host_address(InterfaceAddress::parse(c.address)); });
+        if (!c.error) {
+            EXPECT_EQ(message, "") << c.address;
+        } else {
+            EXPECT_NE(message.find(c.error), std::string::npos) << c.address << " gave: " << message;
+        }
+    }
+}
+
 TEST(InterfaceName, KernelRules) {
     struct Case {
         std::string name;
@@ -279,7 +308,15 @@ TEST(InterfaceName, KernelRules) {
                                            {"a b", "printable ASCII"},
                                            {"a\tb", "printable ASCII"},
                                            {"tun\n", "printable ASCII"},
-                                           {"t\xc3\xbcn", "printable ASCII"}}) {
+                                           {"t\xc3\xbcn", "printable ASCII"},
+                                           {"tun%d", "must not contain '%'"},
+                                           {"%s", "must not contain '%'"},
+                                           {"all", "is reserved"},
+                                           {"default", "is reserved"},
+                                           {"all0", nullptr},
+                                           {"-tun", "must not begin with '-'"},
+                                           {"tun-", nullptr},
+                                           {std::string("a\0b", 3), "printable ASCII"}}) {
         auto message = rejection([&] { validate_interface_name(c.name); });
         if (!c.error) {
             EXPECT_EQ(message, "") << c.name;

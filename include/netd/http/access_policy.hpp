@@ -23,6 +23,10 @@ struct Incoming {
     // Arrived over the Unix socket, which no browser can reach: there is no
     // Host to check.
     bool local_socket = false;
+    // How the request was framed, checked before anything else.
+    std::size_t host_fields = 1;
+    std::size_t transfer_encoding_fields = 0;
+    std::string_view transfer_encoding;
 };
 
 // Who may use the API. These daemons run as root on localhost, where any web
@@ -48,6 +52,10 @@ private:
 
 // The whole pipeline of a request: access check, route, handler, and every
 // failure turned into its typed error response. Never throws.
+// Throws invalid for a request that two parsers could read differently: a
+// second Host, or a Transfer-Encoding other than exactly "chunked".
+void check_framing(const Incoming& request);
+
 Response handle_request(const AccessPolicy& policy, const Router& router, const Incoming& request);
 
 } // namespace netd::http

@@ -143,6 +143,13 @@ void check_family(const Cidr& range, Family family, const std::string& what);
 // IPv4-mapped IPv6 range is IPv4 traffic, which the IPv4 address serves.
 void check_assignable(const Cidr& range);
 
+// Throws invalid for an address that no interface may hold as its own:
+// unspecified (0.0.0.0/8, ::), loopback (127.0.0.0/8, ::1, which only lo
+// serves), multicast (224.0.0.0/4, ff00::/8), and IPv4's reserved
+// 240.0.0.0/4 with the limited broadcast 255.255.255.255. Routes may still
+// point at such ranges (a multicast route through a TUN is normal).
+void check_host_address(const InterfaceAddress& address);
+
 // Lists of Cidr or InterfaceAddress to and from their text.
 template <typename Range>
 std::vector<std::string> to_strings(const std::vector<Range>& ranges) {
