@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps test-deps build run test test-sanitize test-tsan check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps test-deps build run test test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -82,6 +82,15 @@ test-sanitize: test-deps
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 test-tsan: test-deps
 	$(call sanitized_suite,build-tsan,$(TSAN_FLAGS))
+
+# The chaos test of `make test` (tests/integration/chaos_test.cpp), long:
+# SOAK_RUNS runs in a row of SOAK_ROUNDS rounds, each SOAK_SECONDS of load.
+SOAK_RUNS ?= 10
+SOAK_ROUNDS ?= 10
+SOAK_SECONDS ?= 20
+soak: test-deps build
+	cd $(BUILD_DIR) && $(SUDO) env NETD_CHAOS_ROUNDS=$(SOAK_ROUNDS) NETD_CHAOS_SECONDS=$(SOAK_SECONDS) \
+	  tests/integration_tests --gtest_filter='ChaosTest.*' --gtest_repeat=$(SOAK_RUNS) --gtest_fail_fast
 
 # `make test` as a new user would run it: in a minimal Debian 12 root
 # (debootstrap, cached), on a clean clone of HEAD, after the README's one
