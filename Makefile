@@ -47,7 +47,7 @@ run: build
 	  wait -n'
 
 # The cluster tests run a real etcd (in a namespace of their own).
-TEST_APT_PACKAGES := etcd-server
+TEST_APT_PACKAGES := etcd-server python3 python3-yaml
 TEST_BREW_PACKAGES := etcd
 test-deps: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)" BREW_PACKAGES="$(TEST_BREW_PACKAGES)"
