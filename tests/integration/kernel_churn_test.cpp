@@ -1,7 +1,8 @@
 // The daemons while another program changes the kernel's links and
-// addresses as fast as it can: a dump the changes interrupt (EINTR, or
-// NLM_F_DUMP_INTR) is retried, so starts succeed, and listings never fail
-// nor leave out what the kernel holds.
+// addresses: a dump the changes interrupt (EINTR, or NLM_F_DUMP_INTR) is
+// retried, so starts succeed, and listings never fail nor leave out what the
+// kernel holds. Where the retries run out, the daemon answers 503 and is
+// whole again once the changes stop.
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -55,14 +56,20 @@ net::InterfaceAddress host(std::uint32_t value) {
 //
 // The rate is a busy daemon's, not the most the kernel takes: past some
 // rate, every dump of thousands of addresses is interrupted, and a bounded
-// retry gives up (503).
+// retry gives up (503). Churn::flat_out is that case.
 class Churn {
 public:
-    Churn() {
+    struct Flat {};
+    static constexpr Flat flat_out{};
+
+    Churn() : Churn(1000, true) {}
+    explicit Churn(Flat) : Churn(2000, false) {}
+
+    Churn(std::uint32_t addresses, bool paced) : paced_(paced) {
         Netlink netlink;
         lo_ = static_cast<int>(if_nametoindex("lo"));
         for (int i = 0; i < 40; ++i) EXPECT_NE(make_tun("base" + std::to_string(i)), 0);
-        for (std::uint32_t i = 0; i < 1000; ++i) netlink.add_address(lo_, {host(0xac1e0000 + i), {}, 0}); // 172.30/16
+        for (std::uint32_t i = 0; i < addresses; ++i) netlink.add_address(lo_, {host(0xac1e0000 + i), {}, 0}); // 172.30/16
         threads_.emplace_back([this] { churn_addresses(); });
         threads_.emplace_back([this] { churn_links(); });
     }
@@ -87,7 +94,7 @@ private:
             } catch (const std::exception&) {
                 // Churn for its own sake: a refusal here is of no interest.
             }
-            if (i % 10 == 0) std::this_thread::sleep_for(1ms);
+            if (paced_ && i % 10 == 0) std::this_thread::sleep_for(1ms);
         }
     }
 
@@ -102,6 +109,7 @@ private:
         }
     }
 
+    bool paced_;
     int lo_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<std::uint64_t> changes_{0};
@@ -201,6 +209,43 @@ TEST_F(KernelChurnTest, ListingsNeverFailNorLoseWhatTheKernelHolds) {
     EXPECT_EQ(subnet.status, 201) << subnet.body;
     EXPECT_EQ(tun_client.get("/tun").json().size(), 6u);
     EXPECT_EQ(subnet_client.get("/subnet").json().size(), 6u);
+}
+
+// Changes so fast that every dump may be interrupted at every attempt: the
+// daemon then says so (503, and /healthz 503) rather than answer from a
+// half-built mirror, and is whole again once the changes stop.
+TEST_F(KernelChurnTest, AMirrorThatCannotBeRebuiltIsNeverServed) {
+    auto subnets = start_subnet_daemon({"--backend", "loopback"});
+    HttpClient client("127.0.0.1", subnet_port);
+    std::set<std::string> networks;
+    for (int i = 0; i < 3; ++i) {
+        auto created = client.post("/subnet", "{}");
+        ASSERT_EQ(created.status, 201) << created.body;
+        networks.insert(created.json()["network"].get<std::string>());
+    }
+    int refused = 0, rounds = 0;
+    {
+        Churn churn(Churn::flat_out);
+        for (auto until = std::chrono::steady_clock::now() + 2s; std::chrono::steady_clock::now() < until; ++rounds) {
+            std::this_thread::sleep_for(100ms);
+            auto health = client.get("/healthz");
+            EXPECT_TRUE(health.status == 200 || health.status == 503) << health.status << " " << health.body;
+            auto listed = client.get("/subnet");
+            ASSERT_TRUE(listed.status == 200 || listed.status == 503) << listed.status << " " << listed.body;
+            if (listed.status == 503) {
+                ++refused;
+                continue;
+            }
+            ASSERT_EQ(field_of(listed.json(), "network"), networks) << "round " << rounds;
+        }
+    }
+    RecordProperty("refused", refused); // how often the rebuild gave up, for the curious
+    EXPECT_EQ(client.get("/healthz").status, 200);
+    auto listed = client.get("/subnet");
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    EXPECT_EQ(field_of(listed.json(), "network"), networks);
+    auto created = client.post("/subnet", "{}");
+    EXPECT_EQ(created.status, 201) << created.body;
 }
 
 } // namespace
