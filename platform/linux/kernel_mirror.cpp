@@ -66,23 +66,33 @@ void KernelMirror::drop_route(const Routes::key_type& key) {
 }
 
 void KernelMirror::reload_routes() {
+    auto fresh = dumps_.routes(); // read whole before anything is dropped
     ++generation_;
     while (!routes_.empty()) drop_route(routes_.begin()->first);
-    for (const auto& route : dumps_.routes()) put_route(route);
+    for (const auto& route : fresh) put_route(route);
     routes_stale_ = false;
 }
 
 void KernelMirror::reload() {
+    // Set first: should a dump fail, the events drained here are gone, and
+    // only a rebuild that succeeds may clear it.
+    untrusted_ = true;
+    events_.drain([](const nlmsghdr*) {}); // what the dumps are about to show anyway
+    auto links = dumps_.links();
+    auto addresses = dumps_.addresses();
+    auto routes = dumps_.routes();
     ++generation_;
-    events_.drain([](const nlmsghdr*) {}); // what the dump is about to show anyway
     links_.clear();
     addresses_.clear();
+    routes_.clear();
     link_names_.clear();
     labels_.clear();
     occupied_.clear();
-    for (auto& link : dumps_.links()) put_link(std::move(link));
-    for (auto& address : dumps_.addresses()) put_address(std::move(address));
-    reload_routes();
+    for (auto& link : links) put_link(std::move(link));
+    for (auto& address : addresses) put_address(std::move(address));
+    for (const auto& route : routes) put_route(route);
+    routes_stale_ = false;
+    untrusted_ = false;
 }
 
 void KernelMirror::apply(const nlmsghdr* message) {
@@ -104,7 +114,15 @@ void KernelMirror::apply(const nlmsghdr* message) {
 }
 
 void KernelMirror::refresh() {
-    if (!events_.drain([this](const nlmsghdr* message) { apply(message); })) return reload();
+    if (untrusted_) return reload();
+    bool complete = false;
+    try {
+        complete = events_.drain([this](const nlmsghdr* message) { apply(message); });
+    } catch (...) {
+        untrusted_ = true; // some events may be lost with the failed read
+        throw;
+    }
+    if (!complete) return reload();
     if (routes_stale_) reload_routes();
 }
 

@@ -25,6 +25,11 @@ namespace netd::platform {
 // by the next read. If the kernel ever drops notifications (its buffer
 // overflowed), the mirror is rebuilt from a fresh dump.
 //
+// A rebuild is all or nothing: the dumps are read whole first, and only then
+// replace what the mirror held. Until one succeeds, every read throws (and
+// tries again), so a half-built mirror is never served; /healthz, which
+// reads it, answers 503 meanwhile.
+//
 // The references returned stay valid until the next call into the mirror.
 class KernelMirror {
 public:
@@ -75,6 +80,7 @@ private:
     std::multiset<std::string> labels_;
     net::RangeSet occupied_;
     bool routes_stale_ = false;
+    bool untrusted_ = false; // events were lost and no rebuild has succeeded since
     std::uint64_t generation_ = 0;
 };
 

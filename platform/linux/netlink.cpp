@@ -80,15 +80,29 @@ void put_address(nlmsghdr* message, std::uint16_t type, net::IpAddress address) 
 
 } // namespace
 
-Netlink::Netlink(unsigned groups)
-    : socket_(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | (groups ? SOCK_NONBLOCK : 0)), mnl_socket_close),
-      buffer_(buffer_size) {
-    if (!socket_) fail_errno(errno, "opening a netlink socket");
-    if (mnl_socket_bind(socket_.get(), groups, MNL_SOCKET_AUTOPID) < 0) fail_errno(errno, "binding a netlink socket");
+Netlink::Netlink(unsigned groups) : groups_(groups), socket_(nullptr, mnl_socket_close), buffer_(buffer_size) {
+    open();
+}
+
+void Netlink::open() {
+    std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> fresh(
+        mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | (groups_ ? SOCK_NONBLOCK : 0)), mnl_socket_close);
+    if (!fresh) fail_errno(errno, "opening a netlink socket");
+    if (mnl_socket_bind(fresh.get(), groups_, MNL_SOCKET_AUTOPID) < 0) fail_errno(errno, "binding a netlink socket");
+    socket_ = std::move(fresh);
     port_ = mnl_socket_get_portid(socket_.get());
+    out_of_step_ = false;
+}
+
+bool Netlink::recover() {
+    if (!out_of_step_) return false;
+    open();
+    return true;
 }
 
 bool Netlink::drain(const Parser& each) {
+    // A fresh socket has missed whatever happened since the old one failed.
+    if (recover()) return false;
     // Each notification is a datagram of its own, and a TUN's creation makes
     // about ten; recvmmsg reads them in one system call, not one each.
     constexpr std::size_t batch = 32, slot_size = 8192;
@@ -104,7 +118,10 @@ bool Netlink::drain(const Parser& each) {
         auto received = ::recvmmsg(mnl_socket_get_fd(socket_.get()), messages.data(), batch, MSG_DONTWAIT, nullptr);
         if (received < 0 && errno == EAGAIN) return true;
         if (received < 0 && errno == ENOBUFS) return false; // the kernel dropped events
-        if (received < 0) fail_errno(errno, "reading the kernel's events");
+        if (received < 0) {
+            out_of_step_ = true;
+            fail_errno(errno, "reading the kernel's events");
+        }
         for (std::size_t i = 0; i < static_cast<std::size_t>(received); ++i) {
             if (messages[i].msg_hdr.msg_flags & MSG_TRUNC) return false; // lost in part: start over from a dump
             // Notifications carry sequence 0 and port 0, so neither is checked.
@@ -132,8 +149,14 @@ nlmsghdr* Netlink::start(std::uint16_t type, std::uint16_t flags) {
 }
 
 void Netlink::exchange(const std::string& operation, const Parser& parse) {
+    recover();
+    // Whatever ends this exchange early leaves the rest of the reply queued.
+    auto failed = [&](int error_number) {
+        out_of_step_ = true;
+        fail_errno(error_number, operation);
+    };
     auto* message = reinterpret_cast<nlmsghdr*>(buffer_.data());
-    if (mnl_socket_sendto(socket_.get(), message, message->nlmsg_len) < 0) fail_errno(errno, operation);
+    if (mnl_socket_sendto(socket_.get(), message, message->nlmsg_len) < 0) failed(errno);
     struct Context {
         const Parser* parse;
     } context{&parse};
@@ -144,9 +167,10 @@ void Netlink::exchange(const std::string& operation, const Parser& parse) {
     };
     for (;;) {
         auto received = mnl_socket_recvfrom(socket_.get(), buffer_.data(), buffer_.size());
-        if (received < 0) fail_errno(errno, operation);
+        if (received < 0) failed(errno);
+        // libmnl reports a batch flagged NLM_F_DUMP_INTR as EINTR.
         auto result = mnl_cb_run(buffer_.data(), static_cast<std::size_t>(received), sequence_, port_, on_data, &context);
-        if (result == MNL_CB_ERROR) fail_errno(errno, operation);
+        if (result == MNL_CB_ERROR) failed(errno);
         if (result == MNL_CB_STOP) return;
     }
 }
@@ -220,11 +244,23 @@ std::optional<Route> parse_route(const nlmsghdr* message) {
 template <typename T>
 std::vector<T> Netlink::collect(std::uint16_t type, std::size_t header_size,
                                 std::optional<T> (*parse)(const nlmsghdr*)) {
-    std::vector<T> out;
-    dump(type, header_size, [&](const nlmsghdr* message) {
-        if (auto item = parse(message)) out.push_back(std::move(*item));
-    });
-    return out;
+    // An interrupted dump may have skipped or repeated entries: only a whole
+    // one that ran undisturbed is kept.
+    for (int attempt = 1;; ++attempt) {
+        std::vector<T> out;
+        try {
+            dump(type, header_size, [&](const nlmsghdr* message) {
+                if (auto item = parse(message)) out.push_back(std::move(*item));
+            });
+            return out;
+        } catch (const KernelError& error) {
+            if (error.error_number() != EINTR) throw;
+            if (attempt == dump_attempts) {
+                fail(ErrorCode::unavailable, "reading the kernel's interfaces: interrupted by other changes " +
+                                                 std::to_string(dump_attempts) + " times in a row; try again");
+            }
+        }
+    }
 }
 
 std::vector<Link> Netlink::links() { return collect<Link>(RTM_GETLINK, sizeof(ifinfomsg), parse_link); }

@@ -63,6 +63,12 @@ std::optional<Route> parse_route(const nlmsghdr* message);
 // A NETLINK_ROUTE socket: dumps of links, addresses and main-table
 // routes, and the few changes the daemons make. Every request is
 // acknowledged, and a refusal is thrown as a KernelError.
+//
+// A dump that another process's changes interrupt (EINTR, or a reply
+// flagged NLM_F_DUMP_INTR) is retried whole, a few times. After any failed
+// exchange the socket is replaced before its next use: the rest of an
+// abandoned reply would otherwise be read as the answer to the next request
+// (EPROTO, for good).
 class Netlink {
 public:
     using Parser = std::function<void(const nlmsghdr*)>;
@@ -101,10 +107,17 @@ public:
 
     // Passes every queued notification to `each` without blocking. Returns
     // false when the kernel had to drop some (the receive buffer overflowed),
-    // after which only a fresh dump tells the truth.
+    // after which only a fresh dump tells the truth. Likewise after the
+    // socket failed and was replaced.
     bool drain(const Parser& each);
 
+    // How many times a dump is tried while changes keep interrupting it.
+    static constexpr int dump_attempts = 16;
+
 private:
+    void open();
+    // Replaces a socket that a failure left out of step; true if it did.
+    bool recover();
     template <typename T>
     std::vector<T> collect(std::uint16_t type, std::size_t header_size, std::optional<T> (*parse)(const nlmsghdr*));
     // Sends the message in buffer_ and reads replies until the kernel is
@@ -114,7 +127,9 @@ private:
     void dump(std::uint16_t type, std::size_t header_size, const Parser& parse);
     void change_link(int index, const std::string& operation, const std::function<void(nlmsghdr*)>& fill);
 
+    unsigned groups_;
     std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> socket_;
+    bool out_of_step_ = false; // a failure left replies or events unread
     std::vector<char> buffer_;
     std::vector<char> events_; // drain()'s batch of notifications, allocated at its first use
     unsigned port_ = 0;

@@ -12,6 +12,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -91,29 +92,50 @@ public:
         });
     }
 
-    // For shutdown: a request in flight is answered, then the connection
-    // closes; an idle connection closes now.
+    // For shutdown: a request in flight, or already sent, is answered, then
+    // the connection closes. A keep-alive connection with nothing sent
+    // closes now; a new one has a moment to send the request its client
+    // may be writing as we speak, since the client saw it accepted.
     void finish() {
         asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
             self->finishing_ = true;
-            if (self->idle_) self->stream_.cancel();
+            if (!self->idle_ || self->request_waiting()) return;
+            if (self->answered_ > 0) return self->stream_.cancel();
+            self->await_first_request();
         });
     }
 
 private:
+    static constexpr std::chrono::milliseconds first_request_grace{1000};
+
+    // Closes the connection unless its first request begins within the grace.
+    void await_first_request() {
+        grace_.expires_after(first_request_grace);
+        grace_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+            if (!ec && self->idle_) self->stream_.cancel();
+        });
+    }
+
+    bool request_waiting() {
+        beast::error_code ec;
+        return stream_.socket().available(ec) > 0 && !ec;
+    }
+
     // An idle keep-alive connection may wait longer for its next request
     // than a request may take to arrive once it has begun.
     void do_wait() {
         if (buffer_.size() > 0) return do_read(); // a pipelined request is already here
-        if (finishing_) return do_close();
+        if (finishing_ && answered_ > 0 && !request_waiting()) return do_close();
         idle_ = true;
         stream_.expires_after(limits_.idle_timeout);
         stream_.async_read_some(buffer_.prepare(4096),
                                 beast::bind_front_handler(&Session::on_wait, shared_from_this()));
+        if (finishing_ && answered_ == 0) await_first_request();
     }
 
     void on_wait(beast::error_code ec, std::size_t bytes) {
         idle_ = false;
+        grace_.cancel();
         if (ec) return do_close(); // closed by the client, idle too long, or shutting down
         buffer_.commit(bytes);
         do_read();
@@ -181,6 +203,7 @@ private:
 
     void on_write(beast::error_code ec, std::size_t) {
         if (ec) return do_close();
+        ++answered_;
         if (!response_.keep_alive() || finishing_) {
             beast::error_code ignored;
             stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -228,6 +251,8 @@ private:
     Api api_;
     ServerLimits limits_;
     ConnectionSlot slot_;
+    asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace_{stream_.get_executor()};
+    std::size_t answered_ = 0;
     bool idle_ = false;
     bool finishing_ = false;
 };
@@ -245,9 +270,22 @@ public:
 
     void start() override { do_accept(); }
 
+    // Connections that completed their handshake but wait in the kernel's
+    // backlog were accepted as far as their clients know: closing the
+    // acceptor would reset them. So they are taken in first, and answered
+    // with the rest.
     void stop() override {
-        beast::error_code ignored;
-        acceptor_.close(ignored);
+        if (stopped_) return;
+        stopped_ = true;
+        backoff_.cancel();
+        beast::error_code ec;
+        acceptor_.non_blocking(true, ec);
+        while (!ec) {
+            Socket<Protocol> socket(io_.get_executor());
+            acceptor_.accept(socket, ec);
+            if (!ec) welcome(std::move(socket));
+        }
+        acceptor_.close(ec);
         for (auto& weak : sessions_) {
             if (auto session = weak.lock()) session->finish();
         }
@@ -255,27 +293,63 @@ public:
 
 private:
     void do_accept() {
+        if (stopped_) return;
         acceptor_.async_accept(io_.get_executor(),
                                beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
     void on_accept(beast::error_code ec, Socket<Protocol> socket) {
-        if (ec == asio::error::operation_aborted) return;
+        if (ec == asio::error::operation_aborted || stopped_) {
+            if (!ec) welcome(std::move(socket)); // accepted just before the stop
+            return;
+        }
+        if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+            ec.value() == ENFILE || ec.value() == ENOMEM) {
+            return pause(ec);
+        }
         if (ec) {
             spdlog::warn("accept failed: {}", ec.message());
         } else {
-            if constexpr (std::is_same_v<Protocol, tcp>) {
-                // Requests and responses are small; waiting to coalesce them only adds latency.
-                socket.set_option(tcp::no_delay(true), ec);
+            if (out_of_fds_) {
+                spdlog::info("accepting connections again");
+                out_of_fds_ = false;
+                pause_for_ = first_pause;
             }
-            bool over_limit = *open_connections_ >= limits_.max_connections;
-            auto session = std::make_shared<Session<Protocol>>(std::move(socket), api_, limits_, open_connections_);
-            std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
-            sessions_.push_back(session);
-            over_limit ? session->refuse() : session->run();
+            welcome(std::move(socket));
         }
         do_accept();
     }
+
+    void welcome(Socket<Protocol>&& socket) {
+        if constexpr (std::is_same_v<Protocol, tcp>) {
+            // Requests and responses are small; waiting to coalesce them only adds latency.
+            beast::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
+        }
+        bool over_limit = *open_connections_ >= limits_.max_connections;
+        auto session = std::make_shared<Session<Protocol>>(std::move(socket), api_, limits_, open_connections_);
+        std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
+        sessions_.push_back(session);
+        over_limit ? session->refuse() : session->run();
+        if (stopped_) session->finish();
+    }
+
+    // Out of descriptors, accept fails at once until one is freed, and
+    // retrying at once spins the CPU and fills the log. So wait, longer each
+    // time up to a second, and log once per episode.
+    void pause(const beast::error_code& ec) {
+        if (!out_of_fds_) {
+            spdlog::warn("accept failed: {}; pausing new connections until descriptors free up", ec.message());
+            out_of_fds_ = true;
+        }
+        backoff_.expires_after(pause_for_);
+        pause_for_ = std::min(pause_for_ * 2, longest_pause);
+        backoff_.async_wait([self = shared_from_this()](const beast::error_code& waited) {
+            if (!waited) self->do_accept();
+        });
+    }
+
+    static constexpr std::chrono::milliseconds first_pause{50}, longest_pause{1000};
 
     asio::io_context& io_;
     typename Protocol::acceptor acceptor_;
@@ -283,6 +357,10 @@ private:
     ServerLimits limits_;
     std::shared_ptr<std::size_t> open_connections_;
     std::vector<std::weak_ptr<Session<Protocol>>> sessions_; // to finish them at shutdown
+    asio::steady_timer backoff_{io_};
+    std::chrono::milliseconds pause_for_ = first_pause;
+    bool out_of_fds_ = false; // in an episode of EMFILE/ENFILE, logged once
+    bool stopped_ = false;
 };
 
 } // namespace

@@ -156,6 +156,10 @@ int run(int argc, char** argv) {
     Settings settings;
     CLI::App app{"netctl: the command-line client of tun-daemon and subnet-daemon", "netctl"};
     app.require_subcommand(1);
+    // The global flags work anywhere on the line (`netctl tun list --json`):
+    // a subcommand passes what it does not know up to its parent, and the
+    // subcommands inherit this.
+    app.fallthrough();
     app.add_option("--tun", settings.tun.endpoint.tcp, "tun-daemon's HOST:PORT")->capture_default_str();
     app.add_option("--subnet", settings.subnet.endpoint.tcp, "subnet-daemon's HOST:PORT")->capture_default_str();
     app.add_option("--tun-socket", settings.tun.endpoint.unix_socket, "Reach tun-daemon on this Unix socket");

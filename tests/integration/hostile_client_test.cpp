@@ -3,7 +3,9 @@
 // throughout, and no file descriptor leaks.
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -201,6 +203,46 @@ TEST_F(HostileClientTest, IdleConnectionsAreCappedAndExpire) {
     std::this_thread::sleep_for(300ms);
     expect_still_serving();
     EXPECT_EQ(open_fds(daemon->pid()), fds_before) << "file descriptors leaked";
+}
+
+// Out of file descriptors, accept fails at once until one is freed. The
+// daemon waits rather than spin on it, says so once, and serves again as
+// soon as connections close.
+TEST_F(HostileClientTest, OutOfDescriptorsPausesAcceptingAndRecovers) {
+    if (access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "prlimit (util-linux) is not installed";
+    DaemonProcess daemon(NETD_TUN_DAEMON, port, {"--max-connections", "1000"}, {"/usr/bin/prlimit", "--nofile=48"});
+    ASSERT_GT(daemon.pid(), 0);
+    std::vector<std::unique_ptr<RawConnection>> connections;
+    for (int i = 0; i < 100; ++i) connections.push_back(std::make_unique<RawConnection>());
+    std::this_thread::sleep_for(1500ms); // long enough for a spinning loop to write megabytes
+    auto err = daemon.log_lines("tun_daemon.err");
+    EXPECT_GE(err.size(), 1u) << "the daemon never ran out of descriptors; raise the connection count";
+    EXPECT_LE(err.size(), 5u) << (err.empty() ? "" : err.front()) << "\n... " << err.size() << " lines in .err";
+    EXPECT_TRUE(std::any_of(err.begin(), err.end(), [](const auto& line) {
+        return line.find("Too many open files") != std::string::npos;
+    }));
+    connections.clear();
+    // The pause is a second at most.
+    bool served = false;
+    for (auto until = std::chrono::steady_clock::now() + 3s; !served && std::chrono::steady_clock::now() < until;) {
+        try {
+            HttpClient client("127.0.0.1", port);
+            served = client.get("/healthz").status == 200;
+        } catch (const std::exception&) {
+            std::this_thread::sleep_for(50ms);
+        }
+    }
+    EXPECT_TRUE(served) << "the daemon did not serve again once connections closed";
+    EXPECT_LE(daemon.log_lines("tun_daemon.err").size(), 5u);
+    // The .log is flushed every second.
+    auto recovered = [&] {
+        auto log = daemon.log_lines("tun_daemon.log");
+        return std::any_of(log.begin(), log.end(), [](const auto& line) {
+            return line.find("accepting connections again") != std::string::npos;
+        });
+    };
+    for (int i = 0; i < 30 && !recovered(); ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_TRUE(recovered()) << "the end of the episode was not logged";
 }
 
 } // namespace

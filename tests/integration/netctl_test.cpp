@@ -47,6 +47,15 @@ TEST_F(NetctlTest, DrivesBothDaemonsWithDistinctExitCodes) {
     EXPECT_EQ(shown.exit_code, 0);
     EXPECT_EQ(nlohmann::json::parse(shown.output)["ip_addr"], "10.0.0.1") << shown.output;
     EXPECT_EQ(netctl("tun list").output.find("vpn0") != std::string::npos, true);
+    // Global flags go before or after the subcommand alike.
+    for (const auto* args : {"tun list --json", "tun --json list", "--tun 127.0.0.1:3030 tun show vpn0 --json",
+                             "tun show --tun 127.0.0.1:3030 vpn0 --json"}) {
+        auto listed = netctl(args);
+        EXPECT_EQ(listed.exit_code, 0) << args << ": " << listed.output;
+        auto answer = nlohmann::json::parse(listed.output, nullptr, false);
+        auto first = answer.is_array() && !answer.empty() ? answer[0] : answer;
+        EXPECT_TRUE(first.is_object() && first.value("name", "") == "vpn0") << args << ": " << listed.output;
+    }
 
     auto missing = netctl("tun show nope");
     EXPECT_EQ(missing.exit_code, 3) << missing.output;

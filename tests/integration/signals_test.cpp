@@ -1,5 +1,5 @@
-// SIGTERM ends a daemon cleanly without waiting on idle clients; SIGHUP
-// reopens its logs for logrotate.
+// SIGTERM ends a daemon cleanly, answering the requests already sent but
+// not waiting on idle clients; SIGHUP reopens its logs for logrotate.
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -10,7 +10,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
 #include "daemon_process.hpp"
@@ -33,6 +37,50 @@ TEST_F(SignalsTest, TermExitsCleanlyDespiteIdleConnectionsAndKeepsInterfaces) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
     EXPECT_TRUE(link("tun0"));
     EXPECT_THROW(idle.get("/tun"), std::exception) << "the idle connection was left open";
+}
+
+// What came back on a connection until the server closed it: the status,
+// or 0 when no whole response arrived (none, or a body cut short).
+int complete_status(boost::asio::ip::tcp::socket& socket, std::string& name) {
+    std::string reply;
+    boost::system::error_code ec;
+    boost::asio::read(socket, boost::asio::dynamic_buffer(reply), ec);
+    auto end_of_headers = reply.find("\r\n\r\n");
+    if (reply.rfind("HTTP/1.1 ", 0) != 0 || end_of_headers == std::string::npos) return 0;
+    auto length_at = reply.find("Content-Length: ");
+    if (length_at == std::string::npos || length_at > end_of_headers) return 0;
+    auto body = reply.substr(end_of_headers + 4);
+    if (body.size() != std::stoul(reply.substr(length_at + 16))) return 0;
+    auto answer = nlohmann::json::parse(body, nullptr, false);
+    if (answer.is_object()) name = answer.value("name", "");
+    return std::stoi(reply.substr(9, 3));
+}
+
+TEST_F(SignalsTest, TermAnswersEveryRequestAlreadySent) {
+    DaemonProcess daemon(NETD_TUN_DAEMON, 3030);
+    boost::asio::io_context io;
+    std::vector<boost::asio::ip::tcp::socket> connections;
+    const std::string create =
+        "POST /tun HTTP/1.1\r\nHost: 127.0.0.1:3030\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\n\r\n{}";
+    for (int i = 0; i < 50; ++i) {
+        auto& connection = connections.emplace_back(io);
+        connection.connect({boost::asio::ip::make_address("127.0.0.1"), 3030});
+        boost::asio::write(connection, boost::asio::buffer(create));
+    }
+    ASSERT_EQ(kill(daemon.pid(), SIGTERM), 0);
+    std::set<std::string> created;
+    int answered = 0;
+    for (auto& connection : connections) {
+        std::string name;
+        int status = complete_status(connection, name);
+        EXPECT_EQ(status, 201) << "request " << answered;
+        if (status == 201) created.insert(name);
+        ++answered;
+    }
+    EXPECT_EQ(created.size(), 50u) << "every request was answered, each with a TUN of its own";
+    EXPECT_EQ(daemon.stop(SIGTERM), 0);
+    for (const auto& name : created) EXPECT_TRUE(link(name)) << name << " was answered 201 but is not in the kernel";
 }
 
 TEST_F(SignalsTest, HangupReopensTheLogs) {
