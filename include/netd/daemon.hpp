@@ -65,6 +65,14 @@ public:
     // written again: the kernel answers for it, so it never stops the start.
     net::Cidr ipv6_pool(const std::string& given, const std::vector<TunInterface>& adopted) const;
 
+    // Whether the kernel is the one the journal was last squared with
+    // (<state-dir>/kernel holds platform::kernel_instance()): false after a
+    // reboot, in a new network namespace, and when either is unknown.
+    bool kernel_unchanged() const;
+    // Records the running kernel as squared with the journal, once a
+    // restore has made the kernel hold what the journal says.
+    void mark_kernel_squared() const;
+
     // Why the journal cannot be written, for /healthz ("degraded") while it
     // lasts, and its failures since the start, for /metrics.
     std::vector<std::string> problems() const;

@@ -109,10 +109,17 @@ struct Restored {
 // has): `ranges_of` names the ranges it needs, which must overlap nothing on
 // the host, and `recreate` makes it. An intent that cannot be restored is
 // forgotten, so that it is reported once, not at every start.
+//
+// Only a kernel that has restarted (a reboot, a new network namespace) has
+// forgotten anything: with `kernel_restarted` false, the kernel the journal
+// was last squared with is still running, so an intent it lacks was removed
+// behind the daemon's back, or its erase was lost with a damaged journal,
+// and it is forgotten instead of made again. The kernel is the truth.
 std::vector<Restored> restore_intents(
     Intents& intents, const std::vector<std::string>& present, HostNetwork& host,
     const std::function<std::vector<net::Cidr>(const std::string& key, const nlohmann::json& record)>& ranges_of,
-    const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate);
+    const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate,
+    bool kernel_restarted = true);
 
 // At start, before any restore: `present` is what the kernel has of ours,
 // each with a record built from what the kernel says. A create the journal

@@ -43,6 +43,12 @@ void drop_thread_privileges();
 // (macOS has no address labels), they are how the backend knows its own.
 std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode, const Intents& intents);
 
+// Which running kernel the daemon talks to, as text: the boot, and on Linux
+// the network namespace too (a new one holds nothing an old one had); empty
+// when that cannot be told. Kept beside the journal, it tells a restart of
+// the daemon (the kernel still has all it had) from a reboot.
+std::string kernel_instance();
+
 // Tells the service manager that the daemon serves: READY=1 to systemd's
 // $NOTIFY_SOCKET (Type=notify); nothing under launchd, which has no such
 // protocol.

@@ -39,8 +39,10 @@ public:
     // interrupted, and journals every subnet of ours the journal lacks.
     std::vector<Restored> reconcile();
 
-    // Recreates the subnets that were asked for and are gone (after a reboot).
-    std::vector<Restored> restore();
+    // Recreates the subnets that were asked for and are gone (after a
+    // reboot); forgets them instead when the kernel has not restarted (see
+    // restore_intents).
+    std::vector<Restored> restore(bool kernel_restarted = true);
 
     // Both journal the subnet before the kernel hears of it and record it
     // done after; when the journal refuses either, nothing is kept

@@ -51,8 +51,9 @@ public:
     std::vector<Restored> reconcile();
 
     // Recreates the TUNs that were asked for and are gone (after a reboot),
-    // with their names, addresses and owners.
-    std::vector<Restored> restore();
+    // with their names, addresses and owners; forgets them instead when the
+    // kernel has not restarted (see restore_intents).
+    std::vector<Restored> restore(bool kernel_restarted = true);
 
     // Allocates a /prefix_len block, or takes `address` as given (checked
     // for overlap like the extra addresses and routes: 409). The create is

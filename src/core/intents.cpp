@@ -224,11 +224,24 @@ void journal_or_fail(const std::function<void()>& change) {
 std::vector<Restored> restore_intents(
     Intents& intents, const std::vector<std::string>& present, HostNetwork& host,
     const std::function<std::vector<net::Cidr>(const std::string& key, const nlohmann::json& record)>& ranges_of,
-    const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate) {
+    const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate,
+    bool kernel_restarted) {
     std::vector<Restored> outcomes;
     auto records = intents.records(); // a copy: failures erase as we go
     for (const auto& [key, record] : records) {
         if (std::find(present.begin(), present.end(), key) != present.end()) continue;
+        if (!kernel_restarted) {
+            try {
+                intents.erase(key);
+                outcomes.push_back({key, "forgot " + key + ": the kernel has not restarted since the journal was "
+                                                   "squared with it, and no longer has it (removed behind our back)",
+                                    true});
+            } catch (const std::exception& error) {
+                outcomes.push_back({key, "could not forget " + key + ", which the kernel no longer has: " +
+                                             error.what(), false});
+            }
+            continue;
+        }
         try {
             std::string listed;
             for (const auto& range : ranges_of(key, record)) {

@@ -101,7 +101,7 @@ std::vector<Restored> SubnetService::reconcile() {
     return reconcile_intents(intents_, present);
 }
 
-std::vector<Restored> SubnetService::restore() {
+std::vector<Restored> SubnetService::restore(bool kernel_restarted) {
     std::lock_guard host_lock(host_);
     std::vector<std::string> present;
     for (const auto& subnet : sync()) present.push_back(subnet.network.to_string());
@@ -112,7 +112,8 @@ std::vector<Restored> SubnetService::restore() {
             auto network = net::Cidr::parse(cidr);
             backend_.add(network, record.value("interface", ""));
             allocator_.hold(network);
-        });
+        },
+        kernel_restarted);
 }
 
 Subnet SubnetService::allocate(int prefix_len) {

@@ -239,7 +239,7 @@ std::optional<net::Cidr> TunService::pool6_in_use(const std::vector<TunInterface
         ->first;
 }
 
-std::vector<Restored> TunService::restore() {
+std::vector<Restored> TunService::restore(bool kernel_restarted) {
     std::lock_guard host_lock(host_);
     std::vector<std::string> present;
     for (const auto& tun : sync()) present.push_back(tun.name);
@@ -259,7 +259,8 @@ std::vector<Restored> TunService::restore() {
             backend_.create(spec_of(name, record), address, address6);
             allocator_.hold(address.network());
             if (address6) allocator6_.hold(address6->network());
-        });
+        },
+        kernel_restarted);
 }
 
 const std::vector<TunInterface>& TunService::list() {

@@ -83,6 +83,21 @@ SavedIntents::SavedIntents(const Options& options)
     }
 }
 
+bool SavedIntents::kernel_unchanged() const {
+    auto running = platform::kernel_instance();
+    std::string squared;
+    std::getline(std::ifstream(state_dir_ + "/kernel"), squared);
+    return !running.empty() && squared == running;
+}
+
+void SavedIntents::mark_kernel_squared() const {
+    try {
+        platform::write_durably(state_dir_, state_dir_ + "/kernel", platform::kernel_instance() + "\n");
+    } catch (const std::exception& error) {
+        spdlog::error("{}; the next start restores again what the kernel lacks", error.what());
+    }
+}
+
 std::vector<std::string> SavedIntents::problems() const {
     if (auto trouble = intents_.write_problem()) return {"the journal cannot be written: " + *trouble};
     return {};

@@ -65,6 +65,35 @@ TEST_F(RestartSafetyTest, LinkDeletedBehindOurBackLeavesAtOnce) {
     EXPECT_EQ(client.post("/tun", "{}").json()["ip_addr"], "10.0.2.1");
 }
 
+TEST_F(RestartSafetyTest, ARestartDoesNotBringBackWhatWasRemovedBehindItsBack) {
+    auto state = ::testing::TempDir() + "netd-behind-" + std::to_string(getpid());
+    std::filesystem::remove_all(state);
+    std::vector<std::string> args{"--state-dir", state};
+    {
+        DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, args);
+        HttpClient client("127.0.0.1", tun_port);
+        ASSERT_EQ(client.post("/tun", R"({"name":"a0"})").status, 201);
+        ASSERT_EQ(client.post("/tun", R"({"name":"b0"})").status, 201);
+        tuns.stop(SIGKILL);
+    }
+    sh("ip link del a0");
+    {
+        // The same kernel: it is the truth, and a0 stays gone, journal and all.
+        DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, args);
+        auto listed = HttpClient("127.0.0.1", tun_port).get("/tun").json();
+        ASSERT_EQ(listed.size(), 1u) << listed.dump();
+        EXPECT_EQ(listed[0]["name"], "b0");
+        EXPECT_FALSE(link("a0")) << "a restart recreated what was removed behind its back";
+        tuns.stop(SIGKILL);
+    }
+    enter_new_netns(); // a reboot brings back b0 alone
+    DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, args);
+    auto listed = HttpClient("127.0.0.1", tun_port).get("/tun").json();
+    ASSERT_EQ(listed.size(), 1u) << listed.dump();
+    EXPECT_EQ(listed[0]["name"], "b0");
+    std::filesystem::remove_all(state);
+}
+
 TEST_F(RestartSafetyTest, ForeignInterfacesSurviveEveryCall) {
     sh("ip tuntap add dev tun0 mode tun");
     sh("ip addr add 10.0.0.1/24 dev tun0");

@@ -212,6 +212,24 @@ TEST_F(TunServiceTest, ReconcileJournalsWhatTheKernelHasAndDropsUnfinishedCreate
     EXPECT_EQ(kernel.tuns.at("stray").owner, 65534u);
 }
 
+TEST_F(TunServiceTest, WithoutAKernelRestartWhatTheKernelLacksIsForgottenNotRecreated) {
+    service().create({"kept"});
+    service().create({"removed"});
+    kernel.tuns.erase("removed"); // behind the daemon's back, or its erase lost with the journal
+    auto outcomes = service().restore(false);
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
+    EXPECT_NE(outcomes[0].message.find("forgot removed"), std::string::npos) << outcomes[0].message;
+    EXPECT_FALSE(kernel.tuns.contains("removed")) << "recreated without a kernel restart";
+    EXPECT_FALSE(intents.records().contains("removed"));
+    EXPECT_TRUE(intents.records().contains("kept"));
+
+    // After a restart of the kernel the same journal brings everything back.
+    kernel.tuns.clear();
+    EXPECT_EQ(service().restore(true).size(), 1u);
+    EXPECT_TRUE(kernel.tuns.contains("kept"));
+}
+
 TEST(TunPool6, IsTheUniqueLocal48MostOfTheTunsAreIn) {
     auto tun = [](const char* address6) {
         TunInterface made{"t", net::InterfaceAddress::parse("10.0.0.1/24")};
