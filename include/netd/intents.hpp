@@ -98,6 +98,13 @@ private:
 // changed (the caller undoes what it did in the kernel before passing it on).
 void journal_or_fail(const std::function<void()>& change);
 
+// A delete, written ahead: the intent for `key` is erased first (unavailable
+// when the store refuses, with nothing changed), then `remove` asks the
+// kernel; if that throws, the intent is put back. So a crash before the
+// kernel's delete leaves an object the next start adopts, never an intent
+// that a reboot would bring back after the client was told it was gone.
+void erase_ahead_of(Intents& intents, const std::string& key, const std::function<void()>& remove);
+
 // What restoring (or reconciling) one intent came to.
 struct Restored {
     std::string key;

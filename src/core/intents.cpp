@@ -212,6 +212,24 @@ void Intents::compact() {
     rewrite_ = false;
 }
 
+void erase_ahead_of(Intents& intents, const std::string& key, const std::function<void()>& remove) {
+    std::optional<nlohmann::json> kept;
+    if (auto found = intents.records().find(key); found != intents.records().end()) kept = found->second;
+    journal_or_fail([&] { intents.erase(key); });
+    try {
+        remove();
+    } catch (...) {
+        if (kept) {
+            try {
+                intents.put(key, *kept);
+            } catch (...) {
+                // Erased in the journal, kept by the kernel: the next start adopts it again.
+            }
+        }
+        throw;
+    }
+}
+
 void journal_or_fail(const std::function<void()>& change) {
     try {
         change();

@@ -143,23 +143,7 @@ Subnet SubnetService::get(const net::Cidr& network) {
 
 void SubnetService::remove(const net::Cidr& network) {
     get(network);
-    // Write ahead: forgotten first, put back if the kernel refuses (see TunService::remove).
-    auto key = network.to_string();
-    std::optional<nlohmann::json> kept;
-    if (auto found = intents_.records().find(key); found != intents_.records().end()) kept = found->second;
-    journal_or_fail([&] { intents_.erase(key); });
-    try {
-        backend_.remove(network);
-    } catch (...) {
-        if (kept) {
-            try {
-                intents_.put(key, *kept);
-            } catch (...) {
-                // Erased in the journal, kept by the kernel: the next start adopts it again.
-            }
-        }
-        throw;
-    }
+    erase_ahead_of(intents_, network.to_string(), [&] { backend_.remove(network); });
     allocator_.release(network);
     coordinator_.release(network);
 }

@@ -276,24 +276,7 @@ TunInterface TunService::get(const std::string& name) {
 
 void TunService::remove(const std::string& name) {
     auto tun = get(name);
-    // Write ahead: forgotten first, so that a crash before the kernel's
-    // delete leaves a TUN the next start adopts, never an intent that a
-    // reboot would bring back after the client was told it was gone.
-    std::optional<nlohmann::json> kept;
-    if (auto found = intents_.records().find(name); found != intents_.records().end()) kept = found->second;
-    journal_or_fail([&] { intents_.erase(name); });
-    try {
-        backend_.remove(name);
-    } catch (...) {
-        if (kept) {
-            try {
-                intents_.put(name, *kept);
-            } catch (...) {
-                // Erased in the journal, kept by the kernel: the next start adopts it again.
-            }
-        }
-        throw;
-    }
+    erase_ahead_of(intents_, name, [&] { backend_.remove(name); });
     allocator_.release(tun.address.network());
     coordinator_.release(tun.address.network());
     if (tun.address6) allocator6_.release(tun.address6->network());
