@@ -167,6 +167,18 @@ std::uint64_t KernelMirror::generation() {
     return generation_;
 }
 
+void KernelMirror::add_address(Netlink& netlink, int index, const AddressSpec& spec) {
+    netlink.add_address(index, spec);
+    if (spec.address.family() != net::Family::v6) return;
+    try {
+        refresh(); // what is queued comes first, as it happened first
+    } catch (...) {
+        return; // untrusted now: the next read rebuilds from a dump, which has it
+    }
+    ++generation_;
+    put_address({index, spec.address, spec.label, spec.proto});
+}
+
 std::optional<net::Cidr> KernelMirror::find_occupied(const net::Cidr& range) {
     refresh();
     return occupied_.find_overlap(range);

@@ -54,6 +54,12 @@ public:
     std::optional<net::Cidr> find_occupied(const net::Cidr& range);
     // Counts the changes applied: equal numbers, equal state.
     std::uint64_t generation();
+    // Adds an address through `netlink` and holds it at once. The kernel
+    // notifies an IPv6 address from a work queue (its DAD step runs there,
+    // NODAD or not), so the notification may come after the add returned,
+    // and a listing in between would lack it; what the kernel acknowledged
+    // is in the kernel. (IPv4's notification comes before the reply.)
+    void add_address(Netlink& netlink, int index, const AddressSpec& spec);
 
     // One mirror per process, shared by the backends of a daemon.
     static std::shared_ptr<KernelMirror> shared();

@@ -95,7 +95,7 @@ private:
         try {
             if (!link) fail(ErrorCode::internal, "the dummy interface " + name + " vanished after creation");
             netlink_.tag_and_bring_up(link->index, subnet_tag);
-            netlink_.add_address(link->index, {address, {}, 0});
+            kernel_->add_address(netlink_, link->index, {address, {}, 0});
         } catch (...) {
             // Never leave a link without its address behind.
             if (link) netlink_.discard_link(link->index);
@@ -109,11 +109,11 @@ private:
         if (!loopback) fail(ErrorCode::unavailable, "this host has no loopback interface");
         if (!(loopback->flags & IFF_UP)) netlink_.set_up(loopback->index);
         if (network.family() == net::Family::v6) {
-            netlink_.add_address(loopback->index, {address, {}, netd_protocol});
+            kernel_->add_address(netlink_, loopback->index, {address, {}, netd_protocol});
             return {network, address, loopback->name};
         }
         auto label = loopback_labels_.pick(taken(), wanted);
-        netlink_.add_address(loopback->index, {address, label, netd_protocol});
+        kernel_->add_address(netlink_, loopback->index, {address, label, netd_protocol});
         return {network, address, label};
     }
 

@@ -106,11 +106,11 @@ public:
         crash_point_for_tests("persistent");
         fd.reset();
         try {
-            netlink_.add_address(index, {address, {}, 0});
-            if (address6) netlink_.add_address(index, {*address6, {}, 0});
+            kernel_->add_address(netlink_, index, {address, {}, 0});
+            if (address6) kernel_->add_address(netlink_, index, {*address6, {}, 0});
             // The extras carry netd's mark, which tells them from the main
             // address when the kernel is read back.
-            for (const auto& extra : spec.extra_addresses) netlink_.add_address(index, {extra, {}, netd_protocol});
+            for (const auto& extra : spec.extra_addresses) kernel_->add_address(netlink_, index, {extra, {}, netd_protocol});
             for (const auto& route : spec.routes) netlink_.add_route(index, route);
         } catch (...) {
             netlink_.discard_link(index);

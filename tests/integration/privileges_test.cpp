@@ -50,6 +50,13 @@ TEST_F(PrivilegesTest, KeepsOnlyNetAdminAndStillWorks) {
         EXPECT_EQ(created.status, 201) << created.body;
         // Capabilities belong to threads: the journal's sync thread, started
         // before the drop, must have given up all of its own.
+#if defined(__SANITIZE_THREAD__)
+        // ThreadSanitizer's runtime starts a thread of its own before main(),
+        // which keeps what the process started with: the per-thread count
+        // means nothing here, and the plain and ASan builds check it.
+        daemon.stop(SIGTERM);
+        GTEST_SKIP() << "under ThreadSanitizer, whose own thread keeps the capabilities the daemon started with";
+#endif
         int threads = 0;
         for (const auto& task : std::filesystem::directory_iterator("/proc/" + pid + "/task")) {
             auto thread = pid + "/task/" + task.path().filename().string();
