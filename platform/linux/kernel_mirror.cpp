@@ -2,6 +2,10 @@
 
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace netd::platform {
 namespace {
 
@@ -12,7 +16,22 @@ KernelMirror::Addresses::key_type lowest_key_of(int index) { return {index, net:
 
 } // namespace
 
-KernelMirror::KernelMirror() : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE) { reload(); }
+KernelMirror::KernelMirror() : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE) {
+    // At start nothing is served yet, so a host too busy for one dump to
+    // finish (another daemon restoring, a routing daemon) is waited out for
+    // a while rather than ending the start: up to about 10 s, backing off.
+    auto delay = std::chrono::milliseconds(10);
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);;) {
+        try {
+            reload();
+            return;
+        } catch (const Error& error) {
+            if (error.code() != ErrorCode::unavailable || std::chrono::steady_clock::now() > deadline) throw;
+        }
+        std::this_thread::sleep_for(delay);
+        delay = std::min(delay * 2, std::chrono::milliseconds(500));
+    }
+}
 
 std::shared_ptr<KernelMirror> KernelMirror::shared() {
     static auto mirror = std::make_shared<KernelMirror>();

@@ -58,7 +58,8 @@ public:
             if (link == links.end()) continue;
             if (is_our_dummy(link->second)) {
                 out.push_back({address.address.network(), address.address, link->second.name});
-            } else if (address.proto == netd_protocol) {
+            } else if (address.proto == netd_protocol && (link->second.flags & IFF_LOOPBACK)) {
+                // On lo only: tun-daemon marks a TUN's extra addresses 0x4e too.
                 auto interface = address.label.empty() ? link->second.name : address.label;
                 out.push_back({address.address.network(), address.address, interface});
             }

@@ -160,6 +160,11 @@ std::string StateFile::set_aside() {
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::system_clock::now().time_since_epoch()).count();
     auto aside = path_ + ".corrupt-" + std::to_string(seconds);
+    // Two in one second must not overwrite the first: each is kept for a human.
+    std::error_code ec;
+    for (int n = 1; std::filesystem::exists(aside, ec); ++n) {
+        aside = path_ + ".corrupt-" + std::to_string(seconds) + "-" + std::to_string(n);
+    }
     if (::rename(path_.c_str(), aside.c_str()) != 0) fail_state("move aside", path_);
     std::lock_guard lock(mutex_);
     journal_.reset();

@@ -248,9 +248,13 @@ std::vector<Restored> TunService::restore(bool kernel_restarted) {
     };
     return restore_intents(
         intents_, present, host_,
-        [&](const std::string&, const nlohmann::json& record) {
+        [&](const std::string& name, const nlohmann::json& record) {
+            // Everything it puts on the host, as a create checks it.
             std::vector ranges{address_of(record).network()};
             if (auto address6 = address6_of(record)) ranges.push_back(address6->network());
+            auto spec = spec_of(name, record);
+            for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
+            ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
             return ranges;
         },
         [&](const std::string& name, const nlohmann::json& record) {

@@ -198,6 +198,18 @@ TEST_F(SubnetDaemonTest, AdoptsItsSubnetsAfterARestart) {
     EXPECT_EQ(client.post("/subnet", "{}").json()["network"], "10.0.1.0/24");
 }
 
+TEST_F(SubnetDaemonTest, ATunsExtraAddressIsTunDaemonsNotASubnet) {
+    // tun-daemon marks a TUN's extra addresses with the same protocol tag.
+    auto tuns = start_tun_daemon();
+    auto daemon = start({"--backend", "loopback"});
+    HttpClient tun_client("127.0.0.1", tun_port);
+    ASSERT_EQ(tun_client.post("/tun", R"({"name":"site0","extra_addresses":["192.168.7.1/24"]})").status, 201);
+    HttpClient client("127.0.0.1", subnet_port);
+    EXPECT_EQ(client.get("/subnet").json(), nlohmann::json::array());
+    EXPECT_EQ(client.del("/subnet/192.168.7.0%2F24").status, 404);
+    EXPECT_EQ(tun_client.get("/tun/site0").json()["extra_addresses"], nlohmann::json::array({"192.168.7.1/24"}));
+}
+
 TEST_F(SubnetDaemonTest, NeverTouchesForeignAddresses) {
     sh("ip addr add 10.5.0.1/24 dev lo label lo:7");
     auto daemon = start({"--backend", "loopback"});

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -36,6 +37,24 @@ protected:
 
     std::string directory;
 };
+
+TEST_F(StateFileTest, TwoFilesSetAsideInOneSecondAreBothKept) {
+    StateFile file(directory, "intents.jsonl", "state.json");
+    std::set<std::string> kept;
+    for (const char* text : {"first\n", "second\n", "third\n"}) {
+        file.replace(text);
+        kept.insert(file.set_aside());
+    }
+    EXPECT_EQ(kept.size(), 3u);
+    std::set<std::string> texts;
+    for (const auto& path : kept) {
+        std::ifstream in(path);
+        std::string line;
+        std::getline(in, line);
+        texts.insert(line);
+    }
+    EXPECT_EQ(texts, (std::set<std::string>{"first", "second", "third"}));
+}
 
 // Compaction used to leave the sync thread a file to sync that it had just
 // closed (a null pointer: SIGSEGV), whenever lines appended within the last

@@ -1,3 +1,5 @@
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "error_code.hpp"
@@ -326,6 +328,35 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
     EXPECT_EQ(intents.records().size(), 1u) << "the unrestorable intent was kept";
     EXPECT_TRUE(tuns.restore().empty()) << "restoring twice did something";
     EXPECT_EQ(tuns.create({}).address.to_string(), "10.0.2.1/24");
+}
+
+TEST(TunRestore, ChecksExtraAddressesAndRoutesLikeACreate) {
+    testing::FakeKernel kernel;
+    testing::FakeTunBackend backend(kernel);
+    testing::FakeIntentStore store;
+    std::string problem;
+    auto pool = Cidr::parse("10.0.0.0/8"), pool6 = Cidr::parse("fd00:1::/48");
+    {
+        Intents intents(store, problem);
+        TunService tuns(backend, kernel, intents, pool, pool6);
+        tuns.create({.name = "extra", .extra_addresses = {net::InterfaceAddress::parse("192.168.7.1/24")}});
+        tuns.create({.name = "route", .routes = {Cidr::parse("10.200.0.0/16")}});
+        tuns.create({.name = "fine"});
+    }
+    kernel.tuns.clear(); // the reboot, after which others hold what the extras and routes need
+    kernel.foreign = {{Cidr::parse("192.168.7.0/24"), "the address 192.168.7.1/24 on lo"},
+                      {Cidr::parse("10.200.5.0/24"), "the route 10.200.5.0/24"}};
+
+    Intents intents(store, problem);
+    TunService tuns(backend, kernel, intents, pool, pool6);
+    std::map<std::string, std::string> outcomes;
+    for (const auto& outcome : tuns.restore()) outcomes[outcome.key] = (outcome.ok ? "ok: " : "failed: ") + outcome.message;
+    EXPECT_NE(outcomes["extra"].find("failed: could not restore extra: 192.168.7.0/24 overlaps"), std::string::npos)
+        << outcomes["extra"];
+    EXPECT_NE(outcomes["route"].find("failed: could not restore route: 10.200.0.0/16 overlaps"), std::string::npos)
+        << outcomes["route"];
+    EXPECT_EQ(outcomes["fine"].rfind("ok: ", 0), 0u) << outcomes["fine"];
+    EXPECT_EQ(tuns.list().size(), 1u);
 }
 
 TEST(TunRestore, BringsBackTheIpv6AddressAndChecksItToo) {
