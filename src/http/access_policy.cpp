@@ -27,8 +27,8 @@ bool constant_time_equal(std::string_view given, std::string_view expected) {
 
 } // namespace
 
-AccessPolicy::AccessPolicy(std::vector<std::string> allowed_hosts, std::string token)
-    : allowed_hosts_(std::move(allowed_hosts)), token_(std::move(token)) {}
+AccessPolicy::AccessPolicy(std::vector<std::string> allowed_hosts, std::string token, AdminGroup admin_group)
+    : allowed_hosts_(std::move(allowed_hosts)), token_(std::move(token)), admin_group_(std::move(admin_group)) {}
 
 std::vector<std::string> AccessPolicy::default_hosts(const boost::asio::ip::tcp::endpoint& listen) {
     auto port = std::to_string(listen.port());
@@ -48,12 +48,18 @@ void AccessPolicy::check(const Incoming& request) const {
         fail(ErrorCode::forbidden, "requests from web pages are refused");
     }
     auto path = request.target.substr(0, request.target.find('?'));
-    if (token_.empty() || path == "/healthz") return;
-    constexpr std::string_view scheme = "Bearer ";
-    bool bearer = request.authorization.size() > scheme.size() &&
-                  equal_ignoring_case(request.authorization.substr(0, scheme.size()), scheme);
-    if (!bearer || !constant_time_equal(request.authorization.substr(scheme.size()), token_)) {
-        fail(ErrorCode::unauthorized, "a valid \"Authorization: Bearer <token>\" header is required");
+    bool token_valid = false;
+    if (!token_.empty() && path != "/healthz") {
+        constexpr std::string_view scheme = "Bearer ";
+        bool bearer = request.authorization.size() > scheme.size() &&
+                      equal_ignoring_case(request.authorization.substr(0, scheme.size()), scheme);
+        if (!bearer || !constant_time_equal(request.authorization.substr(scheme.size()), token_)) {
+            fail(ErrorCode::unauthorized, "a valid \"Authorization: Bearer <token>\" header is required");
+        }
+        token_valid = true;
+    }
+    if (auto refused = refusal(request.caller, token_valid, request.method, path, admin_group_)) {
+        fail(ErrorCode::forbidden, *refused);
     }
 }
 

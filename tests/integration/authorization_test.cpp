@@ -1,0 +1,163 @@
+// Who may change what: a user other than root, identified by the kernel over
+// TCP (NETLINK_SOCK_DIAG) and over the Unix socket (SO_PEERCRED), may only
+// read unless they belong to the admin group. Each client runs as that user
+// under setpriv, as a real one would.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "daemon_process.hpp"
+#include "http_client.hpp"
+#include "netns.hpp"
+
+namespace netd::testing {
+namespace {
+
+class AuthorizationTest : public NetnsTest {
+protected:
+    void SetUp() override {
+        NetnsTest::SetUp();
+        if (IsSkipped()) return;
+        if (std::system("setpriv --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+        if (std::system("curl --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "curl is not installed";
+    }
+};
+
+struct CurlReply {
+    int status = 0;
+    std::string body;
+};
+
+// nobody (uid 65534, group nogroup 65534, no other groups), as setpriv sets it.
+const std::string nobody = "--reuid=65534 --regid=65534 --clear-groups";
+
+// curl run as the user that `who` (setpriv's options) names; `args` name the
+// request. The status is what curl printed last.
+CurlReply curl_as(const std::string& who, const std::string& args) {
+    auto command = "setpriv " + who + " curl -s -o - -w '\\n%{http_code}' " + args + " 2>/dev/null";
+    std::string out;
+    FILE* pipe = popen(command.c_str(), "r");
+    char buffer[4096];
+    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+    pclose(pipe);
+    auto newline = out.rfind('\n');
+    if (newline == std::string::npos) return {0, out};
+    return {std::atoi(out.c_str() + newline + 1), out.substr(0, newline)};
+}
+
+const std::string json = "-H 'Content-Type: application/json' ";
+
+TEST_F(AuthorizationTest, OverTcpOthersMayOnlyRead) {
+    auto tuns = start_tun_daemon();
+    HttpClient root("127.0.0.1", tun_port);
+    ASSERT_EQ(root.post("/tun", R"({"name":"keep0"})").status, 201);
+
+    auto created = curl_as(nobody, "-X POST " + json + "-d '{\"name\":\"evil0\"}' http://127.0.0.1:3030/tun");
+    EXPECT_EQ(created.status, 403) << created.body;
+    EXPECT_NE(created.body.find("uid 65534 may not change interfaces: run as root, or join the group netd"),
+              std::string::npos)
+        << created.body;
+    auto deleted = curl_as(nobody, "-X DELETE http://127.0.0.1:3030/tun/keep0");
+    EXPECT_EQ(deleted.status, 403) << deleted.body;
+    auto listed = curl_as(nobody, "http://127.0.0.1:3030/tun");
+    EXPECT_EQ(listed.status, 200) << listed.body;
+    EXPECT_NE(listed.body.find("keep0"), std::string::npos) << listed.body;
+
+    auto held = root.get("/tun").json();
+    ASSERT_EQ(held.size(), 1u) << held.dump();
+    EXPECT_EQ(held[0]["name"], "keep0") << "nobody's create or delete went through";
+    EXPECT_EQ(root.del("/tun/keep0").status, 204);
+
+    // subnet-daemon decides the same way.
+    auto subnets = start_subnet_daemon();
+    auto subnet = curl_as(nobody, "-X POST " + json + "-d '{}' http://127.0.0.1:3031/subnet");
+    EXPECT_EQ(subnet.status, 403) << subnet.body;
+    EXPECT_NE(subnet.body.find("uid 65534 may not change subnets"), std::string::npos) << subnet.body;
+    EXPECT_EQ(HttpClient("127.0.0.1", subnet_port).post("/subnet", "{}").status, 201);
+
+    tuns->stop(SIGTERM);
+    auto [log, err] = tuns->expect_log_split("tun_daemon");
+    EXPECT_NE(log.find("POST /tun from uid 65534 at 127.0.0.1:"), std::string::npos) << log;
+    EXPECT_NE(log.find("DELETE /tun/keep0 from uid 0 at 127.0.0.1:"), std::string::npos) << log;
+}
+
+TEST_F(AuthorizationTest, OverTheUnixSocketOthersMayOnlyRead) {
+    auto socket = ::testing::TempDir() + "netd-authz-" + std::to_string(getpid()) + ".sock";
+    // nogroup may use the socket, so nobody reaches the daemon and only the
+    // authorization stops them.
+    auto tuns = start_tun_daemon({"--unix-socket", socket, "--unix-socket-group", "nogroup"});
+    auto over_socket = "--unix-socket " + socket + " ";
+    auto made = curl_as("--reuid=0", over_socket + "-X POST " + json + "-d '{\"name\":\"keep0\"}' http://localhost/tun");
+    ASSERT_EQ(made.status, 201) << made.body;
+
+    auto created = curl_as(nobody, over_socket + "-X POST " + json + "-d '{}' http://localhost/tun");
+    EXPECT_EQ(created.status, 403) << created.body;
+    EXPECT_NE(created.body.find("uid 65534 may not change interfaces: run as root, or join the group netd"),
+              std::string::npos)
+        << created.body;
+    EXPECT_EQ(curl_as(nobody, over_socket + "-X DELETE http://localhost/tun/keep0").status, 403);
+    auto listed = curl_as(nobody, over_socket + "http://localhost/tun");
+    EXPECT_EQ(listed.status, 200) << listed.body;
+    EXPECT_NE(listed.body.find("keep0"), std::string::npos) << listed.body;
+    EXPECT_EQ(curl_as("--reuid=0", over_socket + "-X DELETE http://localhost/tun/keep0").status, 204);
+
+    tuns->stop(SIGTERM);
+    auto [log, err] = tuns->expect_log_split("tun_daemon");
+    EXPECT_NE(log.find("POST /tun from uid 65534 pid "), std::string::npos) << log;
+    std::filesystem::remove(socket);
+}
+
+// Membership comes from the user database: nobody's primary group is
+// nogroup; uid 65533 has no entry, so running with gid nogroup gives it
+// nothing.
+TEST_F(AuthorizationTest, MembersOfTheAdminGroupMayChange) {
+    auto tuns = start_tun_daemon({"--admin-group", "nogroup"});
+    auto created = curl_as(nobody, "-X POST " + json + "-d '{\"name\":\"member0\"}' http://127.0.0.1:3030/tun");
+    EXPECT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(curl_as(nobody, "-X DELETE http://127.0.0.1:3030/tun/member0").status, 204);
+
+    auto stranger = curl_as("--reuid=65533 --regid=65534 --clear-groups",
+                            "-X POST " + json + "-d '{}' http://127.0.0.1:3030/tun");
+    EXPECT_EQ(stranger.status, 403) << stranger.body;
+    EXPECT_NE(stranger.body.find("uid 65533 may not change interfaces: run as root, or join the group nogroup"),
+              std::string::npos)
+        << stranger.body;
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json().size(), 0u);
+}
+
+TEST_F(AuthorizationTest, ATokenFileOthersCouldReadIsRefused) {
+    auto dir = ::testing::TempDir() + "netd-token-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir);
+    auto token = dir + "/token";
+    std::ofstream(token) << "s3cret\n";
+    auto run = [&] {
+        // Bounded: a daemon that took the file would serve until killed.
+        return run_to_exit("/usr/bin/timeout", {"10", NETD_TUN_DAEMON, "--listen", "127.0.0.1:0", "--log-dir", dir,
+                                                "--state-dir", dir + "/state", "--token-file", token});
+    };
+    ASSERT_EQ(chmod(token.c_str(), 0644), 0);
+    auto open_file = run();
+    EXPECT_EQ(open_file.exit_code, 1);
+    EXPECT_NE(open_file.stderr_text.find("the token file " + token + " is open to group or others (mode 0644)"),
+              std::string::npos)
+        << open_file.stderr_text;
+    EXPECT_EQ(std::count(open_file.stderr_text.begin(), open_file.stderr_text.end(), '\n'), 1)
+        << open_file.stderr_text;
+
+    ASSERT_EQ(chmod(token.c_str(), 0600), 0);
+    ASSERT_EQ(chown(token.c_str(), 65534, 65534), 0);
+    auto not_ours = run();
+    EXPECT_EQ(not_ours.exit_code, 1);
+    EXPECT_NE(not_ours.stderr_text.find("is owned by uid 65534, not by the daemon's uid 0"), std::string::npos)
+        << not_ours.stderr_text;
+    std::filesystem::remove_all(dir);
+}
+
+} // namespace
+} // namespace netd::testing
