@@ -30,6 +30,7 @@ struct Options {
     std::vector<std::string> allow_hosts{}; // Host values served besides the defaults
     std::string token_file{};               // when set, requests need its token
     std::string admin_group = "netd";       // its members may change things, as root may
+    bool self_service = false;              // others may make and delete TUNs of their own (tun-daemon)
     std::string state_dir{};                // default: /var/lib/<program>
     bool restore = true;                    // recreate what the kernel forgot at start
     http::ServerLimits limits{};

@@ -382,7 +382,10 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file),
-                              admin_group(options.admin_group));
+                              admin_group(options.admin_group), options.self_service);
+    if (options.self_service) {
+        spdlog::info("self-service: users who are not admins may create and delete TUNs of their own");
+    }
     http::Server server(io, {router, policy, metrics}, options.limits);
     server.serve(std::move(acceptor));
     if (local) {

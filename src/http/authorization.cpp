@@ -46,4 +46,12 @@ std::optional<std::string> refusal(const std::optional<Caller>& caller, bool bea
            group.name;
 }
 
+bool self_service_route(verb method, std::string_view path) {
+    constexpr std::string_view collection = "/tun";
+    if (method == verb::post) return path == collection;
+    if (method != verb::delete_ || path.substr(0, collection.size() + 1) != "/tun/") return false;
+    auto name = path.substr(collection.size() + 1);
+    return !name.empty() && name.find('/') == std::string_view::npos;
+}
+
 } // namespace netd::http

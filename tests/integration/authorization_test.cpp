@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -129,6 +130,45 @@ TEST_F(AuthorizationTest, MembersOfTheAdminGroupMayChange) {
               std::string::npos)
         << stranger.body;
     EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json().size(), 0u);
+}
+
+// --self-service: nobody may make TUNs of their own and delete them, within
+// the quota, but not touch root's, nor reach beyond their TUN.
+TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnTuns) {
+    auto tuns = start_tun_daemon({"--self-service", "--self-service-quota", "2"});
+    HttpClient root("127.0.0.1", tun_port);
+    ASSERT_EQ(root.post("/tun", R"({"name":"root0"})").status, 201);
+    auto post = [](const std::string& body) {
+        return curl_as(nobody, "-X POST " + json + "-d '" + body + "' http://127.0.0.1:3030/tun");
+    };
+
+    auto mine = post(R"({"name":"mine0"})");
+    ASSERT_EQ(mine.status, 201) << mine.body;
+    EXPECT_EQ(nlohmann::json::parse(mine.body)["owner"], 65534) << "the TUN is not the caller's";
+    EXPECT_EQ(root.get("/tun/mine0").json()["owner"], 65534) << "the kernel does not have it owned";
+    auto theirs = post(R"({"name":"x0","owner":0})");
+    EXPECT_EQ(theirs.status, 403) << theirs.body;
+    EXPECT_NE(theirs.body.find("uid 65534 may only create TUNs it owns"), std::string::npos) << theirs.body;
+    auto routed = post(R"({"name":"x1","routes":["192.168.50.0/24"]})");
+    EXPECT_EQ(routed.status, 403) << routed.body;
+    EXPECT_NE(routed.body.find("routes\\\" needs an admin"), std::string::npos) << routed.body;
+    EXPECT_EQ(post(R"({"name":"x2","address":"172.16.0.1/24"})").status, 403);
+
+    auto others = curl_as(nobody, "-X DELETE http://127.0.0.1:3030/tun/root0");
+    EXPECT_EQ(others.status, 403) << others.body;
+    EXPECT_NE(others.body.find("uid 65534 may only delete TUNs it owns; root0 has no owner"), std::string::npos)
+        << others.body;
+
+    EXPECT_EQ(post(R"({"name":"mine1"})").status, 201);
+    auto over = post(R"({"name":"mine2"})");
+    EXPECT_EQ(over.status, 403) << over.body;
+    EXPECT_NE(over.body.find("already owns 2 TUNs"), std::string::npos) << over.body;
+    EXPECT_EQ(curl_as(nobody, "-X DELETE http://127.0.0.1:3030/tun/mine0").status, 204);
+    EXPECT_EQ(post(R"({"name":"mine2"})").status, 201) << "a deleted TUN still counts against the quota";
+
+    std::set<std::string> names;
+    for (const auto& tun : root.get("/tun").json()) names.insert(tun["name"].get<std::string>());
+    EXPECT_EQ(names, (std::set<std::string>{"root0", "mine1", "mine2"}));
 }
 
 TEST_F(AuthorizationTest, ATokenFileOthersCouldReadIsRefused) {

@@ -44,18 +44,24 @@ struct Incoming {
 //   refusal()).
 class AccessPolicy {
 public:
-    AccessPolicy(std::vector<std::string> allowed_hosts, std::string token = {}, AdminGroup admin_group = {});
+    // `self_service`: users who are not admins may create and delete TUNs
+    // of their own (--self-service).
+    AccessPolicy(std::vector<std::string> allowed_hosts, std::string token = {}, AdminGroup admin_group = {},
+                 bool self_service = false);
 
     // The listen address, localhost:<port>, 127.0.0.1:<port> and [::1]:<port>.
     static std::vector<std::string> default_hosts(const boost::asio::ip::tcp::endpoint& listen);
 
-    // Throws forbidden or unauthorized.
-    void check(const Incoming& request) const;
+    // Throws forbidden or unauthorized. Returns the caller's uid when only
+    // self-service lets the request through (the handler limits it), else
+    // nothing.
+    std::optional<std::uint32_t> check(const Incoming& request) const;
 
 private:
     std::vector<std::string> allowed_hosts_;
     std::string token_;
     AdminGroup admin_group_;
+    bool self_service_ = false;
 };
 
 // The whole pipeline of a request: access check, route, handler, and every

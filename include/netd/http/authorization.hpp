@@ -6,9 +6,13 @@
 #include <string_view>
 #include <vector>
 
-#include "netd/http/router.hpp"
+#include <ostream> // Boost 1.74's string_view, under verb.hpp, needs it first
+
+#include <boost/beast/http/verb.hpp>
 
 namespace netd::http {
+
+using boost::beast::http::verb;
 
 // Who is calling, as the kernel told it when the connection was accepted
 // (SO_PEERCRED on a Unix socket, NETLINK_SOCK_DIAG for a TCP peer on this
@@ -48,5 +52,11 @@ bool read_only(verb method);
 // kernel has told who they are.
 std::optional<std::string> refusal(const std::optional<Caller>& caller, bool bearer_token, verb method,
                                    std::string_view path, const AdminGroup& group);
+
+// With --self-service, what a user who is not an admin may still send:
+// POST /tun and DELETE /tun/{name}. The handler then limits them to TUNs they
+// own (see tun_self_service.hpp). `path` is as sent; any other spelling of
+// it (//tun) is refused, never let through.
+bool self_service_route(verb method, std::string_view path);
 
 } // namespace netd::http
