@@ -132,6 +132,53 @@ TEST_F(AuthorizationTest, MembersOfTheAdminGroupMayChange) {
     EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json().size(), 0u);
 }
 
+// A caller in another network namespace cannot be identified (its socket is
+// not in the daemon's namespace): the token is then all that lets it change
+// anything. The other namespace is joined to the test's by a veth pair.
+TEST_F(AuthorizationTest, AnUnidentifiedCallerMayChangeOnlyWithTheToken) {
+    auto other = "netd-authz-" + std::to_string(getpid());
+    if (std::system("ip link add authz-a type veth peer name authz-b 2>/dev/null") != 0) {
+        GTEST_SKIP() << "this kernel has no veth link type, to reach the daemon from another namespace";
+    }
+    struct Remove { // the named namespace outlives the test's own unless deleted, whatever fails
+        std::string name;
+        ~Remove() { std::system(("ip netns del " + name + " 2>/dev/null").c_str()); }
+    } remove{other};
+    ASSERT_EQ(std::system(("ip netns add " + other + " && ip link set authz-b netns " + other +
+                           " && ip addr add 192.168.88.1/30 dev authz-a && ip link set authz-a up && ip -n " + other +
+                           " addr add 192.168.88.2/30 dev authz-b && ip -n " + other + " link set authz-b up")
+                              .c_str()),
+              0);
+    auto dir = ::testing::TempDir() + "netd-authz-token-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/token") << "s3cret\n";
+    std::filesystem::permissions(dir + "/token",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    // curl as root in the other namespace (setpriv --reuid=0 changes nothing).
+    auto request = [&](const std::string& args) { return curl_as("--reuid=0 ip netns exec " + other, args); };
+    {
+        DaemonProcess daemon(NETD_TUN_DAEMON, tun_port,
+                             {"--allow-host", "192.168.88.1:3030", "--token-file", dir + "/token"}, {},
+                             "192.168.88.1");
+        auto with_token =
+            request("-X POST " + json + "-H 'Authorization: Bearer s3cret' -d '{}' http://192.168.88.1:3030/tun");
+        EXPECT_EQ(with_token.status, 201) << with_token.body;
+        auto as_nobody = curl_as(nobody, "-X POST " + json +
+                                             "-H 'Authorization: Bearer s3cret' -d '{}' http://192.168.88.1:3030/tun");
+        EXPECT_EQ(as_nobody.status, 403) << "the token made an identified user an admin: " << as_nobody.body;
+    }
+    {
+        DaemonProcess daemon(NETD_TUN_DAEMON, tun_port, {"--allow-host", "192.168.88.1:3030"}, {}, "192.168.88.1");
+        auto without = request("-X POST " + json + "-d '{}' http://192.168.88.1:3030/tun");
+        EXPECT_EQ(without.status, 403) << without.body;
+        EXPECT_NE(without.body.find("an unidentified caller (not on this host) may not change interfaces"),
+                  std::string::npos)
+            << without.body;
+        EXPECT_EQ(request("http://192.168.88.1:3030/tun").status, 200);
+    }
+    std::filesystem::remove_all(dir);
+}
+
 // --self-service: nobody may make TUNs of their own and delete them, within
 // the quota, but not touch root's, nor reach beyond their TUN.
 TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnTuns) {
