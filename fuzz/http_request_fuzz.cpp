@@ -68,7 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         {request.method(), view(request.target()), view(request[bhttp::field::host]),
          view(request[bhttp::field::origin]), view(request["Sec-Fetch-Site"]),
          view(request[bhttp::field::authorization]), view(request[bhttp::field::content_type]), request.body(),
-         false});
+         false, 1, 0, {},
+         // Root, so that changes reach the handlers rather than stop at the 403.
+         netd::http::Caller{}});
     if (!documented.contains(response.code)) std::abort();
     // What the server writes; it must not throw, whatever the request held.
     response.payload();

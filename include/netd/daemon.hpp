@@ -29,6 +29,8 @@ struct Options {
     std::string lock_file = "/run/netd/allocation.lock";
     std::vector<std::string> allow_hosts{}; // Host values served besides the defaults
     std::string token_file{};               // when set, requests need its token
+    std::string admin_group = "netd";       // its members may change things, as root may
+    bool self_service = false;              // others may make and delete TUNs of their own (tun-daemon)
     std::string state_dir{};                // default: /var/lib/<program>
     bool restore = true;                    // recreate what the kernel forgot at start
     http::ServerLimits limits{};
@@ -40,7 +42,7 @@ struct Options {
 };
 
 // --listen, --log-dir, --log-level, --pool, --lock-file, --allow-host,
-// --token-file, --state-dir, --restore/--no-restore, --coordinator,
+// --token-file, --admin-group, --state-dir, --restore/--no-restore, --coordinator,
 // --node-id, --lease-ttl and --version.
 void add_common_options(CLI::App& app, Options& options);
 
@@ -84,6 +86,11 @@ private:
     std::string problem_; // what loading ran into; filled before intents_ is built
     Intents intents_;
 };
+
+// Why the token file, of `mode` and owned by `owner`, must not be trusted by
+// a daemon running as `own_uid`, as sshd refuses a key others could read:
+// empty when it may be.
+std::string token_file_problem(const std::string& path, unsigned mode, unsigned owner, unsigned own_uid);
 
 // Logs what a restore did: INFO for each success, ERROR for each failure.
 void log_restored(const std::vector<Restored>& outcomes);

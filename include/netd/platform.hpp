@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "netd/backend.hpp"
 #include "netd/intents.hpp"
@@ -26,8 +29,29 @@ enum class SubnetMode {
 std::unique_ptr<HostNetwork> make_host_network(const std::string& lock_file);
 std::unique_ptr<TunBackend> make_tun_backend();
 
-// Who is at the other end of a Unix socket, for the log: "uid 1000 pid 42".
-std::string describe_unix_peer(int fd);
+// Who is at the other end of a connection, as the kernel tells it.
+struct Peer {
+    std::uint32_t uid = 0;
+    std::optional<std::int64_t> pid{}; // where the kernel says (Unix sockets)
+};
+
+// The process at the other end of a connected Unix socket (SO_PEERCRED on
+// Linux, getpeereid and LOCAL_PEERPID on macOS); empty when unknown.
+std::optional<Peer> unix_peer(int fd);
+
+// The owner of the other end of an accepted TCP connection, when that end is
+// a socket on this host in this network namespace (on Linux, found by its
+// 4-tuple with NETLINK_SOCK_DIAG; never on macOS yet); empty otherwise.
+// One short netlink request and answer, without waiting: made once per
+// connection, at accept.
+std::optional<Peer> tcp_peer(int fd);
+
+// The groups of the user `uid` in the user database: their primary group and
+// the supplementary ones (getgrouplist); empty when the uid has no entry.
+std::vector<std::uint32_t> groups_of(std::uint32_t uid);
+
+// The id of the group `name`, or empty when there is none.
+std::optional<std::uint32_t> find_group(const std::string& name);
 
 // Throws unavailable, saying how to run the daemon, unless it may manage
 // network interfaces.

@@ -4,12 +4,15 @@
 
 #include "netd/http/metrics.hpp"
 #include "netd/http/router.hpp"
+#include "netd/tun_self_service.hpp"
 #include "netd/tun_service.hpp"
 
 namespace netd {
 
-// POST /tun, GET /tun, GET /tun/{name}, DELETE /tun/{name}.
-void add_tun_routes(http::Router& router, TunService& service);
+// POST /tun, GET /tun, GET /tun/{name}, DELETE /tun/{name}. A request that
+// only --self-service let through is kept to the caller's own TUNs, within
+// `self_service.quota`.
+void add_tun_routes(http::Router& router, TunService& service, SelfService self_service = {});
 
 // The managed TUNs and the free /24s, for /metrics.
 std::vector<http::Gauge> tun_gauges(TunService& service);

@@ -9,7 +9,14 @@ int main(int argc, char** argv) {
     std::string pool6;
     app.add_option("--pool6", pool6,
                    "IPv6 range to allocate /64s from (default: a unique local /48 drawn once for this host)");
+    netd::SelfService self_service;
+    app.add_flag("--self-service", options.self_service,
+                 "Let users who are not admins create TUNs they own, in the pool, and delete their own");
+    app.add_option("--self-service-quota", self_service.quota, "TUNs one user may own through --self-service")
+        ->check(CLI::Range(0, 4096))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
+    self_service.enabled = options.self_service;
 
     return netd::daemon::run(options, [&] {
         auto host = netd::platform::make_host_network(options.lock_file);
@@ -30,7 +37,7 @@ int main(int argc, char** argv) {
             return held;
         });
         netd::http::Router router;
-        netd::add_tun_routes(router, service);
+        netd::add_tun_routes(router, service, self_service);
         netd::daemon::serve(options, router,
                             netd::daemon::with_journal({.probe = [&] { backend->list(); },
                                                         .gauges = [&] { return netd::tun_gauges(service); }},

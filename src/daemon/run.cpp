@@ -1,5 +1,10 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <csignal>
 #include <filesystem>
@@ -19,6 +24,7 @@
 #include "netd/platform.hpp"
 #include "netd/tun_service.hpp"
 #include "state_file.hpp"
+#include "unique_fd.hpp"
 
 namespace netd::daemon {
 
@@ -59,6 +65,9 @@ void add_common_options(CLI::App& app, Options& options) {
     app.add_option("--token-file", options.token_file,
                    "Require 'Authorization: Bearer <token>' with the token in this file")
         ->check(CLI::ExistingFile);
+    app.add_option("--admin-group", options.admin_group,
+                   "Members of this group may change interfaces, as root may; others may only read")
+        ->capture_default_str();
     app.set_version_flag("--version", std::string(NETD_VERSION));
 }
 
@@ -178,6 +187,10 @@ void log_restored(const std::vector<Restored>& outcomes) {
     }
 }
 
+namespace {
+std::string read_token(const std::string& path);
+} // namespace
+
 int run(const Options& options, const std::function<void()>& body) {
     try {
         platform::require_privileges();
@@ -193,6 +206,9 @@ int run(const Options& options, const std::function<void()>& body) {
         return 1;
     }
     try {
+        // A token file others could read or write is refused before the
+        // daemon touches anything, as sshd refuses such a key.
+        if (!options.token_file.empty()) read_token(options.token_file);
         body();
         spdlog::info("{} stopped", options.program);
         spdlog::shutdown();
@@ -211,14 +227,42 @@ int run(const Options& options, const std::function<void()>& body) {
 
 namespace {
 
+// The first line of the token file, once its owner and mode show that only
+// the daemon's own user could have read or written it. They are checked on
+// the open file, so that it cannot be swapped between the check and the read.
 std::string read_token(const std::string& path) {
-    std::ifstream in(path);
-    std::string token;
-    std::getline(in, token);
+    platform::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) fail(ErrorCode::unavailable, "cannot read the token file " + path + ": " + std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) {
+        fail(ErrorCode::unavailable, "cannot read the token file " + path + ": " + std::strerror(errno));
+    }
+    if (auto problem = token_file_problem(path, info.st_mode, info.st_uid, ::geteuid()); !problem.empty()) {
+        fail(ErrorCode::invalid, problem);
+    }
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(ErrorCode::unavailable, "cannot read the token file " + path + ": " + std::strerror(errno));
+        text.append(buffer, static_cast<std::size_t>(n));
+        if (text.find('\n') != std::string::npos || text.size() > 64 * 1024) break;
+    }
+    auto token = text.substr(0, text.find('\n'));
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    if (!in && !in.eof()) fail(ErrorCode::unavailable, "cannot read the token file " + path);
     if (token.empty()) fail(ErrorCode::invalid, "the token file " + path + " is empty");
     return token;
+}
+
+http::AdminGroup admin_group(const std::string& name) {
+    auto gid = platform::find_group(name);
+    if (gid) {
+        spdlog::info("admins: root and the members of the group {} (gid {}); other users may only read", name, *gid);
+    } else {
+        spdlog::warn("there is no group {} (--admin-group): only root may change anything; other users may only read",
+                     name);
+    }
+    return {name, gid};
 }
 
 std::string machine_id() {
@@ -230,6 +274,19 @@ std::string machine_id() {
 }
 
 } // namespace
+
+std::string token_file_problem(const std::string& path, unsigned mode, unsigned owner, unsigned own_uid) {
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", mode & 07777);
+    if (owner != own_uid) {
+        return "the token file " + path + " is owned by uid " + std::to_string(owner) + ", not by the daemon's uid " +
+               std::to_string(own_uid) + ": chown it";
+    }
+    if ((mode & 077) != 0) {
+        return "the token file " + path + " is open to group or others (mode " + octal + "): chmod 600 it";
+    }
+    return {};
+}
 
 Coordination::Coordination(const Options& options) {
     if (options.coordinator.empty()) return;
@@ -324,7 +381,11 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     auto bound = acceptor.local_endpoint();
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
-    http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file));
+    http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file),
+                              admin_group(options.admin_group), options.self_service);
+    if (options.self_service) {
+        spdlog::info("self-service: users who are not admins may create and delete TUNs of their own");
+    }
     http::Server server(io, {router, policy, metrics}, options.limits);
     server.serve(std::move(acceptor));
     if (local) {

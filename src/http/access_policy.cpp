@@ -27,8 +27,10 @@ bool constant_time_equal(std::string_view given, std::string_view expected) {
 
 } // namespace
 
-AccessPolicy::AccessPolicy(std::vector<std::string> allowed_hosts, std::string token)
-    : allowed_hosts_(std::move(allowed_hosts)), token_(std::move(token)) {}
+AccessPolicy::AccessPolicy(std::vector<std::string> allowed_hosts, std::string token, AdminGroup admin_group,
+                           bool self_service)
+    : allowed_hosts_(std::move(allowed_hosts)), token_(std::move(token)), admin_group_(std::move(admin_group)),
+      self_service_(self_service) {}
 
 std::vector<std::string> AccessPolicy::default_hosts(const boost::asio::ip::tcp::endpoint& listen) {
     auto port = std::to_string(listen.port());
@@ -37,7 +39,7 @@ std::vector<std::string> AccessPolicy::default_hosts(const boost::asio::ip::tcp:
     return {address + ":" + port, "localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port};
 }
 
-void AccessPolicy::check(const Incoming& request) const {
+std::optional<std::uint32_t> AccessPolicy::check(const Incoming& request) const {
     bool known_host = std::any_of(allowed_hosts_.begin(), allowed_hosts_.end(),
                                   [&](const std::string& host) { return equal_ignoring_case(host, request.host); });
     if (!known_host && !request.local_socket) {
@@ -48,13 +50,22 @@ void AccessPolicy::check(const Incoming& request) const {
         fail(ErrorCode::forbidden, "requests from web pages are refused");
     }
     auto path = request.target.substr(0, request.target.find('?'));
-    if (token_.empty() || path == "/healthz") return;
-    constexpr std::string_view scheme = "Bearer ";
-    bool bearer = request.authorization.size() > scheme.size() &&
-                  equal_ignoring_case(request.authorization.substr(0, scheme.size()), scheme);
-    if (!bearer || !constant_time_equal(request.authorization.substr(scheme.size()), token_)) {
-        fail(ErrorCode::unauthorized, "a valid \"Authorization: Bearer <token>\" header is required");
+    bool token_valid = false;
+    if (!token_.empty() && path != "/healthz") {
+        constexpr std::string_view scheme = "Bearer ";
+        bool bearer = request.authorization.size() > scheme.size() &&
+                      equal_ignoring_case(request.authorization.substr(0, scheme.size()), scheme);
+        if (!bearer || !constant_time_equal(request.authorization.substr(scheme.size()), token_)) {
+            fail(ErrorCode::unauthorized, "a valid \"Authorization: Bearer <token>\" header is required");
+        }
+        token_valid = true;
     }
+    if (auto refused = refusal(request.caller, token_valid, request.method, path, admin_group_)) {
+        // Only a caller the kernel identified can own anything.
+        if (self_service_ && request.caller && self_service_route(request.method, path)) return request.caller->uid;
+        fail(ErrorCode::forbidden, *refused);
+    }
+    return std::nullopt;
 }
 
 // What two parsers could read differently is refused outright: a second
@@ -70,13 +81,14 @@ void check_framing(const Incoming& request) {
 }
 
 Response handle_request(const AccessPolicy& policy, const Router& router, const Incoming& request) {
+    std::optional<std::uint32_t> limited_to;
     try {
         check_framing(request);
-        policy.check(request);
+        limited_to = policy.check(request);
     } catch (const Error& error) {
         return error_response(error);
     }
-    return router.dispatch(request.method, request.target, request.content_type, request.body);
+    return router.dispatch(request.method, request.target, request.content_type, request.body, limited_to);
 }
 
 } // namespace netd::http

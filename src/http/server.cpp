@@ -79,7 +79,8 @@ class Session : public std::enable_shared_from_this<Session<Protocol>> {
 public:
     Session(Socket<Protocol>&& socket, Api api, const ServerLimits& limits,
             std::shared_ptr<std::size_t> open_connections)
-        : stream_(std::move(socket)), api_(api), limits_(limits), slot_(std::move(open_connections)) {}
+        : stream_(std::move(socket)), api_(api), limits_(limits), slot_(std::move(open_connections)),
+          caller_(identify()) {}
 
     void run() {
         asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_wait, shared_from_this()));
@@ -165,12 +166,9 @@ private:
 
         const auto& request = parser_->get();
         auto started = Clock::now();
-        if constexpr (local) {
-            // Who changes the host's network, for the audit trail.
-            if (request.method() != bhttp::verb::get) {
-                spdlog::info("{} {} from {}", view(request.method_string()), view(request.target()),
-                             platform::describe_unix_peer(stream_.socket().native_handle()));
-            }
+        // Who changes the host's network, for the audit trail.
+        if (!read_only(request.method())) {
+            spdlog::info("{} {} from {}", view(request.method_string()), view(request.target()), peer());
         }
         auto response = handle_request(api_.policy, api_.router,
                                        Incoming{request.method(), view(request.target()),
@@ -180,7 +178,7 @@ private:
                                                 view(request[bhttp::field::content_type]), request.body(), local,
                                                 request.count(bhttp::field::host),
                                                 request.count(bhttp::field::transfer_encoding),
-                                                view(request[bhttp::field::transfer_encoding])});
+                                                view(request[bhttp::field::transfer_encoding]), caller_});
         auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         api_.metrics.observe(request.method(), response.route, response.code, elapsed);
         spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
@@ -234,13 +232,32 @@ private:
         stream_.close();
     }
 
+    // Asks the kernel who is at the other end, once for the connection's
+    // life: the peer of a connected socket cannot change.
+    std::optional<Caller> identify() {
+        auto fd = stream_.socket().native_handle();
+        std::optional<platform::Peer> found;
+        if constexpr (local) {
+            found = platform::unix_peer(fd);
+        } else {
+            found = platform::tcp_peer(fd);
+        }
+        if (!found) return std::nullopt;
+        // Root is an admin whatever its groups, so it needs no lookup.
+        return Caller{found->uid, found->uid == 0 ? std::vector<std::uint32_t>{} : platform::groups_of(found->uid),
+                      found->pid};
+    }
+
+    // For the log: "uid 1000 pid 42", "uid 1000 at 127.0.0.1:41234", or
+    // "an unidentified caller at 10.0.0.2:41234".
     std::string peer() {
         if constexpr (local) {
-            return platform::describe_unix_peer(stream_.socket().native_handle());
+            return caller_ ? describe(caller_) : "an unidentified local caller";
         } else {
             beast::error_code ec;
             auto endpoint = stream_.socket().remote_endpoint(ec);
-            return ec ? "an unknown peer" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+            return describe(caller_) + " at " +
+                   (ec ? "an unknown address" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port()));
         }
     }
 
@@ -251,6 +268,7 @@ private:
     Api api_;
     ServerLimits limits_;
     ConnectionSlot slot_;
+    std::optional<Caller> caller_;
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace_{stream_.get_executor()};
     std::size_t answered_ = 0;
     bool idle_ = false;

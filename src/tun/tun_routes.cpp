@@ -1,5 +1,7 @@
 #include "netd/tun_routes.hpp"
 
+#include <algorithm>
+
 #include "netd/error.hpp"
 #include "netd/http/json_body.hpp"
 #include "netd/http/rendered_list.hpp"
@@ -50,8 +52,8 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
              static_cast<double>(service.allocator6().free_blocks(TunService::block6_prefix_len))}};
 }
 
-void add_tun_routes(http::Router& router, TunService& service) {
-    router.add(verb::post, "/tun", [&service](const Request& request) {
+void add_tun_routes(http::Router& router, TunService& service, SelfService self_service) {
+    router.add(verb::post, "/tun", [&service, self_service](const Request& request) {
         http::JsonBody body(request.body, {"name", "owner", "group", "mtu", "prefix_len", "multi_queue", "address",
                                            "extra_addresses", "routes", "ipv6"});
         TunSpec spec{body.string("name"),
@@ -69,6 +71,13 @@ void add_tun_routes(http::Router& router, TunService& service) {
         }
         addressing.prefix_len = prefix_len.value_or(default_tun_prefix_len);
         addressing.ipv6 = body.boolean("ipv6").value_or(false);
+        if (request.limited_to) {
+            auto uid = *request.limited_to;
+            const auto& tuns = service.list();
+            auto owned = static_cast<std::size_t>(
+                std::count_if(tuns.begin(), tuns.end(), [uid](const TunInterface& tun) { return tun.owner == uid; }));
+            limit_to_owner(uid, spec, addressing, service.allocator().pool(), owned, self_service.quota);
+        }
         return Response::json(status::created, to_json(service.create(spec, addressing)));
     });
     router.add(verb::get, "/tun", [&service, rendered = http::RenderedList<TunInterface>()](const Request&) mutable {
@@ -78,6 +87,7 @@ void add_tun_routes(http::Router& router, TunService& service) {
         return Response::json(status::ok, to_json(service.get(request.params[0])));
     });
     router.add(verb::delete_, "/tun/{}", [&service](const Request& request) {
+        if (request.limited_to) check_owner(*request.limited_to, service.get(request.params[0]));
         service.remove(request.params[0]);
         return Response::empty(status::no_content);
     });

@@ -4,11 +4,14 @@
 // A's end of the link, so that B reaches it over the "network".
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -123,7 +126,34 @@ protected:
                                                host_b_address);
     }
     static HttpClient a() { return HttpClient("127.0.0.1", tun_port); }
-    static HttpClient b() { return HttpClient(host_b_address, tun_port); }
+    // A client on host B itself: the daemons let only a caller the kernel
+    // identifies (or one with the token) change anything, and the kernel of
+    // B cannot tell who owns a socket in A's namespace.
+    HttpClient b(unsigned short port = tun_port) const {
+        OnHostB there(host_b_);
+        return HttpClient(host_b_address, port); // connected before `there` switches back
+    }
+    // Runs this thread in host B's network namespace for its lifetime; a
+    // socket stays in the namespace it was made in.
+    class OnHostB {
+    public:
+        explicit OnHostB(const std::string& name)
+            : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+            int there = ::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+            EXPECT_TRUE(there >= 0 && home_ >= 0 && ::setns(there, CLONE_NEWNET) == 0) << std::strerror(errno);
+            if (there >= 0) ::close(there);
+        }
+        ~OnHostB() {
+            if (home_ < 0) return;
+            EXPECT_EQ(::setns(home_, CLONE_NEWNET), 0) << std::strerror(errno);
+            ::close(home_);
+        }
+        OnHostB(const OnHostB&) = delete;
+        OnHostB& operator=(const OnHostB&) = delete;
+
+    private:
+        int home_;
+    };
 
     // GET /cluster/blocks as block -> node.
     static std::map<std::string, std::string> claims(HttpClient client) {
@@ -142,8 +172,7 @@ TEST_F(ClusterTest, ConcurrentAllocationsOnTwoHostsGetDistinctBlocks) {
     auto daemon_a = start_a();
     auto daemon_b = start_b();
     std::vector<std::string> from_a, from_b;
-    auto allocate = [](const char* host, std::vector<std::string>& out) {
-        HttpClient client(host, tun_port);
+    auto allocate = [](HttpClient& client, std::vector<std::string>& out) {
         for (int i = 0; i < 50; ++i) {
             auto reply = client.post("/tun", "{}");
             if (reply.status != 201) {
@@ -153,8 +182,9 @@ TEST_F(ClusterTest, ConcurrentAllocationsOnTwoHostsGetDistinctBlocks) {
             out.push_back(reply.json()["ip_addr"]);
         }
     };
-    std::thread on_a(allocate, "127.0.0.1", std::ref(from_a));
-    std::thread on_b(allocate, host_b_address, std::ref(from_b));
+    HttpClient client_a = a(), client_b = b();
+    std::thread on_a(allocate, std::ref(client_a), std::ref(from_a));
+    std::thread on_b(allocate, std::ref(client_b), std::ref(from_b));
     on_a.join();
     on_b.join();
 
@@ -180,7 +210,7 @@ TEST_F(ClusterTest, AnExplicitBlockHeldByOneHostIsAConflictOnTheOther) {
 
     // subnet-daemon claims in the same plan.
     auto subnets_b = start_b(NETD_SUBNET_DAEMON, subnet_port);
-    HttpClient subnet_b(host_b_address, subnet_port);
+    HttpClient subnet_b = b(subnet_port);
     auto subnet = subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})");
     EXPECT_EQ(subnet.status, 409);
     EXPECT_NE(subnet.body.find("on node host-a"), std::string::npos) << subnet.body;

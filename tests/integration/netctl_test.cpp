@@ -107,6 +107,7 @@ TEST_F(NetctlTest, UnixSocketAndToken) {
     auto dir = ::testing::TempDir() + "netctl-" + std::to_string(::getpid());
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/token") << "s3cret\n";
+    std::filesystem::permissions(dir + "/token", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     auto tuns = start_tun_daemon({"--unix-socket", dir + "/tun.sock", "--token-file", dir + "/token"});
 
     EXPECT_EQ(netctl("tun list").exit_code, 1) << "no token: 401 is neither of the named failures";

@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include "netd/http/authorization.hpp"
 #include "netd/http/router.hpp"
 
 namespace netd::http {
@@ -26,7 +27,10 @@ struct Incoming {
     // How the request was framed, checked before anything else.
     std::size_t host_fields = 1;
     std::size_t transfer_encoding_fields = 0;
-    std::string_view transfer_encoding;
+    std::string_view transfer_encoding{};
+    // Who sent it, looked up once when the connection was accepted; empty
+    // when the kernel could not tell.
+    std::optional<Caller> caller{};
 };
 
 // Who may use the API. These daemons run as root on localhost, where any web
@@ -34,20 +38,30 @@ struct Incoming {
 // - Host must be one of ours exactly, which defeats DNS rebinding (a page on
 //   evil.example resolving to 127.0.0.1 still sends Host: evil.example);
 // - a request a browser marks as cross-site (Origin, Sec-Fetch-Site) is refused;
-// - with a token set, every request but /healthz needs it as a Bearer token.
+// - with a token set, every request but /healthz needs it as a Bearer token;
+// - only an admin (root, a member of the admin group, or an unidentified
+//   caller with the token) may change anything; everyone else may read (see
+//   refusal()).
 class AccessPolicy {
 public:
-    AccessPolicy(std::vector<std::string> allowed_hosts, std::string token = {});
+    // `self_service`: users who are not admins may create and delete TUNs
+    // of their own (--self-service).
+    AccessPolicy(std::vector<std::string> allowed_hosts, std::string token = {}, AdminGroup admin_group = {},
+                 bool self_service = false);
 
     // The listen address, localhost:<port>, 127.0.0.1:<port> and [::1]:<port>.
     static std::vector<std::string> default_hosts(const boost::asio::ip::tcp::endpoint& listen);
 
-    // Throws forbidden or unauthorized.
-    void check(const Incoming& request) const;
+    // Throws forbidden or unauthorized. Returns the caller's uid when only
+    // self-service lets the request through (the handler limits it), else
+    // nothing.
+    std::optional<std::uint32_t> check(const Incoming& request) const;
 
 private:
     std::vector<std::string> allowed_hosts_;
     std::string token_;
+    AdminGroup admin_group_;
+    bool self_service_ = false;
 };
 
 // The whole pipeline of a request: access check, route, handler, and every

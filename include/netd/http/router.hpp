@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,10 @@ struct Request {
     std::vector<std::string> params; // the pattern's captures, percent-decoded
     std::string_view content_type;
     std::string_view body;
+    // Set to the caller's uid when a user who is not an admin reached the
+    // handler through --self-service: the handler must keep them to what
+    // they own. Empty for an admin.
+    std::optional<std::uint32_t> limited_to{};
 };
 
 struct Response {
@@ -66,8 +72,8 @@ public:
 
     // Never throws: unknown paths are 404, wrong methods 405 with Allow,
     // netd::Error its mapped status, anything else 500.
-    Response dispatch(verb method, std::string_view target, std::string_view content_type,
-                      std::string_view body) const;
+    Response dispatch(verb method, std::string_view target, std::string_view content_type, std::string_view body,
+                      std::optional<std::uint32_t> limited_to = {}) const;
 
     struct Route {
         verb method;
