@@ -1,4 +1,6 @@
+#include <functional>
 #include <map>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -330,62 +332,71 @@ TEST(TunRestore, RecreatesWhatWasAskedForAfterAReboot) {
     EXPECT_EQ(tuns.create({}).address.to_string(), "10.0.2.1/24");
 }
 
-TEST(TunRestore, ChecksExtraAddressesAndRoutesLikeACreate) {
+// What a restore sees: TUNs one daemon made, a reboot (the kernel forgets
+// them), and a new daemon over the same journal.
+class TunRestoreTest : public ::testing::Test {
+protected:
+    void before_reboot(const std::function<void(TunService&)>& make) {
+        {
+            Intents intents(store, problem);
+            TunService tuns(backend, kernel, intents, pool, pool6);
+            make(tuns);
+        }
+        kernel.tuns.clear();
+    }
+    TunService& after_reboot() {
+        intents.emplace(store, problem);
+        return tuns.emplace(backend, kernel, *intents, pool, pool6);
+    }
+
     testing::FakeKernel kernel;
-    testing::FakeTunBackend backend(kernel);
+    testing::FakeTunBackend backend{kernel};
     testing::FakeIntentStore store;
     std::string problem;
-    auto pool = Cidr::parse("10.0.0.0/8"), pool6 = Cidr::parse("fd00:1::/48");
-    {
-        Intents intents(store, problem);
-        TunService tuns(backend, kernel, intents, pool, pool6);
+    Cidr pool = Cidr::parse("10.0.0.0/8"), pool6 = Cidr::parse("fd00:1::/48");
+    std::optional<Intents> intents;
+    std::optional<TunService> tuns;
+};
+
+TEST_F(TunRestoreTest, ChecksExtraAddressesAndRoutesLikeACreate) {
+    before_reboot([](TunService& tuns) {
         tuns.create({.name = "extra", .extra_addresses = {net::InterfaceAddress::parse("192.168.7.1/24")}});
         tuns.create({.name = "route", .routes = {Cidr::parse("10.200.0.0/16")}});
         tuns.create({.name = "fine"});
-    }
-    kernel.tuns.clear(); // the reboot, after which others hold what the extras and routes need
+    });
+    // Meanwhile others hold what the extras and routes need.
     kernel.foreign = {{Cidr::parse("192.168.7.0/24"), "the address 192.168.7.1/24 on lo"},
                       {Cidr::parse("10.200.5.0/24"), "the route 10.200.5.0/24"}};
-
-    Intents intents(store, problem);
-    TunService tuns(backend, kernel, intents, pool, pool6);
+    auto& restored = after_reboot();
     std::map<std::string, std::string> outcomes;
-    for (const auto& outcome : tuns.restore()) outcomes[outcome.key] = (outcome.ok ? "ok: " : "failed: ") + outcome.message;
+    for (const auto& outcome : restored.restore()) {
+        outcomes[outcome.key] = (outcome.ok ? "ok: " : "failed: ") + outcome.message;
+    }
     EXPECT_NE(outcomes["extra"].find("failed: could not restore extra: 192.168.7.0/24 overlaps"), std::string::npos)
         << outcomes["extra"];
     EXPECT_NE(outcomes["route"].find("failed: could not restore route: 10.200.0.0/16 overlaps"), std::string::npos)
         << outcomes["route"];
     EXPECT_EQ(outcomes["fine"].rfind("ok: ", 0), 0u) << outcomes["fine"];
-    EXPECT_EQ(tuns.list().size(), 1u);
+    EXPECT_EQ(restored.list().size(), 1u);
 }
 
-TEST(TunRestore, BringsBackTheIpv6AddressAndChecksItToo) {
-    testing::FakeKernel kernel;
-    testing::FakeTunBackend backend(kernel);
-    testing::FakeIntentStore store;
-    std::string problem;
-    auto pool = Cidr::parse("10.0.0.0/8"), pool6 = Cidr::parse("fd00:1::/48");
-    {
-        Intents intents(store, problem);
-        TunService tuns(backend, kernel, intents, pool, pool6);
+TEST_F(TunRestoreTest, BringsBackTheIpv6AddressAndChecksItToo) {
+    before_reboot([](TunService& tuns) {
         tuns.create({.name = "six"}, {.ipv6 = true});
         tuns.create({.name = "taken"}, {.ipv6 = true});
-    }
-    kernel.tuns.clear(); // the reboot
+    });
     kernel.foreign = {{Cidr::parse("fd00:1:0:1::/64"), "the address fd00:1:0:1::9/64 on eth0"}};
-
-    Intents intents(store, problem);
-    TunService tuns(backend, kernel, intents, pool, pool6);
-    auto outcomes = tuns.restore();
+    auto& restored = after_reboot();
+    auto outcomes = restored.restore();
     ASSERT_EQ(outcomes.size(), 2u);
     EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
     EXPECT_NE(outcomes[0].message.find("10.0.0.0/24, fd00:1::/64"), std::string::npos) << outcomes[0].message;
     EXPECT_FALSE(outcomes[1].ok);
     EXPECT_NE(outcomes[1].message.find("overlaps the address fd00:1:0:1::9/64"), std::string::npos)
         << outcomes[1].message;
-    ASSERT_TRUE(tuns.get("six").address6);
-    EXPECT_EQ(tuns.get("six").address6->to_string(), "fd00:1::1/64");
-    EXPECT_EQ(tuns.create({}, {.ipv6 = true}).address6->to_string(), "fd00:1:0:2::1/64");
+    ASSERT_TRUE(restored.get("six").address6);
+    EXPECT_EQ(restored.get("six").address6->to_string(), "fd00:1::1/64");
+    EXPECT_EQ(restored.create({}, {.ipv6 = true}).address6->to_string(), "fd00:1:0:2::1/64");
 }
 
 } // namespace
