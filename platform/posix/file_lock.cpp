@@ -3,10 +3,14 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "netd/error.hpp"
 
@@ -22,13 +26,33 @@ namespace {
 FileLock::FileLock(const std::string& path) : path_(path) {
     std::error_code ignored;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
-    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    // Readable by root alone: whoever can open a lock file can flock it and
+    // so stall every allocation on the host. O_NOFOLLOW: in a directory
+    // others may write, a symlink must not lead the daemon elsewhere.
+    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd_) fail_lock("cannot open", path);
+    struct stat status {};
+    if (::fstat(fd_.get(), &status) == 0 && status.st_uid == ::geteuid() && (status.st_mode & 077) != 0) {
+        ::fchmod(fd_.get(), 0600); // made by an earlier version, open to all
+    }
 }
 
 void FileLock::lock() {
-    while (::flock(fd_.get(), LOCK_EX) < 0) {
-        if (errno != EINTR) fail_lock("cannot take", path_);
+    // The holder keeps it for the few system calls of one create, so a wait
+    // longer than this means someone else holds it on purpose or is stuck:
+    // the request answers 503 rather than stall the daemon's only thread.
+    constexpr auto deadline = std::chrono::seconds(2);
+    auto give_up = std::chrono::steady_clock::now() + deadline;
+    auto pause = std::chrono::microseconds(100);
+    while (::flock(fd_.get(), LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EWOULDBLOCK) fail_lock("cannot take", path_);
+        if (std::chrono::steady_clock::now() > give_up) {
+            fail(ErrorCode::unavailable, "another process has held the allocation lock " + path_ + " for over " +
+                                             std::to_string(deadline.count()) + " s; try again");
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(50'000));
     }
 }
 

@@ -12,9 +12,12 @@ namespace netd::platform {
 class FileLock {
 public:
     // Opens (creating it and its directory if need be) the lock file now, so
-    // that a path the daemon cannot write is reported at start.
+    // that a path the daemon cannot write is reported at start. The file is
+    // root's alone (0600, never through a symlink).
     explicit FileLock(const std::string& path);
 
+    // Waits at most 2 s, then throws unavailable: the caller is the daemon's
+    // one I/O thread, and a holder that long is stuck or hostile.
     void lock();
     void unlock();
 

@@ -3,7 +3,10 @@
 // one range twice, even when both allocate at the same moment.
 
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -63,6 +66,44 @@ TEST_F(RestartSafetyTest, LinkDeletedBehindOurBackLeavesAtOnce) {
     EXPECT_EQ(listed[0]["name"], "b0");
     // Its block is free again; the round-robin cursor reaches it after the rest.
     EXPECT_EQ(client.post("/tun", "{}").json()["ip_addr"], "10.0.2.1");
+}
+
+TEST_F(RestartSafetyTest, TheAllocationLockIsRootsAloneAndAHolderCannotStallTheDaemon) {
+    if (std::system("setpriv --version >/dev/null 2>&1 && flock --version >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "setpriv and flock (util-linux) are needed";
+    }
+    auto dir = ::testing::TempDir() + "netd-lock-" + std::to_string(getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::all); // even where anyone may write
+    auto lock = dir + "/allocation.lock";
+    DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--lock-file", lock});
+    struct stat status {};
+    ASSERT_EQ(::stat(lock.c_str(), &status), 0);
+    EXPECT_EQ(status.st_mode & 0777, 0600u);
+    // Another user cannot even open it, so cannot hold it.
+    EXPECT_NE(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups flock -n " + lock + " true 2>/dev/null")
+                              .c_str()),
+              0);
+
+    // One who can (root, or a stuck process) delays a create by 2 s at most.
+    ASSERT_EQ(std::system(("flock " + lock + " sleep 4 >/dev/null 2>&1 &").c_str()), 0);
+    for (int i = 0; i < 100 && std::system(("flock -n " + lock + " true").c_str()) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    HttpClient client("127.0.0.1", tun_port);
+    auto started = std::chrono::steady_clock::now();
+    auto refused = client.post("/tun", "{}");
+    auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_NE(refused.body.find("allocation lock"), std::string::npos) << refused.body;
+    EXPECT_LT(waited, std::chrono::milliseconds(3500));
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/healthz").status, 200);
+    EXPECT_TRUE(ip_json("link show type tun").empty()) << "a refused create left a TUN";
+    // Once the holder lets go, creates work again.
+    ASSERT_EQ(std::system(("flock " + lock + " true").c_str()), 0);
+    EXPECT_EQ(client.post("/tun", "{}").status, 201);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_F(RestartSafetyTest, ARestartDoesNotBringBackWhatWasRemovedBehindItsBack) {
