@@ -45,6 +45,7 @@ Reply call(const Endpoint& endpoint, const std::string& method, const std::strin
             beast::basic_stream<Local> stream(io);
             stream.expires_after(timeout);
             stream.connect(Local::endpoint(endpoint.unix_socket));
+            if (endpoint.check_server) endpoint.check_server(stream.socket().native_handle(), true);
             return exchange(stream, "localhost", method, target, body, token);
         }
         auto colon = endpoint.tcp.rfind(':');
@@ -53,6 +54,7 @@ Reply call(const Endpoint& endpoint, const std::string& method, const std::strin
         stream.expires_after(timeout);
         tcp::resolver resolver(io);
         stream.connect(resolver.resolve(endpoint.tcp.substr(0, colon), endpoint.tcp.substr(colon + 1)));
+        if (endpoint.check_server) endpoint.check_server(stream.socket().native_handle(), false);
         return exchange(stream, endpoint.tcp, method, target, body, token);
     } catch (const beast::system_error& error) {
         throw Unreachable(error.code().message());

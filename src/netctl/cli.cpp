@@ -11,7 +11,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ids.hpp"
 #include "netd/http/client.hpp"
+#include "netd/platform.hpp"
 
 namespace netd::netctl {
 namespace {
@@ -20,6 +22,24 @@ using http::call;
 using http::Endpoint;
 using http::Reply;
 using http::Unreachable;
+using http::Untrusted;
+
+// Whoever serves a daemon's address must be root or the daemons' own user
+// (netd, where it exists): a user who bound the port while the daemon was
+// restarting would otherwise receive the token and forge the answers. The
+// kernel says who owns the other end (SO_PEERCRED; NETLINK_SOCK_DIAG for
+// TCP); where it cannot (another host or namespace), there is nobody to ask.
+void check_daemon(int fd, bool local) {
+    auto server = local ? platform::unix_peer(fd) : platform::tcp_peer(fd);
+    if (!server || server->uid == 0) return;
+    try {
+        if (server->uid == platform::user_id("netd")) return;
+    } catch (const std::exception&) {
+        // no such user
+    }
+    throw Untrusted("it is served by uid " + std::to_string(server->uid) +
+                    ", not by root or the user netd: someone else holds the daemon's address; nothing was sent");
+}
 
 struct Daemon {
     const char* name;
@@ -100,6 +120,10 @@ Outcome send(const Settings& settings, const Daemon& daemon, const std::string& 
     Reply reply;
     try {
         reply = call(daemon.endpoint, method, target, body.is_null() ? "" : body.dump(), token_of(settings));
+    } catch (const Untrusted& error) {
+        std::cerr << "netctl: refusing to talk to " << daemon.name << " at " << daemon.endpoint.describe() << ": "
+                  << error.what() << "\n";
+        return {failed, nullptr};
     } catch (const Unreachable& error) {
         std::cerr << "netctl: cannot reach " << daemon.name << " at " << daemon.endpoint.describe() << ": "
                   << error.what() << "\n";
@@ -166,6 +190,7 @@ int run(int argc, char** argv) {
     app.add_option("--subnet-socket", settings.subnet.endpoint.unix_socket, "Reach subnet-daemon on this Unix socket");
     app.add_option("--token-file", settings.token_file, "File with the bearer token (else $NETD_TOKEN)");
     app.add_flag("--json", settings.json, "Print the daemon's JSON instead of a table");
+    settings.tun.endpoint.check_server = settings.subnet.endpoint.check_server = check_daemon;
 
     int code = ok;
     auto* tun = app.add_subcommand("tun", "TUN interfaces (tun-daemon)")->require_subcommand(1);

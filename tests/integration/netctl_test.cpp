@@ -2,10 +2,14 @@
 // the Unix socket and token, and every exit code.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -118,6 +122,53 @@ TEST_F(NetctlTest, UnixSocketAndToken) {
     ::unsetenv("NETD_TOKEN");
     EXPECT_EQ(listed.exit_code, 0) << listed.output;
     EXPECT_NE(listed.output.find("tun0"), std::string::npos) << listed.output;
+    std::filesystem::remove_all(dir);
+}
+
+TEST_F(NetctlTest, ASquatterOnTheDaemonsPortGetsNothing) {
+    if (std::system("setpriv --version >/dev/null 2>&1 && /usr/bin/python3 --version >/dev/null 2>&1") != 0) {
+        GTEST_SKIP() << "setpriv (util-linux) and python3 are needed to play the squatter";
+    }
+    // While tun-daemon is down, another user binds its port and records
+    // what netctl would send it.
+    auto dir = ::testing::TempDir() + "netd-squatter-" + std::to_string(::getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::all);
+    auto heard = dir + "/heard";
+    const char* server = R"(import http.server, sys
+class Squatter(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        open(sys.argv[1], "a").write(str(self.headers.get("Authorization")) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"[]")
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", 3030), Squatter).serve_forever()
+)";
+    std::ofstream(dir + "/squatter.py") << server;
+    ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 " + dir + "/squatter.py " +
+                           heard + " & echo $! >" + dir + "/pid")
+                              .c_str()),
+              0);
+    for (int i = 0; i < 300 && !port_open("127.0.0.1", tun_port); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(port_open("127.0.0.1", tun_port));
+
+    ::setenv("NETD_TOKEN", "s3cret", 1); // what the squatter is after
+    auto run = netctl("tun list --json");
+    ::unsetenv("NETD_TOKEN");
+    std::string pid;
+    std::getline(std::ifstream(dir + "/pid"), pid);
+    std::system(("kill " + pid).c_str());
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_NE(run.output.find("refusing to talk to tun-daemon at 127.0.0.1:3030: it is served by uid 65534"),
+              std::string::npos)
+        << run.output;
+    EXPECT_FALSE(std::filesystem::exists(heard)) << "netctl sent the squatter a request";
     std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -15,12 +16,22 @@ struct Reply {
 struct Endpoint {
     std::string tcp;         // "127.0.0.1:3030"
     std::string unix_socket; // used instead of tcp when set
+    // Called with the connected socket before a byte is sent: throws
+    // Untrusted when whoever serves it is not who should (a squatter on the
+    // daemon's port would otherwise receive the token). Local is whether
+    // it is a Unix socket.
+    std::function<void(int fd, bool local)> check_server{};
 
     std::string describe() const { return unix_socket.empty() ? tcp : unix_socket; }
 };
 
 // Thrown when the server cannot be reached at all (refused, timed out).
 struct Unreachable : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Thrown by Endpoint::check_server: nothing was sent.
+struct Untrusted : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
