@@ -12,10 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -40,7 +42,12 @@ TEST_F(PrivilegesTest, KeepsOnlyNetAdminAndStillWorks) {
     for (const auto* binary : {NETD_TUN_DAEMON, NETD_SUBNET_DAEMON}) {
         DaemonProcess daemon(binary, 3030);
         // Bit 12 is CAP_NET_ADMIN, in the effective, permitted and bounding sets.
+        // The daemon drops the rest once it listens, a moment after the port
+        // opens: wait for that moment (2 s at most) rather than race it.
         auto pid = std::to_string(daemon.pid());
+        for (int i = 0; i < 200 && status_line(pid, "CapEff:\t") != "0000000000001000"; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
         EXPECT_EQ(status_line(pid, "CapEff:\t"), "0000000000001000") << binary;
         EXPECT_EQ(status_line(pid, "CapPrm:\t"), "0000000000001000") << binary;
         EXPECT_EQ(status_line(pid, "CapBnd:\t"), "0000000000001000") << binary;
