@@ -95,6 +95,18 @@ std::string token_file_problem(const std::string& path, unsigned mode, unsigned 
 // Logs what a restore did: INFO for each success, ERROR for each failure.
 void log_restored(const std::vector<Restored>& outcomes);
 
+// At start, for either service: finishes or undoes what a crash interrupted
+// (reconcile), then, after a reboot, restores what the kernel forgot (unless
+// --no-restore); after a mere restart the kernel is the truth, and what it
+// lacks is forgotten instead.
+template <typename Service>
+void square_with_kernel(const Options& options, SavedIntents& saved, Service& service) {
+    bool kernel_restarted = !saved.kernel_unchanged();
+    log_restored(service.reconcile());
+    if (options.restore || !kernel_restarted) log_restored(service.restore(kernel_restarted));
+    if (options.restore) saved.mark_kernel_squared();
+}
+
 // Sets up logging, then runs `body`. A netd::Error or a failure to open the
 // logs ends the program with one line on stderr (and in the .err log where it
 // is open) and exit code 1.

@@ -25,12 +25,7 @@ int main(int argc, char** argv) {
         netd::daemon::Coordination coordination(options);
         netd::TunService service(*backend, *host, saved.intents(), netd::net::Cidr::parse(options.pool),
                                  saved.ipv6_pool(pool6, backend->list()), coordination.coordinator());
-        // After a reboot the journal restores what the kernel forgot; after a
-        // mere restart the kernel is the truth, and what it lacks is forgotten.
-        bool kernel_restarted = !saved.kernel_unchanged();
-        netd::daemon::log_restored(service.reconcile());
-        if (options.restore || !kernel_restarted) netd::daemon::log_restored(service.restore(kernel_restarted));
-        if (options.restore) saved.mark_kernel_squared();
+        netd::daemon::square_with_kernel(options, saved, service);
         coordination.track([&] {
             netd::HeldBlocks held;
             for (const auto& tun : service.list()) held.emplace_back(tun.address.network(), tun.name);
