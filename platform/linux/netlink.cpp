@@ -246,6 +246,7 @@ std::vector<T> Netlink::collect(std::uint16_t type, std::size_t header_size,
                                 std::optional<T> (*parse)(const nlmsghdr*)) {
     // An interrupted dump may have skipped or repeated entries: only a whole
     // one that ran undisturbed is kept.
+    const auto since = std::chrono::steady_clock::now();
     for (int attempt = 1;; ++attempt) {
         std::vector<T> out;
         try {
@@ -255,9 +256,11 @@ std::vector<T> Netlink::collect(std::uint16_t type, std::size_t header_size,
             return out;
         } catch (const KernelError& error) {
             if (error.error_number() != EINTR) throw;
-            if (attempt == dump_attempts) {
+            bool patient = attempt < dump_attempts ||
+                           (attempt < dump_attempts_at_most && std::chrono::steady_clock::now() - since < dump_patience);
+            if (!patient) {
                 fail(ErrorCode::unavailable, "reading the kernel's interfaces: interrupted by other changes " +
-                                                 std::to_string(dump_attempts) + " times in a row; try again");
+                                                 std::to_string(attempt) + " times in a row; try again");
             }
         }
     }

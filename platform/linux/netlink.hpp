@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -111,8 +112,14 @@ public:
     // socket failed and was replaced.
     bool drain(const Parser& each);
 
-    // How many times a dump is tried while changes keep interrupting it.
+    // How long a dump is tried while changes keep interrupting it: at least
+    // dump_attempts times, and on for up to dump_patience (but never more
+    // than dump_attempts_at_most times). One dump of thousands of addresses
+    // takes milliseconds, several times that under a sanitizer, so a count
+    // alone gave up on a busy host after a fraction of what a reader notices.
     static constexpr int dump_attempts = 16;
+    static constexpr int dump_attempts_at_most = 128;
+    static constexpr std::chrono::milliseconds dump_patience{250};
 
 private:
     void open();
