@@ -11,8 +11,8 @@
 
 #include "fake_kernel.hpp"
 #include "netd/http/access_policy.hpp"
-#include "netd/subnet_routes.hpp"
-#include "netd/tun_routes.hpp"
+#include "netd/subnet/routes.hpp"
+#include "netd/tun/routes.hpp"
 
 namespace {
 

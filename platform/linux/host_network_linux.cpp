@@ -1,5 +1,5 @@
 #include "file_lock.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "kernel_mirror.hpp"
 
 namespace netd::platform {

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <string>
 
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::platform {
 

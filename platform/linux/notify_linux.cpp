@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::platform {

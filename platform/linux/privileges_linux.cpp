@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "netd/error.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::platform {
 

@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/net/name_picker.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "kernel_mirror.hpp"
 #include "netlink.hpp"
 

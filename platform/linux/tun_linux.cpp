@@ -15,7 +15,7 @@
 
 #include "netd/net/interface_name.hpp"
 #include "netd/net/name_picker.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "ids.hpp"
 #include "kernel_mirror.hpp"
 #include "netlink.hpp"

@@ -12,7 +12,7 @@
 #include "interfaces_macos.hpp"
 #include "kernel_error.hpp"
 #include "netd/net/range_set.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::platform {
 namespace {

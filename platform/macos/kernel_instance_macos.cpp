@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::platform {
 

@@ -1,7 +1,7 @@
 #include <unistd.h>
 
 #include "netd/error.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::platform {
 

@@ -16,7 +16,7 @@
 #include "interfaces_macos.hpp"
 #include "kernel_error.hpp"
 #include "macos_rules.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::platform {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::platform {
 

@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/error.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::platform {

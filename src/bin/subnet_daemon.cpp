@@ -1,6 +1,6 @@
-#include "netd/daemon.hpp"
-#include "netd/platform.hpp"
-#include "netd/subnet_routes.hpp"
+#include "netd/daemon/daemon.hpp"
+#include "netd/platform/platform.hpp"
+#include "netd/subnet/routes.hpp"
 
 int main(int argc, char** argv) {
     netd::daemon::Options options{.program = "subnet-daemon", .log_name = "subnet_daemon", .listen = "127.0.0.1:3031"};

@@ -1,6 +1,6 @@
-#include "netd/daemon.hpp"
-#include "netd/platform.hpp"
-#include "netd/tun_routes.hpp"
+#include "netd/daemon/daemon.hpp"
+#include "netd/platform/platform.hpp"
+#include "netd/tun/routes.hpp"
 
 int main(int argc, char** argv) {
     netd::daemon::Options options{.program = "tun-daemon", .log_name = "tun_daemon", .listen = "127.0.0.1:3030"};

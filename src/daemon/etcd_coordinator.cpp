@@ -1,4 +1,4 @@
-#include "netd/etcd_coordinator.hpp"
+#include "netd/daemon/etcd_coordinator.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -4,7 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "netd/daemon.hpp"
+#include "netd/daemon/daemon.hpp"
 
 namespace netd::daemon {
 namespace {

@@ -18,10 +18,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
-#include "netd/daemon.hpp"
+#include "netd/daemon/daemon.hpp"
 #include "netd/error.hpp"
 #include "netd/http/server.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 #include "netd/tun_service.hpp"
 #include "state_file.hpp"
 #include "unique_fd.hpp"

@@ -20,7 +20,7 @@
 #include "netd/error.hpp"
 #include "netd/http/error_response.hpp"
 #include "ids.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::http {
 namespace asio = boost::asio;

@@ -13,7 +13,7 @@
 
 #include "ids.hpp"
 #include "netd/http/client.hpp"
-#include "netd/platform.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd::netctl {
 namespace {

@@ -1,4 +1,4 @@
-#include "netd/subnet_routes.hpp"
+#include "netd/subnet/routes.hpp"
 
 #include "netd/error.hpp"
 #include "netd/http/json_body.hpp"

@@ -1,4 +1,4 @@
-#include "netd/tun_self_service.hpp"
+#include "netd/tun/self_service.hpp"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "netd/tun_routes.hpp"
+#include "netd/tun/routes.hpp"
 
 #include <algorithm>
 

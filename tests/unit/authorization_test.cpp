@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "netd/daemon.hpp"
+#include "netd/daemon/daemon.hpp"
 #include "netd/http/access_policy.hpp"
 #include "netd/http/authorization.hpp"
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "netd/error.hpp"
-#include "netd/etcd_coordinator.hpp"
+#include "netd/daemon/etcd_coordinator.hpp"
 
 namespace netd {
 namespace {

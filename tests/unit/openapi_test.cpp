@@ -9,9 +9,9 @@
 #include <set>
 
 #include "fake_kernel.hpp"
-#include "netd/daemon.hpp"
-#include "netd/subnet_routes.hpp"
-#include "netd/tun_routes.hpp"
+#include "netd/daemon/daemon.hpp"
+#include "netd/subnet/routes.hpp"
+#include "netd/tun/routes.hpp"
 
 namespace netd {
 namespace {

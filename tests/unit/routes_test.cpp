@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "fake_kernel.hpp"
-#include "netd/subnet_routes.hpp"
-#include "netd/tun_routes.hpp"
+#include "netd/subnet/routes.hpp"
+#include "netd/tun/routes.hpp"
 
 namespace netd {
 namespace {

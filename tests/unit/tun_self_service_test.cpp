@@ -4,7 +4,7 @@
 
 #include "netd/error.hpp"
 #include "netd/http/access_policy.hpp"
-#include "netd/tun_self_service.hpp"
+#include "netd/tun/self_service.hpp"
 
 namespace netd {
 namespace {

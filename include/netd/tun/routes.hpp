@@ -4,7 +4,7 @@
 
 #include "netd/http/metrics.hpp"
 #include "netd/http/router.hpp"
-#include "netd/tun_self_service.hpp"
+#include "netd/tun/self_service.hpp"
 #include "netd/tun_service.hpp"
 
 namespace netd {

@@ -8,7 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "netd/coordinator.hpp"
-#include "netd/etcd_coordinator.hpp"
+#include "netd/daemon/etcd_coordinator.hpp"
 #include "netd/http/metrics.hpp"
 #include "netd/http/server.hpp"
 #include "netd/intents.hpp"
