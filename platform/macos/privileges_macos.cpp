@@ -13,7 +13,11 @@ void require_privileges() {
 
 // macOS has no capability sets to narrow root down to network
 // administration; what the daemon may reach is the plist's business.
-std::string drop_privileges() { return "all of root's (macOS has no capability sets)"; }
+std::string drop_privileges(const std::optional<Account>&) { return "all of root's (macOS has no capability sets)"; }
+
+// Configuring interfaces on macOS takes root itself, so the daemon stays
+// root there.
+bool can_become_another_user() { return false; }
 
 void drop_thread_privileges() {}
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -24,15 +25,40 @@ namespace {
 } // namespace
 
 FileLock::FileLock(const std::string& path) : path_(path) {
+    auto directory = std::filesystem::path(path).parent_path().string();
+    if (directory.empty()) directory.assign(1, '.');
     std::error_code ignored;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
-    // Readable by root alone: whoever can open a lock file can flock it and
-    // so stall every allocation on the host. O_NOFOLLOW: in a directory
-    // others may write, a symlink must not lead the daemon elsewhere.
+    std::filesystem::create_directories(directory, ignored); // 0700: the daemon sets umask 077
+    // Whoever may write the directory can swap the file for another, after
+    // which two daemons lock two files and allocate the same block; so it
+    // must be root's or the daemon's own, and closed to others' writes.
+    // Readable by the group at most (0750), for a Unix socket beside it.
+    UniqueFd parent(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    struct stat status {};
+    if (!parent || ::fstat(parent.get(), &status) != 0) fail_lock("cannot open the directory of", path);
+    if (status.st_uid != 0 && status.st_uid != ::geteuid()) {
+        fail(ErrorCode::unavailable, "the directory of the lock file " + path + " belongs to uid " +
+                                         std::to_string(status.st_uid) +
+                                         ", who could swap the lock: give it to root (or the daemon's user)");
+    }
+    if ((status.st_mode & 027) != 0) {
+        if (status.st_uid != ::geteuid() || ::fchmod(parent.get(), status.st_mode & 0750) != 0) {
+            char octal[8];
+            std::snprintf(octal, sizeof octal, "%04o", status.st_mode & 07777);
+            fail(ErrorCode::unavailable, "the directory of the lock file " + path + " is open to others (mode " +
+                                             octal + "): chmod 700 " + directory);
+        }
+    }
+    // Readable by its owner alone: whoever can open a lock file can flock it
+    // and so stall every allocation on the host. O_NOFOLLOW: a symlink must
+    // not lead the daemon elsewhere.
     fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd_) fail_lock("cannot open", path);
-    struct stat status {};
-    if (::fstat(fd_.get(), &status) == 0 && status.st_uid == ::geteuid() && (status.st_mode & 077) != 0) {
+    if (::fstat(fd_.get(), &status) == 0 && status.st_uid != 0 && status.st_uid != ::geteuid()) {
+        fail(ErrorCode::unavailable, "the lock file " + path + " belongs to uid " + std::to_string(status.st_uid) +
+                                         ", who could hold it: delete it");
+    }
+    if (status.st_uid == ::geteuid() && (status.st_mode & 077) != 0) {
         ::fchmod(fd_.get(), 0600); // made by an earlier version, open to all
     }
 }

@@ -12,8 +12,11 @@ namespace netd::platform {
 class FileLock {
 public:
     // Opens (creating it and its directory if need be) the lock file now, so
-    // that a path the daemon cannot write is reported at start. The file is
-    // root's alone (0600, never through a symlink).
+    // that a path the daemon cannot write is reported at start, and so that
+    // it stays open once the daemon is no longer root. The file is its
+    // owner's alone (0600, never through a symlink), in a directory of root
+    // or the daemon's user that others may not write (0700 or 0750); any
+    // other directory or owner is refused, naming the fix.
     explicit FileLock(const std::string& path);
 
     // Waits at most 2 s, then throws unavailable: the caller is the daemon's

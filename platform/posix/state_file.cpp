@@ -1,6 +1,7 @@
 #include "state_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,9 +24,35 @@ namespace {
     fail(ErrorCode::unavailable, "cannot " + what + " " + path + ": " + std::strerror(errno));
 }
 
-void fsync_path(const std::string& path, int flags) {
-    UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
-    if (!fd || ::fsync(fd.get()) != 0) fail_state("sync", path);
+UniqueFd open_directory(const std::string& directory) {
+    UniqueFd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) fail_state("open the state directory", directory);
+    return fd;
+}
+
+bool exists_at(int directory, const std::string& name) {
+    struct stat status {};
+    return ::fstatat(directory, name.c_str(), &status, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+// Writes `name` in the open `directory` atomically and durably; `shown` is
+// its path, for messages.
+void write_durably_at(int directory, const std::string& name, const std::string& shown, const std::string& text) {
+    auto temporary = name + ".tmp";
+    {
+        UniqueFd fd(::openat(directory, temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                             0600));
+        if (!fd) fail_state("write", shown + ".tmp");
+        for (std::size_t done = 0; done < text.size();) {
+            auto written = ::write(fd.get(), text.data() + done, text.size() - done);
+            if (written < 0 && errno == EINTR) continue;
+            if (written < 0) fail_state("write", shown + ".tmp");
+            done += static_cast<std::size_t>(written);
+        }
+        if (::fsync(fd.get()) != 0) fail_state("sync", shown + ".tmp");
+    }
+    if (::renameat(directory, temporary.c_str(), directory, name.c_str()) != 0) fail_state("replace", shown);
+    if (::fsync(directory) != 0) fail_state("sync the directory of", shown);
 }
 
 // A sync in flight slows the requests that run beside it (creates took 1.5
@@ -36,15 +63,18 @@ constexpr auto min_sync_interval = std::chrono::milliseconds(10);
 } // namespace
 
 StateFile::StateFile(const std::string& directory, const std::string& name, const std::string& legacy_name)
-    : directory_(directory), path_(directory + "/" + name) {
+    : directory_(directory), name_(name), path_(directory + "/" + name) {
     std::error_code ec;
     std::filesystem::create_directories(directory_, ec);
     if (ec) fail(ErrorCode::unavailable, "cannot create the state directory " + directory_ + ": " + ec.message());
     std::filesystem::permissions(directory_, std::filesystem::perms::owner_all, ec);
-    auto legacy = directory_ + "/" + legacy_name;
-    if (!std::filesystem::exists(path_, ec) && std::filesystem::exists(legacy, ec) &&
-        ::rename(legacy.c_str(), path_.c_str()) != 0) {
-        fail_state("take over", legacy);
+    // Everything after this is relative to the open directory: once the
+    // daemon is no longer root, the path to it may pass through directories
+    // it cannot search (a checkout in /root, for make run).
+    dir_ = open_directory(directory_);
+    if (!exists_at(dir_.get(), name_) && exists_at(dir_.get(), legacy_name) &&
+        ::renameat(dir_.get(), legacy_name.c_str(), dir_.get(), name_.c_str()) != 0) {
+        fail_state("take over", directory_ + "/" + legacy_name);
     }
     syncer_ = std::thread([this] { sync_appends(); });
 }
@@ -69,6 +99,13 @@ void StateFile::sync_appends() {
     std::chrono::steady_clock::time_point last_sync;
     for (;;) {
         wake_.wait(lock, [this] { return dirty_ || stopping_; });
+        // What it kept for the daemon's change of user, it gives up now that
+        // the daemon has settled who it is (a no-op once done).
+        try {
+            drop_thread_privileges();
+        } catch (const std::exception& error) {
+            spdlog::error("the thread that syncs {} keeps its capabilities: {}", path_, error.what());
+        }
         wake_.wait_until(lock, last_sync + min_sync_interval, [this] { return stopping_; });
         if (!dirty_) return;
         dirty_ = false;
@@ -92,7 +129,8 @@ void StateFile::sync_appends() {
 void StateFile::append(const std::string& line) {
     std::unique_lock lock(mutex_);
     if (!journal_) {
-        journal_ = std::make_shared<UniqueFd>(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+        journal_ = std::make_shared<UniqueFd>(
+            ::openat(dir_.get(), name_.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
         if (!*journal_) {
             journal_.reset();
             fail_state("open", path_);
@@ -125,32 +163,28 @@ void StateFile::append(const std::string& line) {
 }
 
 std::optional<std::string> StateFile::read() {
-    std::ifstream in(path_);
-    if (!in) return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    UniqueFd fd(::openat(dir_.get(), name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return std::nullopt;
+        fail_state("read", path_);
+    }
+    std::string text;
+    char buffer[64 * 1024];
+    for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail_state("read", path_);
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
 }
 
 void write_durably(const std::string& directory, const std::string& path, const std::string& text) {
-    auto temporary = path + ".tmp";
-    {
-        UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        if (!fd) fail_state("write", temporary);
-        for (std::size_t done = 0; done < text.size();) {
-            auto written = ::write(fd.get(), text.data() + done, text.size() - done);
-            if (written < 0 && errno == EINTR) continue;
-            if (written < 0) fail_state("write", temporary);
-            done += static_cast<std::size_t>(written);
-        }
-        if (::fsync(fd.get()) != 0) fail_state("sync", temporary);
-    }
-    if (::rename(temporary.c_str(), path.c_str()) != 0) fail_state("replace", path);
-    fsync_path(directory, O_RDONLY | O_DIRECTORY);
+    auto directory_fd = open_directory(directory);
+    write_durably_at(directory_fd.get(), std::filesystem::path(path).filename().string(), path, text);
 }
 
 void StateFile::replace(const std::string& text) {
-    write_durably(directory_, path_, text);
+    write_durably_at(dir_.get(), name_, path_, text);
     std::lock_guard lock(mutex_);
     journal_.reset(); // it names the replaced file; the next append opens the new one
     dirty_ = false;   // write_durably synced everything the file now holds
@@ -159,17 +193,16 @@ void StateFile::replace(const std::string& text) {
 std::string StateFile::set_aside() {
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::system_clock::now().time_since_epoch()).count();
-    auto aside = path_ + ".corrupt-" + std::to_string(seconds);
+    auto aside = name_ + ".corrupt-" + std::to_string(seconds);
     // Two in one second must not overwrite the first: each is kept for a human.
-    std::error_code ec;
-    for (int n = 1; std::filesystem::exists(aside, ec); ++n) {
-        aside = path_ + ".corrupt-" + std::to_string(seconds) + "-" + std::to_string(n);
+    for (int n = 1; exists_at(dir_.get(), aside); ++n) {
+        aside = name_ + ".corrupt-" + std::to_string(seconds) + "-" + std::to_string(n);
     }
-    if (::rename(path_.c_str(), aside.c_str()) != 0) fail_state("move aside", path_);
+    if (::renameat(dir_.get(), name_.c_str(), dir_.get(), aside.c_str()) != 0) fail_state("move aside", path_);
     std::lock_guard lock(mutex_);
     journal_.reset();
     dirty_ = false; // nothing left to sync: the file is no longer the journal
-    return aside;
+    return directory_ + "/" + aside;
 }
 
 } // namespace netd::platform

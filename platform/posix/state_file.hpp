@@ -41,7 +41,9 @@ private:
     void sync_appends();
 
     std::string directory_;
-    std::string path_;
+    std::string name_;
+    std::string path_; // directory_/name_, for messages
+    UniqueFd dir_;     // directory_, open: every access goes through it
 
     std::mutex mutex_; // guards the four below, shared with the syncing thread
     std::shared_ptr<UniqueFd> journal_; // the file open for appending, once needed

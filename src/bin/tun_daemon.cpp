@@ -4,6 +4,8 @@
 
 int main(int argc, char** argv) {
     netd::daemon::Options options{.program = "tun-daemon", .log_name = "tun_daemon", .listen = "127.0.0.1:3030"};
+    // Each create opens it anew, long after the daemon has stopped being root.
+    options.devices = {"/dev/net/tun"};
     CLI::App app{"tun-daemon: creates TUN interfaces through a local REST API", "tun-daemon"};
     netd::daemon::add_common_options(app, options);
     std::string pool6;

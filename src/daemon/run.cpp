@@ -68,6 +68,9 @@ void add_common_options(CLI::App& app, Options& options) {
     app.add_option("--admin-group", options.admin_group,
                    "Members of this group may change interfaces, as root may; others may only read")
         ->capture_default_str();
+    app.add_option("--user", options.user,
+                   "User to become once set up, keeping CAP_NET_ADMIN alone (nobody when the default is missing)")
+        ->capture_default_str();
     app.set_version_flag("--version", std::string(NETD_VERSION));
 }
 
@@ -192,6 +195,9 @@ std::string read_token(const std::string& path);
 } // namespace
 
 int run(const Options& options, const std::function<void()>& body) {
+    // What the daemon creates (logs, journal, lock, sockets) is its own
+    // alone unless it says otherwise.
+    ::umask(077);
     try {
         platform::require_privileges();
     } catch (const std::exception& error) {
@@ -350,6 +356,39 @@ void add_status_routes(http::Router& router, const http::Metrics& metrics, Statu
 
 namespace {
 
+// Picks the user to become (see choose_user) and, when there is one, gives
+// it what the daemon writes from then on: the state directory and the two
+// log files (reopened on SIGHUP). The allocation lock and the sockets stay
+// root's: they are open already.
+std::optional<platform::Account> become(const Options& options) {
+    auto asked = platform::find_account(options.user);
+    auto choice = choose_user(options.user, static_cast<std::uint32_t>(::geteuid()),
+                              platform::can_become_another_user(), asked.has_value(),
+                              platform::find_account("nobody").has_value());
+    if (choice.warn) {
+        spdlog::warn("{}", choice.note);
+    } else {
+        spdlog::info("{}", choice.note);
+    }
+    if (choice.become.empty()) return std::nullopt;
+    auto account = choice.become == options.user ? asked : platform::find_account(choice.become);
+    if (!account) fail(ErrorCode::invalid, "there is no user " + choice.become + " to run as");
+    for (const auto& device : options.devices) {
+        if (!platform::may_open(*account, device)) {
+            spdlog::warn("{} is closed to the user {} (most distributions make it 0666; chmod 666 {}), so the "
+                         "daemon stays root, with CAP_NET_ADMIN alone",
+                         device, account->name, device);
+            return std::nullopt;
+        }
+    }
+    platform::hand_over(options.state_dir, *account);
+    for (const auto* suffix : {".log", ".err"}) {
+        auto path = options.log_dir + "/" + options.log_name + suffix;
+        if (std::filesystem::exists(path)) platform::hand_over(path, *account);
+    }
+    return account;
+}
+
 // Runs `task` every `interval` until the timer's io_context stops.
 void repeat(boost::asio::steady_timer& timer, std::chrono::milliseconds interval, std::function<void()> task) {
     timer.expires_after(interval);
@@ -392,7 +431,8 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
         server.serve(std::move(*local));
         spdlog::info("also listening on {}", options.unix_socket);
     }
-    spdlog::info("capabilities kept: {}", platform::drop_privileges());
+    auto account = become(options);
+    spdlog::info("capabilities kept: {}", platform::drop_privileges(account));
     server.start();
 
     // SIGTERM: stop accepting and give the requests in flight a bounded
@@ -417,8 +457,15 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec,
                                                                                int) {
         if (ec) return;
-        setup_logging(options);
-        spdlog::info("SIGHUP received, log files reopened");
+        try {
+            setup_logging(options);
+            spdlog::info("SIGHUP received, log files reopened");
+        } catch (const std::exception& error) {
+            // The old files stay open (the daemon may no longer create
+            // files in the log directory once it is not root).
+            spdlog::error("SIGHUP received, but the log files cannot be reopened: {}; logging on to the old ones",
+                          error.what());
+        }
         hangup.async_wait(on_hangup);
     };
     hangup.async_wait(on_hangup);

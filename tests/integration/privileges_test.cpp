@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
+#include <sys/mount.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <signal.h>
@@ -92,6 +94,102 @@ TEST_F(PrivilegesTest, WorksUnderTheUnitsCapabilitySandbox) {
     EXPECT_EQ(created.status, 201) << created.body;
     EXPECT_EQ(client.del("/tun/tun0").status, 204);
     EXPECT_EQ(daemon.stop(SIGTERM), 0);
+}
+
+// The user a daemon started by root becomes: netd where it exists, else nobody.
+std::pair<uid_t, gid_t> daemon_user() {
+    for (const auto* name : {"netd", "nobody"}) {
+        if (const auto* entry = getpwnam(name)) return {entry->pw_uid, entry->pw_gid};
+    }
+    return {0, 0};
+}
+
+// Gives this test process (and the daemons it starts) a /dev/net/tun that
+// any user may open, as udev makes it on most distributions, in a mount
+// namespace of its own: in some containers the node is root's alone (0600),
+// and tun-daemon then rightly stays root.
+bool open_tun_device_to_all(std::string& why_not) {
+    auto node = ::testing::TempDir() + "netd-tun-0666";
+    ::unlink(node.c_str());
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 200)) != 0 || chmod(node.c_str(), 0666) != 0 ||
+        mount(node.c_str(), "/dev/net/tun", nullptr, MS_BIND, nullptr) != 0) {
+        why_not = std::string("cannot bind a 0666 /dev/net/tun in a mount namespace: ") + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+// Started by root, each daemon becomes an unprivileged user with
+// CAP_NET_ADMIN alone, no supplementary groups and no_new_privs; what it
+// writes from then on (the journal, the logs) is that user's and no one
+// else's, and it keeps working across a SIGHUP and a restart.
+TEST_F(PrivilegesTest, BecomesAnUnprivilegedUserKeepingOnlyNetAdmin) {
+    auto [uid, gid] = daemon_user();
+    if (uid == 0) GTEST_SKIP() << "this host has neither a user netd nor a user nobody";
+    std::string why_not;
+    if (!open_tun_device_to_all(why_not)) GTEST_SKIP() << why_not;
+    for (const auto* binary : {NETD_TUN_DAEMON, NETD_SUBNET_DAEMON}) {
+        bool tuns = std::string(binary) == NETD_TUN_DAEMON;
+        auto state = ::testing::TempDir() + "netd-user-state-" + std::to_string(::getpid()) + (tuns ? "t" : "s");
+        std::filesystem::remove_all(state);
+        auto ids = std::to_string(uid) + "\t" + std::to_string(uid) + "\t" + std::to_string(uid) + "\t" +
+                   std::to_string(uid);
+        std::string made;
+        {
+            DaemonProcess daemon(binary, 3030, {"--state-dir", state});
+            auto pid = std::to_string(daemon.pid());
+            for (int i = 0; i < 200 && status_line(pid, "Uid:\t") != ids; ++i) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            EXPECT_EQ(status_line(pid, "Uid:\t"), ids) << binary;
+            auto gids = std::to_string(gid) + "\t" + std::to_string(gid) + "\t" + std::to_string(gid) + "\t" +
+                        std::to_string(gid);
+            EXPECT_EQ(status_line(pid, "Gid:\t"), gids) << binary;
+            auto groups = status_line(pid, "Groups:\t");
+            EXPECT_EQ(groups.find_first_not_of(' '), std::string::npos) << binary << " keeps groups " << groups;
+            EXPECT_EQ(status_line(pid, "NoNewPrivs:\t"), "1") << binary;
+            EXPECT_EQ(status_line(pid, "CapEff:\t"), "0000000000001000") << binary;
+            EXPECT_EQ(status_line(pid, "CapBnd:\t"), "0000000000001000") << binary;
+
+            HttpClient client("127.0.0.1", 3030);
+            auto created = tuns ? client.post("/tun", "{}") : client.post("/subnet", "{}");
+            ASSERT_EQ(created.status, 201) << binary << ": " << created.body;
+            made = created.json().value(tuns ? "name" : "network", "");
+            // SIGHUP reopens the logs, which are the daemon's user's by now,
+            // in a directory it may search (as /var/log is; the harness's
+            // is root's alone).
+            ASSERT_EQ(chmod(daemon.log_dir().c_str(), 0711), 0);
+            ASSERT_EQ(kill(daemon.pid(), SIGHUP), 0);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            EXPECT_EQ(client.get("/healthz").status, 200) << binary;
+            EXPECT_EQ(daemon.stop(SIGTERM), 0) << binary;
+            auto [log, err] = daemon.expect_log_split(tuns ? "tun_daemon" : "subnet_daemon");
+            EXPECT_NE(log.find("SIGHUP received, log files reopened"), std::string::npos) << binary << "\n" << err;
+            for (const auto& file : std::filesystem::directory_iterator(state)) {
+                struct stat info {};
+                ASSERT_EQ(stat(file.path().c_str(), &info), 0);
+                EXPECT_EQ(info.st_uid, uid) << file.path();
+                EXPECT_EQ(info.st_mode & 077, 0u) << file.path() << " is open to others (umask)";
+            }
+        }
+        // What it wrote as that user, the next start reads back.
+        DaemonProcess again(binary, 3030, {"--state-dir", state});
+        HttpClient client("127.0.0.1", 3030);
+        auto listed = client.get(tuns ? "/tun" : "/subnet");
+        ASSERT_EQ(listed.status, 200) << listed.body;
+        EXPECT_NE(listed.body.find(made), std::string::npos) << binary << ": " << listed.body;
+        EXPECT_EQ(again.stop(SIGTERM), 0);
+        std::filesystem::remove_all(state);
+    }
+}
+
+// --user names a user that is not there: one clear line, before anything.
+TEST_F(PrivilegesTest, AMissingUserStopsTheStartWithOneClearLine) {
+    auto run = run_to_exit(NETD_TUN_DAEMON, {"--log-dir", ::testing::TempDir(), "--user", "no-such-user-here"});
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_NE(run.stderr_text.find("there is no user no-such-user-here to run as (--user)"), std::string::npos)
+        << run.stderr_text;
 }
 
 TEST_F(PrivilegesTest, WithoutNetAdminItExitsWithOneClearLine) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ struct Options {
     std::vector<std::string> allow_hosts{}; // Host values served besides the defaults
     std::string token_file{};               // when set, requests need its token
     std::string admin_group = "netd";       // its members may change things, as root may
+    std::string user = "netd";              // who the daemon is once set up (see choose_user)
+    std::vector<std::string> devices{};     // what it opens once it is that user (/dev/net/tun)
     bool self_service = false;              // others may make and delete TUNs of their own (tun-daemon)
     std::string state_dir{};                // default: /var/lib/<program>
     bool restore = true;                    // recreate what the kernel forgot at start
@@ -91,6 +94,24 @@ private:
 // a daemon running as `own_uid`, as sshd refuses a key others could read:
 // empty when it may be.
 std::string token_file_problem(const std::string& path, unsigned mode, unsigned owner, unsigned own_uid);
+
+// The user a daemon started by root becomes once it has opened and bound
+// all it needs, keeping CAP_NET_ADMIN alone.
+inline constexpr const char* default_user = "netd";
+
+struct UserChoice {
+    std::string become; // the user to become; empty: stay who it is
+    std::string note;   // for the log
+    bool warn = false;  // whether the note is a warning
+};
+
+// Whom a daemon running as `euid` becomes when --user is `asked`: nobody
+// when it is started by root (able to change user) and the default user
+// does not exist; no one when it was started as another user already (a
+// unit's User=), or lacks the capabilities to change. Root itself, or a
+// named user that does not exist, is netd::Error(invalid).
+UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_switch, bool asked_exists,
+                       bool nobody_exists);
 
 // Logs what a restore did: INFO for each success, ERROR for each failure.
 void log_restored(const std::vector<Restored>& outcomes);

@@ -57,11 +57,39 @@ std::optional<std::uint32_t> find_group(const std::string& name);
 // network interfaces.
 void require_privileges();
 
-// Keeps only what managing interfaces needs (CAP_NET_ADMIN on Linux) and
-// returns the effective set as text, for the log. Linux capabilities belong
-// to a thread, so this covers the calling thread only: the daemon's one
-// other thread gives up all of them itself, with drop_thread_privileges().
-std::string drop_privileges();
+// A user the daemon can run as: its uid and primary group.
+struct Account {
+    std::string name;
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+};
+
+// The user `name` in the user database, or empty when there is none.
+std::optional<Account> find_account(const std::string& name);
+
+// Whether this process can become another user and keep managing
+// interfaces: on Linux, root with CAP_SETUID, CAP_SETGID and CAP_CHOWN (not
+// so under a unit that grants CAP_NET_ADMIN alone); never on macOS, where
+// configuring interfaces takes root itself.
+bool can_become_another_user();
+
+// Whether `account`, with its own group alone, may open `path` for reading
+// and writing by its mode (/dev/net/tun is 0666 where udev makes it, 0600
+// in some containers).
+bool may_open(const Account& account, const std::string& path);
+
+// Gives `path`, and when it is a directory the entries directly in it, to
+// `account`, never following a symlink: what the daemon writes after it
+// has become that user. Throws unavailable, naming the path.
+void hand_over(const std::string& path, const Account& account);
+
+// Keeps only what managing interfaces needs (CAP_NET_ADMIN on Linux),
+// becomes `account` when one is given (its uid and group, no supplementary
+// groups), forbids gaining privileges again (no_new_privs) and returns the
+// effective set as text, for the log. Linux capabilities belong to a
+// thread, so this covers the calling thread only: the daemon's one other
+// thread gives up all of them itself, with drop_thread_privileges().
+std::string drop_privileges(const std::optional<Account>& account = std::nullopt);
 void drop_thread_privileges();
 // `intents` are what clients asked for: where the OS cannot tag an address
 // (macOS has no address labels), they are how the backend knows its own.
