@@ -38,6 +38,20 @@ fi
 
 note() { echo "$daemon: $*"; }
 
+# The group netd (its members may change interfaces, as root may) and the
+# system user netd the daemons run as, in that group; made once, kept on
+# uninstall (files may still belong to them), as Debian's packages do.
+account=netd
+add_account() {
+    if ! getent group "$account" >/dev/null; then
+        groupadd --system "$account" && note "created the group $account (its members may change interfaces)"
+    fi
+    if ! getent passwd "$account" >/dev/null; then
+        useradd --system --gid "$account" --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+            --comment "netd daemons" "$account" && note "created the system user $account (the daemons run as it)"
+    fi
+}
+
 # Whether this is a real install on a host whose service manager runs.
 manages_services() {
     [ -z "$DESTDIR" ] || return 1
@@ -129,10 +143,16 @@ install_daemon() {
     install -m 0644 "$rendered" "$DESTDIR$service_file"
     rm -f "$rendered"
     install -m 0644 "$rotation_source" "$DESTDIR$rotation_file"
+    log_owner=root
+    if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && [ "$(uname -s)" != Darwin ]; then
+        add_account
+        log_owner=$account
+    fi
     for log in $logs; do
         [ -e "$DESTDIR$log" ] || install -m 0640 /dev/null "$DESTDIR$log"
-        # A staged tree is chowned by whoever packages it.
-        if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ]; then chown "root:$log_group" "$log"; fi
+        # A staged tree is chowned by whoever packages it. The daemon, as
+        # netd, reopens its logs on SIGHUP.
+        if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ]; then chown "$log_owner:$log_group" "$log"; fi
     done
     start_service
 }

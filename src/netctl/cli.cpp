@@ -24,21 +24,22 @@ using http::Reply;
 using http::Unreachable;
 using http::Untrusted;
 
-// Whoever serves a daemon's address must be root or the daemons' own user
-// (netd, where it exists): a user who bound the port while the daemon was
-// restarting would otherwise receive the token and forge the answers. The
-// kernel says who owns the other end (SO_PEERCRED; NETLINK_SOCK_DIAG for
-// TCP); where it cannot (another host or namespace), there is nobody to ask.
+// Whoever serves a daemon's address must be root or the user the daemons
+// become (netd; nobody where there is no netd, as the daemons fall back to
+// it): a user who bound the port while the daemon was restarting would
+// otherwise receive the token and forge the answers. The kernel says who
+// owns the other end (SO_PEERCRED; NETLINK_SOCK_DIAG for TCP, where the
+// connection's socket is the one the daemon accepted, as its user); where it
+// cannot (another host or namespace), there is nobody to ask.
 void check_daemon(int fd, bool local) {
     auto server = local ? platform::unix_peer(fd) : platform::tcp_peer(fd);
     if (!server || server->uid == 0) return;
-    try {
-        if (server->uid == platform::user_id("netd")) return;
-    } catch (const std::exception&) {
-        // no such user
-    }
-    throw Untrusted("it is served by uid " + std::to_string(server->uid) +
-                    ", not by root or the user netd: someone else holds the daemon's address; nothing was sent");
+    auto user = platform::find_account(platform::daemon_user);
+    if (!user) user = platform::find_account("nobody");
+    if (user && server->uid == user->uid) return;
+    throw Untrusted("it is served by uid " + std::to_string(server->uid) + ", not by root or the daemons' user " +
+                    (user ? user->name : std::string(platform::daemon_user)) +
+                    ": someone else holds the daemon's address; nothing was sent");
 }
 
 struct Daemon {

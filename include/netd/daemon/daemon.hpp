@@ -13,6 +13,7 @@
 #include "netd/http/metrics.hpp"
 #include "netd/http/server.hpp"
 #include "netd/intents.hpp"
+#include "netd/platform/platform.hpp"
 #include "netd/http/router.hpp"
 
 // What both mains share: the common flags, the log files, the serve loop and
@@ -97,7 +98,7 @@ std::string token_file_problem(const std::string& path, unsigned mode, unsigned 
 
 // The user a daemon started by root becomes once it has opened and bound
 // all it needs, keeping CAP_NET_ADMIN alone.
-inline constexpr const char* default_user = "netd";
+inline constexpr const char* default_user = platform::daemon_user;
 
 struct UserChoice {
     std::string become; // the user to become; empty: stay who it is

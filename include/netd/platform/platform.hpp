@@ -18,6 +18,10 @@ namespace netd::platform {
 inline constexpr const char* tun_tag = "netd:tun-daemon";
 inline constexpr const char* subnet_tag = "netd:subnet-daemon";
 
+// The user the daemons become once set up (make install creates it), and
+// whom netctl trusts to serve them besides root.
+inline constexpr const char* daemon_user = "netd";
+
 enum class SubnetMode {
     automatic, // a dummy interface where the kernel has the type, else loopback
     dummy,     // a dummy interface per subnet (netd0, netd1, ...)
