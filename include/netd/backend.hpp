@@ -62,7 +62,9 @@ struct Occupant {
 //
 // It is also the host-wide allocation lock (BasicLockable): held from
 // reading the occupants until the new interface exists, it keeps two daemons
-// on one host from picking the same free range at the same moment.
+// on one host from picking the same free range at the same moment. lock()
+// never waits: while another daemon holds it, it throws ErrorCode::busy
+// before anything is changed, and the caller tries again later.
 class HostNetwork {
 public:
     virtual ~HostNetwork() = default;

@@ -19,6 +19,8 @@ enum class ErrorCode {
     headers_too_large,  // request headers over the limit
     unsupported_media,  // a body that is not application/json
     unavailable,        // the kernel or a capability is out of reach
+    busy,               // another process holds what this needs, for now: the
+                        // server tries again shortly, then answers 503
     internal,           // a bug; details go to the error log only
 };
 

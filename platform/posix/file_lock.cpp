@@ -5,13 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 
 #include "netd/error.hpp"
 
@@ -64,21 +61,15 @@ FileLock::FileLock(const std::string& path) : path_(path) {
 }
 
 void FileLock::lock() {
-    // The holder keeps it for the few system calls of one create, so a wait
-    // longer than this means someone else holds it on purpose or is stuck:
-    // the request answers 503 rather than stall the daemon's only thread.
-    constexpr auto deadline = std::chrono::seconds(2);
-    auto give_up = std::chrono::steady_clock::now() + deadline;
-    auto pause = std::chrono::microseconds(100);
+    // Never waits: the caller is the daemon's one I/O thread. The holder
+    // keeps it for the few system calls of one create, so the server tries
+    // the request again a moment later (ErrorCode::busy), for 2 s at most,
+    // serving everyone else meanwhile; longer, and it answers 503.
     while (::flock(fd_.get(), LOCK_EX | LOCK_NB) < 0) {
         if (errno == EINTR) continue;
         if (errno != EWOULDBLOCK) fail_lock("cannot take", path_);
-        if (std::chrono::steady_clock::now() > give_up) {
-            fail(ErrorCode::unavailable, "another process has held the allocation lock " + path_ + " for over " +
-                                             std::to_string(deadline.count()) + " s; try again");
-        }
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::microseconds(50'000));
+        fail(ErrorCode::busy, "another process holds the allocation lock " + path_ +
+                                  " and kept it the whole time this request waited; try again");
     }
 }
 

@@ -19,8 +19,9 @@ public:
     // other directory or owner is refused, naming the fix.
     explicit FileLock(const std::string& path);
 
-    // Waits at most 2 s, then throws unavailable: the caller is the daemon's
-    // one I/O thread, and a holder that long is stuck or hostile.
+    // Takes the lock if it is free; else throws ErrorCode::busy at once,
+    // never blocking the daemon's one I/O thread (the server tries the
+    // request again shortly; a start waits in between).
     void lock();
     void unlock();
 

@@ -14,6 +14,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::headers_too_large: return "headers_too_large";
     case ErrorCode::unsupported_media: return "unsupported_media_type";
     case ErrorCode::unavailable: return "unavailable";
+    case ErrorCode::busy: return "unavailable"; // to clients, a 503 like any other
     case ErrorCode::internal: return "internal";
     }
     return "internal";

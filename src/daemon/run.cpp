@@ -12,6 +12,7 @@
 #include <optional>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -178,6 +179,20 @@ net::Cidr SavedIntents::ipv6_pool(const std::string& given, const std::vector<Tu
         spdlog::error("{}; the next start looks for the IPv6 pool again", error.what());
     }
     return pool;
+}
+
+std::vector<Restored> while_busy(const std::function<std::vector<Restored>()>& attempt) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (bool said = false;;) {
+        try {
+            return attempt();
+        } catch (const Error& error) {
+            if (error.code() != ErrorCode::busy || std::chrono::steady_clock::now() > give_up) throw;
+            if (!said) spdlog::warn("{}; waiting for it (10 s at most)", error.what());
+            said = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
 }
 
 void log_restored(const std::vector<Restored>& outcomes) {

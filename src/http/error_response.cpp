@@ -16,6 +16,7 @@ status status_of(ErrorCode code) {
     case ErrorCode::headers_too_large: return status::request_header_fields_too_large;
     case ErrorCode::unsupported_media: return status::unsupported_media_type;
     case ErrorCode::unavailable: return status::service_unavailable;
+    case ErrorCode::busy: return status::service_unavailable;
     case ErrorCode::internal: return status::internal_server_error;
     }
     return status::internal_server_error;
@@ -29,8 +30,10 @@ Response error_response(const Error& error) {
     } else if (error.code() == ErrorCode::unavailable) {
         spdlog::error("unavailable: {}", message);
     }
-    return Response::json(status_of(error.code()),
-                          {{"error", {{"code", to_string(error.code())}, {"message", message}}}});
+    auto response = Response::json(status_of(error.code()),
+                                   {{"error", {{"code", to_string(error.code())}, {"message", message}}}});
+    response.busy = error.code() == ErrorCode::busy;
+    return response;
 }
 
 } // namespace netd::http

@@ -108,6 +108,9 @@ public:
 
 private:
     static constexpr std::chrono::milliseconds first_request_grace{1000};
+    // Between two tries of a busy request: from 1 ms, doubling, to 50 ms.
+    static constexpr std::chrono::milliseconds first_busy_pause{1};
+    static constexpr std::chrono::milliseconds last_busy_pause{50};
 
     // Closes the connection unless its first request begins within the grace.
     void await_first_request() {
@@ -165,11 +168,21 @@ private:
         if (ec) return reply_and_close(ErrorCode::invalid, "malformed HTTP request: " + ec.message());
 
         const auto& request = parser_->get();
-        auto started = Clock::now();
         // Who changes the host's network, for the audit trail.
         if (!read_only(request.method())) {
             spdlog::info("{} {} from {}", view(request.method_string()), view(request.target()), peer());
         }
+        first_attempt_ = Clock::now();
+        busy_pause_ = first_busy_pause;
+        do_handle();
+    }
+
+    // Handles the request read, or again when it found the allocation lock
+    // held (busy, nothing changed): a timer brings it back, so that the one
+    // I/O thread serves everyone else meanwhile.
+    void do_handle() {
+        const auto& request = parser_->get();
+        auto started = Clock::now();
         auto response = handle_request(api_.policy, api_.router,
                                        Incoming{request.method(), view(request.target()),
                                                 view(request[bhttp::field::host]), view(request[bhttp::field::origin]),
@@ -179,6 +192,15 @@ private:
                                                 request.count(bhttp::field::host),
                                                 request.count(bhttp::field::transfer_encoding),
                                                 view(request[bhttp::field::transfer_encoding]), caller_});
+        if (response.busy && Clock::now() - first_attempt_ + busy_pause_ < Server::busy_patience) {
+            busy_.expires_after(busy_pause_);
+            busy_pause_ = std::min<Clock::duration>(busy_pause_ * 2, last_busy_pause);
+            busy_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+                if (ec) return self->do_close();
+                self->do_handle();
+            });
+            return;
+        }
         auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         api_.metrics.observe(request.method(), response.route, response.code, elapsed);
         spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
@@ -270,6 +292,9 @@ private:
     ConnectionSlot slot_;
     std::optional<Caller> caller_;
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace_{stream_.get_executor()};
+    asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> busy_{stream_.get_executor()};
+    Clock::time_point first_attempt_{};
+    Clock::duration busy_pause_{};
     std::size_t answered_ = 0;
     bool idle_ = false;
     bool finishing_ = false;

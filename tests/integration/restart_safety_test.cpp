@@ -93,16 +93,56 @@ TEST_F(RestartSafetyTest, TheAllocationLockIsRootsAloneAndAHolderCannotStallTheD
     }
     HttpClient client("127.0.0.1", tun_port);
     auto started = std::chrono::steady_clock::now();
-    auto refused = client.post("/tun", "{}");
+    HttpReply refused;
+    std::thread waiting([&] { refused = client.post("/tun", "{}"); });
+    // While that create waits for the lock, the daemon serves everyone else
+    // at once: the wait is a timer, not a blocked thread.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto asked = std::chrono::steady_clock::now();
+    auto health = HttpClient("127.0.0.1", tun_port).get("/healthz");
+    auto answered_in = std::chrono::steady_clock::now() - asked;
+    auto listed = HttpClient("127.0.0.1", tun_port).get("/tun");
+    waiting.join();
     auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(listed.status, 200);
+    EXPECT_LT(answered_in, std::chrono::milliseconds(500)) << "/healthz waited behind the create";
     EXPECT_EQ(refused.status, 503) << refused.body;
     EXPECT_NE(refused.body.find("allocation lock"), std::string::npos) << refused.body;
+    EXPECT_GT(waited, std::chrono::milliseconds(1500)) << "the create gave up before 2 s";
     EXPECT_LT(waited, std::chrono::milliseconds(3500));
-    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/healthz").status, 200);
     EXPECT_TRUE(ip_json("link show type tun").empty()) << "a refused create left a TUN";
     // Once the holder lets go, creates work again.
     ASSERT_EQ(std::system(("flock " + lock + " true").c_str()), 0);
     EXPECT_EQ(client.post("/tun", "{}").status, 201);
+    std::filesystem::remove_all(dir);
+}
+
+// Whoever may write the lock's directory could swap the lock for another
+// file, and two daemons would take the same block: a directory of another
+// user is refused at start, and one of the daemon's own that others may
+// write is closed to them.
+TEST_F(RestartSafetyTest, TheLocksDirectoryIsTheDaemonsAlone) {
+    auto dir = ::testing::TempDir() + "netd-lockdir-" + std::to_string(getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
+    auto run = run_to_exit(NETD_TUN_DAEMON,
+                           {"--log-dir", ::testing::TempDir(), "--lock-file", dir + "/allocation.lock"});
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_NE(run.stderr_text.find("the directory of the lock file " + dir + "/allocation.lock belongs to uid 65534"),
+              std::string::npos)
+        << run.stderr_text;
+
+    ASSERT_EQ(::chown(dir.c_str(), 0, 0), 0);
+    ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
+    {
+        DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--lock-file", dir + "/allocation.lock"});
+        struct stat status {};
+        ASSERT_EQ(::stat(dir.c_str(), &status), 0);
+        EXPECT_EQ(status.st_mode & 0777, 0750u) << "others may still write the lock's directory";
+        EXPECT_EQ(HttpClient("127.0.0.1", tun_port).post("/tun", "{}").status, 201);
+    }
     std::filesystem::remove_all(dir);
 }
 

@@ -114,6 +114,10 @@ struct UserChoice {
 UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_switch, bool asked_exists,
                        bool nobody_exists);
 
+// Calls `attempt` until it does not throw ErrorCode::busy, pausing between
+// tries, for 10 s at most: for the start, where blocking is allowed.
+std::vector<Restored> while_busy(const std::function<std::vector<Restored>()>& attempt);
+
 // Logs what a restore did: INFO for each success, ERROR for each failure.
 void log_restored(const std::vector<Restored>& outcomes);
 
@@ -121,11 +125,16 @@ void log_restored(const std::vector<Restored>& outcomes);
 // (reconcile), then, after a reboot, restores what the kernel forgot (unless
 // --no-restore); after a mere restart the kernel is the truth, and what it
 // lacks is forgotten instead.
+// A restore takes the allocation lock, which never waits: at start, before
+// anything is served, the daemon waits here instead while another holds it
+// (10 s at most, then the start fails saying so).
 template <typename Service>
 void square_with_kernel(const Options& options, SavedIntents& saved, Service& service) {
     bool kernel_restarted = !saved.kernel_unchanged();
     log_restored(service.reconcile());
-    if (options.restore || !kernel_restarted) log_restored(service.restore(kernel_restarted));
+    if (options.restore || !kernel_restarted) {
+        log_restored(while_busy([&] { return service.restore(kernel_restarted); }));
+    }
     if (options.restore) saved.mark_kernel_squared();
 }
 

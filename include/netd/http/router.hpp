@@ -37,6 +37,9 @@ struct Response {
     std::string text;         // a body that is not JSON (metrics), sent as is
     std::string text_type;    // its Content-Type
     std::string route = "-";  // the pattern that matched, for metrics and logs
+    // ErrorCode::busy: nothing was changed, and the server handles the
+    // request again a moment later (Server::busy_patience), not blocking.
+    bool busy = false;
 
     static Response json(status code, nlohmann::json body) {
         Response response;

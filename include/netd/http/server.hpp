@@ -56,6 +56,10 @@ public:
     // Across all endpoints; the connection limit counts them together.
     std::size_t open_connections() const;
 
+    // How long a request that finds the allocation lock held (a Response
+    // marked busy) is tried again, on a timer, before its 503 is sent.
+    static constexpr std::chrono::seconds busy_patience{2};
+
     // One acceptor and its sessions.
     class Endpoint {
     public:
