@@ -40,6 +40,8 @@ std::atomic<bool> settled{false};
 
 } // namespace
 
+bool privileges_settled() { return settled; }
+
 void drop_thread_privileges() {
     // glibc makes every thread repeat a change of the process's user, and
     // aborts if one of them fails: until drop_privileges() has changed it

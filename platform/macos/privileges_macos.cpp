@@ -21,6 +21,8 @@ bool can_become_another_user() { return false; }
 
 void drop_thread_privileges() {}
 
+bool privileges_settled() { return true; }
+
 // launchd has no readiness protocol: it considers a daemon up once started.
 void notify_ready() {}
 

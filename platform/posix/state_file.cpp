@@ -97,15 +97,22 @@ void StateFile::sync_appends() {
     }
     std::unique_lock lock(mutex_);
     std::chrono::steady_clock::time_point last_sync;
+    bool dropped = false;
     for (;;) {
-        wake_.wait(lock, [this] { return dirty_ || stopping_; });
-        // What it kept for the daemon's change of user, it gives up now that
-        // the daemon has settled who it is (a no-op once done).
-        try {
-            drop_thread_privileges();
-        } catch (const std::exception& error) {
-            spdlog::error("the thread that syncs {} keeps its capabilities: {}", path_, error.what());
+        // What it kept for the daemon's change of user (see
+        // drop_thread_privileges), it gives up as soon as the daemon has
+        // settled who it is: a look every 20 ms until then.
+        while (!privileges_settled() && !dirty_ && !stopping_) wake_.wait_for(lock, std::chrono::milliseconds(20));
+        if (!dropped) {
+            try {
+                drop_thread_privileges();
+                dropped = privileges_settled();
+            } catch (const std::exception& error) {
+                spdlog::error("the thread that syncs {} keeps its capabilities: {}", path_, error.what());
+                dropped = true;
+            }
         }
+        wake_.wait(lock, [this] { return dirty_ || stopping_; });
         wake_.wait_until(lock, last_sync + min_sync_interval, [this] { return stopping_; });
         if (!dirty_) return;
         dirty_ = false;

@@ -95,6 +95,9 @@ void hand_over(const std::string& path, const Account& account);
 // thread gives up all of them itself, with drop_thread_privileges().
 std::string drop_privileges(const std::optional<Account>& account = std::nullopt);
 void drop_thread_privileges();
+// Whether drop_privileges() is done: a thread that kept CAP_SETUID and
+// CAP_SETGID for the change of user calls drop_thread_privileges() again.
+bool privileges_settled();
 // `intents` are what clients asked for: where the OS cannot tag an address
 // (macOS has no address labels), they are how the backend knows its own.
 std::unique_ptr<SubnetBackend> make_subnet_backend(SubnetMode mode, const Intents& intents);
