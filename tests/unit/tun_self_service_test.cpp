@@ -87,17 +87,20 @@ TEST(SelfService, OnlyTheOwnerMayDelete) {
 
 TEST(SelfService, ThePolicyLetsOnlyTunChangesThroughToTheHandler) {
     using http::verb;
-    EXPECT_TRUE(http::self_service_route(verb::post, "/tun"));
-    EXPECT_TRUE(http::self_service_route(verb::delete_, "/tun/tun0"));
-    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun/"));
-    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun"));
-    EXPECT_FALSE(http::self_service_route(verb::post, "//tun"));
-    EXPECT_FALSE(http::self_service_route(verb::post, "/tun/tun0"));
-    EXPECT_FALSE(http::self_service_route(verb::post, "/subnet"));
-    EXPECT_FALSE(http::self_service_route(verb::put, "/tun/tun0"));
+    EXPECT_TRUE(http::self_service_route(verb::post, "/tun", "/tun"));
+    EXPECT_TRUE(http::self_service_route(verb::delete_, "/tun/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun/", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun/tun0/x", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tunnel/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "//tun", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "/tun/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "/subnet", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::put, "/tun/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "/tun", "")) << "self-service is off";
 
     auto hosts = http::AccessPolicy::default_hosts({boost::asio::ip::make_address("127.0.0.1"), 3030});
-    http::AccessPolicy on(hosts, "", {"netd", 1500}, true), off(hosts, "", {"netd", 1500}, false);
+    http::AccessPolicy on(hosts, "", {"netd", 1500}, "/tun"), off(hosts, "", {"netd", 1500});
     http::Incoming post{verb::post, "/tun", "127.0.0.1:3030", "", "", "", "application/json", "{}"};
     post.caller = http::Caller{1000, {1000}, std::nullopt};
     EXPECT_EQ(on.check(post), 1000u) << "a user's POST is not limited to their own";

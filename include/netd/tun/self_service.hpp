@@ -5,17 +5,13 @@
 
 #include "netd/backend.hpp"
 #include "netd/net/ip.hpp"
+#include "netd/self_service.hpp"
 #include "netd/tun_service.hpp"
 
 // --self-service: a user who is not an admin may create TUNs of their own
 // and delete them, within a quota. Pure rules, applied by the /tun handlers
 // to a request that only self-service let through (Request::limited_to).
 namespace netd {
-
-struct SelfService {
-    bool enabled = false;
-    std::size_t quota = 4; // TUNs one uid may own (--self-service-quota)
-};
 
 // Throws forbidden unless user `uid` may create the TUN `spec` with
 // `addressing` while already owning `owned` TUNs: its owner must be `uid`
