@@ -220,6 +220,46 @@ TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnTuns) {
     EXPECT_EQ(names, (std::set<std::string>{"root0", "mine1", "mine2"}));
 }
 
+// Routes that only the host's default route covers (8.8.8.8/32, 1.1.1.0/24)
+// overlap nothing on the host, so the overlap check lets them through: with
+// --self-service the rules must still refuse them, and an address whose
+// block is wider than a /24 (the connected route 10.0.0.0/8), before
+// anything reaches the kernel. An admin may still route them there.
+TEST_F(AuthorizationTest, SelfServiceRoutesThatOnlyTheDefaultRouteCoversNeedAnAdmin) {
+    sh("ip route add blackhole default");
+    auto tuns = start_tun_daemon({"--self-service"});
+    auto post = [](const std::string& body) {
+        return curl_as(nobody, "-X POST " + json + "-d '" + body + "' http://127.0.0.1:3030/tun");
+    };
+    auto dsts = [] {
+        std::set<std::string> found;
+        for (const auto& route : ip_json("-4 route show table all")) found.insert(route.value("dst", ""));
+        return found;
+    };
+    auto before = dsts();
+
+    auto routed = post(R"({"name":"r0","routes":["8.8.8.8/32","1.1.1.0/24"]})");
+    EXPECT_EQ(routed.status, 403) << routed.body;
+    EXPECT_NE(routed.body.find("routes\\\" needs an admin: uid 65534"), std::string::npos) << routed.body;
+    auto whole_pool = post(R"({"name":"w0","address":"10.0.0.1/8"})");
+    EXPECT_EQ(whole_pool.status, 403) << whole_pool.body;
+    EXPECT_NE(whole_pool.body.find("a block larger than /24 needs an admin: uid 65534"), std::string::npos)
+        << whole_pool.body;
+    EXPECT_FALSE(link("r0")) << "a refused TUN reached the kernel";
+    EXPECT_FALSE(link("w0")) << "a refused TUN reached the kernel";
+    EXPECT_EQ(dsts(), before) << "a refused request changed the host's routes";
+    HttpClient root("127.0.0.1", tun_port);
+    EXPECT_TRUE(root.get("/tun").json().empty());
+
+    // The same request from root: routing chosen destinations into a TUN is
+    // what a VPN does, and the default route does not stand in its way.
+    auto admin = root.post("/tun", R"({"name":"r0","routes":["8.8.8.8/32","1.1.1.0/24"]})");
+    EXPECT_EQ(admin.status, 201) << admin.body;
+    std::set<std::string> routed_to_r0;
+    for (const auto& route : ip_json("-4 route show dev r0 proto 78")) routed_to_r0.insert(route.value("dst", ""));
+    EXPECT_EQ(routed_to_r0, (std::set<std::string>{"8.8.8.8", "1.1.1.0/24"}));
+}
+
 // subnet-daemon --self-service. Off (the default), nobody is told how to get
 // access. On, nobody may add subnets of its own in the pool, no larger than
 // the default /24, up to the quota, and delete those, but not root's, nor

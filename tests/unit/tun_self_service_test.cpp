@@ -54,6 +54,13 @@ INSTANTIATE_TEST_SUITE_P(
                    "\"group\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
         CreateCase{"routes", {.routes = {net::Cidr::parse("192.168.0.0/16")}}, {}, 0,
                    "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
+        // Only the host's default route covers these, so they overlap
+        // nothing there: the rule, not the overlap check, must stop them.
+        CreateCase{"routes_only_the_default_covers",
+                   {.routes = {net::Cidr::parse("8.8.8.8/32"), net::Cidr::parse("1.1.1.0/24")}}, {}, 0,
+                   "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
+        CreateCase{"route_inside_the_pool", {.routes = {net::Cidr::parse("10.9.0.0/24")}}, {}, 0,
+                   "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
         CreateCase{"extras", {.extra_addresses = {net::InterfaceAddress::parse("10.7.0.1/24")}}, {}, 0,
                    "\"extra_addresses\" needs an admin: uid 1000 may only create TUNs of its own in the pool "
                    "(--self-service)"},
@@ -63,6 +70,15 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"address_wider_than_pool", {}, at("10.0.0.1/7"), 0,
                    "an \"address\" outside the pool 10.0.0.0/8 needs an admin: uid 1000 may only create TUNs of its "
                    "own in the pool (--self-service)"},
+        // An address's block is the route the kernel adds for it: one in
+        // the pool but wider than a /24 is as large a block as prefix_len 8.
+        CreateCase{"address_taking_the_whole_pool", {}, at("10.0.0.1/8"), 0,
+                   "a block larger than /24 needs an admin: uid 1000 may only create TUNs of its own in the pool "
+                   "(--self-service)"},
+        CreateCase{"address_wider_than_a_block", {}, at("10.9.0.1/23"), 0,
+                   "a block larger than /24 needs an admin: uid 1000 may only create TUNs of its own in the pool "
+                   "(--self-service)"},
+        CreateCase{"address_in_a_smaller_block", {}, at("10.9.0.1/30"), 0, nullptr},
         CreateCase{"whole_pool", {}, sized(8), 0,
                    "a block larger than /24 needs an admin: uid 1000 may only create TUNs of its own in the pool "
                    "(--self-service)"},
