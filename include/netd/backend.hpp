@@ -112,6 +112,10 @@ struct Subnet {
     net::Cidr network;
     net::InterfaceAddress address;
     std::string interface;
+    // The user who created it through --self-service. The kernel has nowhere
+    // to keep it, so backends leave it empty and SubnetService fills it in
+    // from the subnet's intent in the journal.
+    std::optional<std::uint32_t> owner{};
 
     friend bool operator==(const Subnet&, const Subnet&) = default;
 };

@@ -35,7 +35,7 @@ public:
 // what to recreate when the kernel has forgotten it, after a reboot.
 //
 // The store holds JSON Lines: a snapshot
-// {"version":3,"intents":{...},"pending":{...}}, then one line per change:
+// {"version":4,"intents":{...},"pending":{...}}, then one line per change:
 // {"begin":key,"record":{...}} before a create's first kernel call (write
 // ahead), {"put":key,"record":{...}} once it is done, {"abandon":key} when
 // it failed, {"erase":key} before a delete. A change costs one short append
@@ -43,13 +43,20 @@ public:
 // snapshot once it has grown to twice the live records, which keeps the
 // cost per change constant on average.
 //
+// Version 4 lets a subnet's record name its "owner", the uid that made it
+// through --self-service: the kernel has nowhere to keep it, so this is the
+// record of it. Versions 1 to 3 load as they are (their subnets have no
+// owner); a daemon of version 3 or older sets a version 4 journal aside, as
+// it would any journal from a newer version, rather than let an owner it
+// does not know about pass unnoticed.
+//
 // All or nothing: a change the store cannot take is not made here either,
 // and the caller gets the store's error (unavailable) to undo what it did
 // in the kernel. After such a failure the next change rewrites the whole
 // file rather than append to one that may end in a partial line.
 class Intents {
 public:
-    static constexpr int format_version = 3;
+    static constexpr int format_version = 4;
 
     // Loads the store (a version 1 file, a single JSON document, too). Text
     // that is corrupt or from a newer version is set aside and the intents

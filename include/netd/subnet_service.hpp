@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "netd/allocator.hpp"
@@ -47,10 +49,14 @@ public:
     // Both journal the subnet before the kernel hears of it and record it
     // done after; when the journal refuses either, nothing is kept
     // (unavailable). remove() journals first and puts the intent back when
-    // the kernel refuses.
-    Subnet add(const net::Cidr& network);
-    Subnet allocate(int prefix_len);
-    // The kernel's view, listed again only when the kernel has changed.
+    // the kernel refuses. `owner`, the user a self-service create is for,
+    // goes into the subnet's intent, the one place that can hold it (see
+    // Subnet::owner).
+    Subnet add(const net::Cidr& network, std::optional<std::uint32_t> owner = {});
+    Subnet allocate(int prefix_len, std::optional<std::uint32_t> owner = {});
+    // The kernel's view, each subnet with its owner from the journal; listed
+    // again only when the kernel has changed (the journal changes only
+    // along with it: an owner is journaled before the kernel adds the subnet).
     const std::vector<Subnet>& list();
     Subnet get(const net::Cidr& network);
     void remove(const net::Cidr& network);
@@ -61,7 +67,8 @@ public:
 private:
     static std::set<net::Cidr> held_by(const std::vector<Subnet>& subnets);
     std::vector<Subnet> sync();
-    Subnet add_journaled(const net::Cidr& network);
+    std::optional<std::uint32_t> owner_of(const net::Cidr& network) const;
+    Subnet add_journaled(const net::Cidr& network, std::optional<std::uint32_t> owner);
     void check_prefix_len(const net::Cidr& network) const;
 
     SubnetBackend& backend_;

@@ -3,7 +3,10 @@
 #include "netd/subnet/routes.hpp"
 
 int main(int argc, char** argv) {
-    netd::daemon::Options options{.program = "subnet-daemon", .log_name = "subnet_daemon", .listen = "127.0.0.1:3031"};
+    netd::daemon::Options options{.program = "subnet-daemon",
+                                  .log_name = "subnet_daemon",
+                                  .listen = "127.0.0.1:3031",
+                                  .self_service_collection = "/subnet"};
     netd::platform::SubnetMode mode = netd::platform::SubnetMode::automatic;
     bool allow_outside_pool = false;
 
@@ -17,7 +20,9 @@ int main(int argc, char** argv) {
         ->default_str("auto");
     std::string pool6 = "fd00::/8";
     app.add_option("--pool6", pool6, "IPv6 range that explicit IPv6 subnets must lie in")->capture_default_str();
-    app.add_flag("--allow-outside-pool", allow_outside_pool, "Accept explicit subnets outside --pool and --pool6");
+    app.add_flag("--allow-outside-pool", allow_outside_pool,
+                 "Accept explicit subnets outside --pool and --pool6 (from admins; never through --self-service)");
+    netd::daemon::add_self_service_options(app, options, "subnets");
     CLI11_PARSE(app, argc, argv);
 
     return netd::daemon::run(options, [&] {
@@ -39,7 +44,7 @@ int main(int argc, char** argv) {
             return held;
         });
         netd::http::Router router;
-        netd::add_subnet_routes(router, service);
+        netd::add_subnet_routes(router, service, options.self_service);
         netd::daemon::serve(options, router,
                             netd::daemon::with_journal({.probe = [&] { backend->list(); },
                                                         .gauges = [&] { return netd::subnet_gauges(service); }},

@@ -3,7 +3,10 @@
 #include "netd/tun/routes.hpp"
 
 int main(int argc, char** argv) {
-    netd::daemon::Options options{.program = "tun-daemon", .log_name = "tun_daemon", .listen = "127.0.0.1:3030"};
+    netd::daemon::Options options{.program = "tun-daemon",
+                                  .log_name = "tun_daemon",
+                                  .listen = "127.0.0.1:3030",
+                                  .self_service_collection = "/tun"};
     // Each create opens it anew, long after the daemon has stopped being root.
     options.devices = {"/dev/net/tun"};
     CLI::App app{"tun-daemon: creates TUN interfaces through a local REST API", "tun-daemon"};
@@ -11,14 +14,8 @@ int main(int argc, char** argv) {
     std::string pool6;
     app.add_option("--pool6", pool6,
                    "IPv6 range to allocate /64s from (default: a unique local /48 drawn once for this host)");
-    netd::SelfService self_service;
-    app.add_flag("--self-service", options.self_service,
-                 "Let users who are not admins create TUNs they own, in the pool, and delete their own");
-    app.add_option("--self-service-quota", self_service.quota, "TUNs one user may own through --self-service")
-        ->check(CLI::Range(0, 4096))
-        ->capture_default_str();
+    netd::daemon::add_self_service_options(app, options, "TUNs");
     CLI11_PARSE(app, argc, argv);
-    self_service.enabled = options.self_service;
 
     return netd::daemon::run(options, [&] {
         auto host = netd::platform::make_host_network(options.lock_file);
@@ -34,7 +31,7 @@ int main(int argc, char** argv) {
             return held;
         });
         netd::http::Router router;
-        netd::add_tun_routes(router, service, self_service);
+        netd::add_tun_routes(router, service, options.self_service);
         netd::daemon::serve(options, router,
                             netd::daemon::with_journal({.probe = [&] { backend->list(); },
                                                         .gauges = [&] { return netd::tun_gauges(service); }},

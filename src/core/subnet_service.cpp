@@ -1,5 +1,6 @@
 #include "netd/subnet_service.hpp"
 
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -36,7 +37,7 @@ void SubnetService::check_prefix_len(const net::Cidr& network) const {
     }
 }
 
-Subnet SubnetService::add(const net::Cidr& network) {
+Subnet SubnetService::add(const net::Cidr& network, std::optional<std::uint32_t> owner) {
     check_prefix_len(network);
     net::check_assignable(network);
     net::check_host_address(net::InterfaceAddress::first_host_of(network)); // what goes on the host
@@ -58,7 +59,7 @@ Subnet SubnetService::add(const net::Cidr& network) {
     }
     claim_given(coordinator_, policy_.pool, network, "");
     try {
-        auto subnet = add_journaled(network);
+        auto subnet = add_journaled(network, owner);
         allocator_.hold(network);
         return subnet;
     } catch (...) {
@@ -68,15 +69,23 @@ Subnet SubnetService::add(const net::Cidr& network) {
 }
 
 // Write ahead, then act, then record it done; all or nothing (see TunService::create).
-Subnet SubnetService::add_journaled(const net::Cidr& network) {
+// The owner is in the begun record already, so that a start after a crash
+// that completes the create (reconcile) keeps it.
+Subnet SubnetService::add_journaled(const net::Cidr& network, std::optional<std::uint32_t> owner) {
     auto key = network.to_string();
-    journal_or_fail([&] { intents_.begin(key, {{"interface", ""}}); });
+    auto record_of = [&owner](const std::string& interface) {
+        nlohmann::json record{{"interface", interface}};
+        if (owner) record["owner"] = *owner;
+        return record;
+    };
+    journal_or_fail([&] { intents_.begin(key, record_of("")); });
     Subnet subnet;
     bool made = false;
     try {
         subnet = backend_.add(network, "");
+        subnet.owner = owner;
         made = true;
-        journal_or_fail([&] { intents_.put(key, {{"interface", subnet.interface}}); });
+        journal_or_fail([&] { intents_.put(key, record_of(subnet.interface)); });
     } catch (...) {
         if (made) {
             try {
@@ -116,13 +125,13 @@ std::vector<Restored> SubnetService::restore(bool kernel_restarted) {
         kernel_restarted);
 }
 
-Subnet SubnetService::allocate(int prefix_len) {
+Subnet SubnetService::allocate(int prefix_len, std::optional<std::uint32_t> owner) {
     net::check_prefix_len(prefix_len, policy_.min_prefix_len, policy_.max_prefix_len);
     std::lock_guard host_lock(host_);
     auto block = allocate_claimed(allocator_, prefix_len, host_, [this] { return held_by(backend_.list()); },
                                   coordinator_, "");
     try {
-        return add_journaled(block);
+        return add_journaled(block, owner);
     } catch (...) {
         allocator_.release(block);
         coordinator_.release(block);
@@ -131,7 +140,29 @@ Subnet SubnetService::allocate(int prefix_len) {
 }
 
 const std::vector<Subnet>& SubnetService::list() {
-    return listed_.get(backend_.generation(), [this] { return sync(); });
+    return listed_.get(backend_.generation(), [this] {
+        auto subnets = sync();
+        for (auto& subnet : subnets) subnet.owner = owner_of(subnet.network);
+        return subnets;
+    });
+}
+
+// A subnet's owner is the uid its intent names (a create begun and not yet
+// recorded done names it too). A record without one, or with anything but a
+// uid there, gives none: such a subnet is the admins' alone.
+std::optional<std::uint32_t> SubnetService::owner_of(const net::Cidr& network) const {
+    auto key = network.to_string();
+    for (const auto* records : {&intents_.records(), &intents_.pending()}) {
+        auto found = records->find(key);
+        if (found == records->end()) continue;
+        auto owner = found->second.find("owner");
+        if (owner == found->second.end() || !owner->is_number_unsigned() ||
+            owner->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
+            return std::nullopt;
+        }
+        return owner->get<std::uint32_t>();
+    }
+    return std::nullopt;
 }
 
 Subnet SubnetService::get(const net::Cidr& network) {

@@ -75,6 +75,15 @@ void add_common_options(CLI::App& app, Options& options) {
     app.set_version_flag("--version", std::string(NETD_VERSION));
 }
 
+void add_self_service_options(CLI::App& app, Options& options, const std::string& what) {
+    app.add_flag("--self-service", options.self_service.enabled,
+                 "Let users who are not admins create " + what + " of their own, in the pool, and delete their own");
+    app.add_option("--self-service-quota", options.self_service.quota,
+                   "How many " + what + " one user may hold through --self-service")
+        ->check(CLI::Range(0, 4096))
+        ->capture_default_str();
+}
+
 namespace {
 
 bool stderr_is(const std::string& path) {
@@ -436,9 +445,11 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
     http::AccessPolicy policy(hosts, options.token_file.empty() ? "" : read_token(options.token_file),
-                              admin_group(options.admin_group), options.self_service);
-    if (options.self_service) {
-        spdlog::info("self-service: users who are not admins may create and delete TUNs of their own");
+                              admin_group(options.admin_group),
+                              options.self_service.enabled ? options.self_service_collection : "");
+    if (options.self_service.enabled) {
+        spdlog::info("self-service: users who are not admins may create and delete their own under {}, {} each at most",
+                     options.self_service_collection, options.self_service.quota);
     }
     http::Server server(io, {router, policy, metrics}, options.limits);
     server.serve(std::move(acceptor));

@@ -28,9 +28,9 @@ bool constant_time_equal(std::string_view given, std::string_view expected) {
 } // namespace
 
 AccessPolicy::AccessPolicy(std::vector<std::string> allowed_hosts, std::string token, AdminGroup admin_group,
-                           bool self_service)
+                           std::string self_service)
     : allowed_hosts_(std::move(allowed_hosts)), token_(std::move(token)), admin_group_(std::move(admin_group)),
-      self_service_(self_service) {}
+      self_service_(std::move(self_service)) {}
 
 std::vector<std::string> AccessPolicy::default_hosts(const boost::asio::ip::tcp::endpoint& listen) {
     auto port = std::to_string(listen.port());
@@ -62,7 +62,7 @@ std::optional<std::uint32_t> AccessPolicy::check(const Incoming& request) const 
     }
     if (auto refused = refusal(request.caller, token_valid, request.method, path, admin_group_)) {
         // Only a caller the kernel identified can own anything.
-        if (self_service_ && request.caller && self_service_route(request.method, path)) return request.caller->uid;
+        if (request.caller && self_service_route(request.method, path, self_service_)) return request.caller->uid;
         fail(ErrorCode::forbidden, *refused);
     }
     return std::nullopt;

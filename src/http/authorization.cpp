@@ -46,12 +46,18 @@ std::optional<std::string> refusal(const std::optional<Caller>& caller, bool bea
            group.name;
 }
 
-bool self_service_route(verb method, std::string_view path) {
-    constexpr std::string_view collection = "/tun";
+bool self_service_route(verb method, std::string_view path, std::string_view collection) {
+    if (collection.empty()) return false;
     if (method == verb::post) return path == collection;
-    if (method != verb::delete_ || path.substr(0, collection.size() + 1) != "/tun/") return false;
-    auto name = path.substr(collection.size() + 1);
-    return !name.empty() && name.find('/') == std::string_view::npos;
+    if (method != verb::delete_ || path.size() <= collection.size() + 1 ||
+        path.substr(0, collection.size()) != collection || path[collection.size()] != '/') {
+        return false;
+    }
+    // A TUN's name is one segment; a subnet's CIDR may come unencoded, as two
+    // (10.1.0.0/24), never more, and never with an empty one.
+    auto member = path.substr(collection.size() + 1);
+    auto slashes = std::count(member.begin(), member.end(), '/');
+    return slashes <= (collection == "/subnet" ? 1 : 0) && member.front() != '/' && member.back() != '/';
 }
 
 } // namespace netd::http

@@ -27,7 +27,10 @@ void limit_to_owner(std::uint32_t uid, TunSpec& spec, const TunAddressing& addre
     if (addressing.address && !pool.contains(addressing.address->network())) {
         needs_admin(uid, "an \"address\" outside the pool " + pool.to_string());
     }
-    if (!addressing.address && addressing.prefix_len < default_tun_prefix_len) {
+    // The block an explicit address puts on the host counts as one asked
+    // for: 10.0.0.1/8 is in the pool, and would take all of it.
+    auto block = addressing.address ? addressing.address->network().prefix_len() : addressing.prefix_len;
+    if (block < default_tun_prefix_len) {
         needs_admin(uid, "a block larger than /" + std::to_string(default_tun_prefix_len));
     }
     if (owned >= quota) {

@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "daemon_process.hpp"
 #include "http_client.hpp"
+#include "kernel_view.hpp"
 #include "netns.hpp"
 
 namespace netd::testing {
@@ -216,6 +218,154 @@ TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnTuns) {
     std::set<std::string> names;
     for (const auto& tun : root.get("/tun").json()) names.insert(tun["name"].get<std::string>());
     EXPECT_EQ(names, (std::set<std::string>{"root0", "mine1", "mine2"}));
+}
+
+// Routes that only the host's default route covers (8.8.8.8/32, 1.1.1.0/24)
+// overlap nothing on the host, so the overlap check lets them through: with
+// --self-service the rules must still refuse them, and an address whose
+// block is wider than a /24 (the connected route 10.0.0.0/8), before
+// anything reaches the kernel. An admin may still route them there.
+TEST_F(AuthorizationTest, SelfServiceRoutesThatOnlyTheDefaultRouteCoversNeedAnAdmin) {
+    sh("ip route add blackhole default");
+    auto tuns = start_tun_daemon({"--self-service"});
+    auto post = [](const std::string& body) {
+        return curl_as(nobody, "-X POST " + json + "-d '" + body + "' http://127.0.0.1:3030/tun");
+    };
+    auto dsts = [] {
+        std::set<std::string> found;
+        for (const auto& route : ip_json("-4 route show table all")) found.insert(route.value("dst", ""));
+        return found;
+    };
+    auto before = dsts();
+
+    auto routed = post(R"({"name":"r0","routes":["8.8.8.8/32","1.1.1.0/24"]})");
+    EXPECT_EQ(routed.status, 403) << routed.body;
+    EXPECT_NE(routed.body.find("routes\\\" needs an admin: uid 65534"), std::string::npos) << routed.body;
+    auto whole_pool = post(R"({"name":"w0","address":"10.0.0.1/8"})");
+    EXPECT_EQ(whole_pool.status, 403) << whole_pool.body;
+    EXPECT_NE(whole_pool.body.find("a block larger than /24 needs an admin: uid 65534"), std::string::npos)
+        << whole_pool.body;
+    EXPECT_FALSE(link("r0")) << "a refused TUN reached the kernel";
+    EXPECT_FALSE(link("w0")) << "a refused TUN reached the kernel";
+    EXPECT_EQ(dsts(), before) << "a refused request changed the host's routes";
+    HttpClient root("127.0.0.1", tun_port);
+    EXPECT_TRUE(root.get("/tun").json().empty());
+
+    // The same request from root: routing chosen destinations into a TUN is
+    // what a VPN does, and the default route does not stand in its way.
+    auto admin = root.post("/tun", R"({"name":"r0","routes":["8.8.8.8/32","1.1.1.0/24"]})");
+    EXPECT_EQ(admin.status, 201) << admin.body;
+    std::set<std::string> routed_to_r0;
+    for (const auto& route : ip_json("-4 route show dev r0 proto 78")) routed_to_r0.insert(route.value("dst", ""));
+    EXPECT_EQ(routed_to_r0, (std::set<std::string>{"8.8.8.8", "1.1.1.0/24"}));
+}
+
+// subnet-daemon --self-service. Off (the default), nobody is told how to get
+// access. On, nobody may add subnets of its own in the pool, no larger than
+// the default /24, up to the quota, and delete those, but not root's, nor
+// one outside the pool (--allow-outside-pool is for admins).
+TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnSubnets) {
+    auto post = [](const std::string& body) {
+        return curl_as(nobody, "-X POST " + json + "-d '" + body + "' http://127.0.0.1:3031/subnet");
+    };
+    auto remove = [](const std::string& cidr) {
+        return curl_as(nobody, "-X DELETE http://127.0.0.1:3031/subnet/" + cidr);
+    };
+    {
+        auto off = start_subnet_daemon({"--backend", "loopback"});
+        auto refused = post("{}");
+        EXPECT_EQ(refused.status, 403) << refused.body;
+        EXPECT_NE(refused.body.find("uid 65534 may not change subnets: run as root, or join the group netd"),
+                  std::string::npos)
+            << refused.body;
+        EXPECT_TRUE(HttpClient("127.0.0.1", subnet_port).get("/subnet").json().empty());
+    }
+
+    auto subnets = start_subnet_daemon(
+        {"--backend", "loopback", "--self-service", "--self-service-quota", "2", "--allow-outside-pool"});
+    HttpClient root("127.0.0.1", subnet_port);
+    ASSERT_EQ(root.post("/subnet", R"({"cidr":"10.1.0.0/24"})").status, 201);
+
+    auto mine = post("{}");
+    ASSERT_EQ(mine.status, 201) << mine.body;
+    EXPECT_EQ(nlohmann::json::parse(mine.body)["owner"], 65534) << "the subnet is not the caller's";
+    EXPECT_EQ(nlohmann::json::parse(mine.body)["network"], "10.0.0.0/24");
+    auto listed = curl_as(nobody, "http://127.0.0.1:3031/subnet");
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    std::map<std::string, nlohmann::json> owners;
+    for (const auto& subnet : nlohmann::json::parse(listed.body)) {
+        owners[subnet["network"]] = subnet.value("owner", nlohmann::json());
+    }
+    EXPECT_EQ(owners, (std::map<std::string, nlohmann::json>{{"10.0.0.0/24", 65534}, {"10.1.0.0/24", nullptr}}));
+
+    auto larger = post(R"({"prefix_len":16})");
+    EXPECT_EQ(larger.status, 403) << larger.body;
+    EXPECT_NE(larger.body.find("a subnet larger than /24 needs an admin: uid 65534"), std::string::npos)
+        << larger.body;
+    EXPECT_EQ(post(R"({"cidr":"10.8.0.0/16"})").status, 403);
+    auto outside = post(R"({"cidr":"192.168.7.0/24"})");
+    EXPECT_EQ(outside.status, 403) << outside.body;
+    EXPECT_NE(outside.body.find("outside the pool 10.0.0.0/8 needs an admin"), std::string::npos) << outside.body;
+    EXPECT_EQ(post(R"({"cidr":"8.8.8.0/24"})").status, 403);
+
+    auto roots = remove("10.1.0.0%2F24");
+    EXPECT_EQ(roots.status, 403) << roots.body;
+    EXPECT_NE(roots.body.find("uid 65534 may only delete subnets it created; 10.1.0.0/24 has no owner"),
+              std::string::npos)
+        << roots.body;
+
+    EXPECT_EQ(post(R"({"cidr":"10.2.0.0/24"})").status, 201);
+    auto over = post("{}");
+    EXPECT_EQ(over.status, 403) << over.body;
+    EXPECT_NE(over.body.find("uid 65534 already holds 2 subnets"), std::string::npos) << over.body;
+    EXPECT_EQ(remove("10.0.0.0/24").status, 204) << "its own, the CIDR unencoded";
+    EXPECT_EQ(post(R"({"cidr":"10.3.0.0/24"})").status, 201) << "a deleted subnet still counts against the quota";
+
+    std::set<std::string> on_lo;
+    for (const auto& address : ipv4_addresses("lo")) on_lo.insert(address["local"].get<std::string>());
+    EXPECT_EQ(on_lo, (std::set<std::string>{"127.0.0.1", "10.1.0.1", "10.2.0.1", "10.3.0.1"}))
+        << "the kernel holds what was refused, or lacks what was made";
+}
+
+// Nothing in the kernel says who made a subnet on lo, so the journal does:
+// a restart (kill -9, the kernel keeps the subnets) and a reboot (a new
+// namespace, the subnets restored from the journal) both keep the owners.
+TEST_F(AuthorizationTest, SubnetOwnersSurviveARestartAndAReboot) {
+    auto state = ::testing::TempDir() + "netd-selfsvc-" + std::to_string(getpid());
+    std::filesystem::remove_all(state);
+    std::filesystem::create_directories(state);
+    struct Remove {
+        std::string path;
+        ~Remove() { std::filesystem::remove_all(path); }
+    } remove_state{state};
+    const std::vector<std::string> args{"--backend", "loopback", "--self-service", "--state-dir", state};
+    auto remove = [](const std::string& cidr) {
+        return curl_as(nobody, "-X DELETE http://127.0.0.1:3031/subnet/" + cidr);
+    };
+    nlohmann::json before;
+    {
+        auto subnets = start_subnet_daemon(args);
+        HttpClient root("127.0.0.1", subnet_port);
+        ASSERT_EQ(root.post("/subnet", R"({"cidr":"10.1.0.0/24"})").status, 201);
+        auto mine =
+            curl_as(nobody, "-X POST " + json + "-d '{\"cidr\":\"10.2.0.0/24\"}' http://127.0.0.1:3031/subnet");
+        ASSERT_EQ(mine.status, 201) << mine.body;
+        before = root.get("/subnet").json();
+        subnets->stop(SIGKILL);
+    }
+    ASSERT_EQ(before.size(), 2u) << before.dump();
+    EXPECT_EQ(before[1]["owner"], 65534) << before.dump();
+    {
+        auto subnets = start_subnet_daemon(args);
+        EXPECT_EQ(HttpClient("127.0.0.1", subnet_port).get("/subnet").json(), before) << "after a restart";
+        EXPECT_EQ(remove("10.1.0.0%2F24").status, 403);
+        subnets->stop(SIGTERM);
+    }
+    enter_new_netns(); // a reboot
+    auto subnets = start_subnet_daemon(args);
+    EXPECT_EQ(HttpClient("127.0.0.1", subnet_port).get("/subnet").json(), before) << "after a reboot";
+    EXPECT_EQ(remove("10.1.0.0%2F24").status, 403) << "root's subnet became nobody's";
+    EXPECT_EQ(remove("10.2.0.0%2F24").status, 204) << "nobody's subnet is no longer theirs";
 }
 
 TEST_F(AuthorizationTest, ATokenFileOthersCouldReadIsRefused) {

@@ -17,6 +17,7 @@
 #include "daemon_process.hpp"
 #include "http_client.hpp"
 #include "kernel_view.hpp"
+#include "netd/intents.hpp"
 #include "netd/net/ip.hpp"
 #include "netns.hpp"
 
@@ -315,7 +316,8 @@ TEST_F(RestartSafetyTest, AStateFileOfVersionOneIsTakenOver) {
     std::ifstream journal(state + "/intents.jsonl");
     std::string snapshot;
     std::getline(journal, snapshot);
-    EXPECT_EQ(nlohmann::json::parse(snapshot)["version"], 3) << snapshot;
+    EXPECT_EQ(nlohmann::json::parse(snapshot)["version"], Intents::format_version) << "not in this version's form: "
+                                                                                  << snapshot;
     std::filesystem::remove_all(state);
 }
 

@@ -140,5 +140,27 @@ TEST_F(SubnetServiceTest, ReconcileJournalsWhatTheKernelHas) {
     EXPECT_TRUE(intents.pending().empty());
 }
 
+// The kernel has nowhere to keep who made a subnet, so its intent does: from
+// the begin on, so that a crash between the kernel's add and the record
+// keeps it (see subnet_self_service_test). An admin's subnet has none.
+TEST_F(SubnetServiceTest, AnOwnerIsJournaledWithItsSubnet) {
+    auto subnets = service();
+    EXPECT_EQ(subnets.add(Cidr::parse("10.1.0.0/24"), 1000).owner, 1000u);
+    // A snapshot with the begun create, then the line that completes it.
+    EXPECT_EQ(*store.text, R"({"intents":{},"pending":{"10.1.0.0/24":{"interface":"","owner":1000}},"version":4})"
+                           "\n"
+                           R"({"put":"10.1.0.0/24","record":{"interface":"lo:0","owner":1000}})"
+                           "\n");
+    EXPECT_EQ(subnets.allocate(24, 1001).owner, 1001u);
+    subnets.add(Cidr::parse("10.2.0.0/24"));
+    std::map<std::string, std::optional<std::uint32_t>> owners;
+    for (const auto& subnet : subnets.list()) owners[subnet.network.to_string()] = subnet.owner;
+    EXPECT_EQ(owners, (std::map<std::string, std::optional<std::uint32_t>>{
+                          {"10.0.0.0/24", 1001}, {"10.1.0.0/24", 1000}, {"10.2.0.0/24", std::nullopt}}));
+    EXPECT_EQ(intents.records().at("10.2.0.0/24"), (nlohmann::json{{"interface", "lo:2"}}));
+    subnets.remove(Cidr::parse("10.1.0.0/24"));
+    EXPECT_FALSE(intents.records().contains("10.1.0.0/24"));
+}
+
 } // namespace
 } // namespace netd

@@ -54,6 +54,13 @@ INSTANTIATE_TEST_SUITE_P(
                    "\"group\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
         CreateCase{"routes", {.routes = {net::Cidr::parse("192.168.0.0/16")}}, {}, 0,
                    "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
+        // Only the host's default route covers these, so they overlap
+        // nothing there: the rule, not the overlap check, must stop them.
+        CreateCase{"routes_only_the_default_covers",
+                   {.routes = {net::Cidr::parse("8.8.8.8/32"), net::Cidr::parse("1.1.1.0/24")}}, {}, 0,
+                   "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
+        CreateCase{"route_inside_the_pool", {.routes = {net::Cidr::parse("10.9.0.0/24")}}, {}, 0,
+                   "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
         CreateCase{"extras", {.extra_addresses = {net::InterfaceAddress::parse("10.7.0.1/24")}}, {}, 0,
                    "\"extra_addresses\" needs an admin: uid 1000 may only create TUNs of its own in the pool "
                    "(--self-service)"},
@@ -63,6 +70,15 @@ INSTANTIATE_TEST_SUITE_P(
         CreateCase{"address_wider_than_pool", {}, at("10.0.0.1/7"), 0,
                    "an \"address\" outside the pool 10.0.0.0/8 needs an admin: uid 1000 may only create TUNs of its "
                    "own in the pool (--self-service)"},
+        // An address's block is the route the kernel adds for it: one in
+        // the pool but wider than a /24 is as large a block as prefix_len 8.
+        CreateCase{"address_taking_the_whole_pool", {}, at("10.0.0.1/8"), 0,
+                   "a block larger than /24 needs an admin: uid 1000 may only create TUNs of its own in the pool "
+                   "(--self-service)"},
+        CreateCase{"address_wider_than_a_block", {}, at("10.9.0.1/23"), 0,
+                   "a block larger than /24 needs an admin: uid 1000 may only create TUNs of its own in the pool "
+                   "(--self-service)"},
+        CreateCase{"address_in_a_smaller_block", {}, at("10.9.0.1/30"), 0, nullptr},
         CreateCase{"whole_pool", {}, sized(8), 0,
                    "a block larger than /24 needs an admin: uid 1000 may only create TUNs of its own in the pool "
                    "(--self-service)"},
@@ -87,17 +103,20 @@ TEST(SelfService, OnlyTheOwnerMayDelete) {
 
 TEST(SelfService, ThePolicyLetsOnlyTunChangesThroughToTheHandler) {
     using http::verb;
-    EXPECT_TRUE(http::self_service_route(verb::post, "/tun"));
-    EXPECT_TRUE(http::self_service_route(verb::delete_, "/tun/tun0"));
-    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun/"));
-    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun"));
-    EXPECT_FALSE(http::self_service_route(verb::post, "//tun"));
-    EXPECT_FALSE(http::self_service_route(verb::post, "/tun/tun0"));
-    EXPECT_FALSE(http::self_service_route(verb::post, "/subnet"));
-    EXPECT_FALSE(http::self_service_route(verb::put, "/tun/tun0"));
+    EXPECT_TRUE(http::self_service_route(verb::post, "/tun", "/tun"));
+    EXPECT_TRUE(http::self_service_route(verb::delete_, "/tun/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun/", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tun/tun0/x", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::delete_, "/tunnel/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "//tun", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "/tun/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "/subnet", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::put, "/tun/tun0", "/tun"));
+    EXPECT_FALSE(http::self_service_route(verb::post, "/tun", "")) << "self-service is off";
 
     auto hosts = http::AccessPolicy::default_hosts({boost::asio::ip::make_address("127.0.0.1"), 3030});
-    http::AccessPolicy on(hosts, "", {"netd", 1500}, true), off(hosts, "", {"netd", 1500}, false);
+    http::AccessPolicy on(hosts, "", {"netd", 1500}, "/tun"), off(hosts, "", {"netd", 1500});
     http::Incoming post{verb::post, "/tun", "127.0.0.1:3030", "", "", "", "application/json", "{}"};
     post.caller = http::Caller{1000, {1000}, std::nullopt};
     EXPECT_EQ(on.check(post), 1000u) << "a user's POST is not limited to their own";

@@ -15,6 +15,7 @@
 #include "netd/intents.hpp"
 #include "netd/platform/platform.hpp"
 #include "netd/http/router.hpp"
+#include "netd/self_service.hpp"
 
 // What both mains share: the common flags, the log files, the serve loop and
 // the turning of a startup failure into one clear line and a non-zero exit.
@@ -34,7 +35,10 @@ struct Options {
     std::string admin_group = "netd";       // its members may change things, as root may
     std::string user = "netd";              // who the daemon is once set up (see choose_user)
     std::vector<std::string> devices{};     // what it opens once it is that user (/dev/net/tun)
-    bool self_service = false;              // others may make and delete TUNs of their own (tun-daemon)
+    // Where --self-service lets users who are not admins create and delete
+    // their own ("/tun", "/subnet"): the daemon's collection.
+    std::string self_service_collection{};
+    SelfService self_service{}; // --self-service, --self-service-quota
     std::string state_dir{};                // default: /var/lib/<program>
     bool restore = true;                    // recreate what the kernel forgot at start
     http::ServerLimits limits{};
@@ -49,6 +53,11 @@ struct Options {
 // --token-file, --admin-group, --state-dir, --restore/--no-restore, --coordinator,
 // --node-id, --lease-ttl and --version.
 void add_common_options(CLI::App& app, Options& options);
+
+// --self-service and --self-service-quota, for a daemon whose users may then
+// create `what` ("TUNs", "subnets") of their own in
+// options.self_service_collection.
+void add_self_service_options(CLI::App& app, Options& options, const std::string& what);
 
 // Opens <log-dir>/<log_name>.log (TRACE to INFO) and .err (WARN and worse),
 // plus stderr when it is a terminal, as the default logger.

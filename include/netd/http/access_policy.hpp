@@ -44,10 +44,11 @@ struct Incoming {
 //   refusal()).
 class AccessPolicy {
 public:
-    // `self_service`: users who are not admins may create and delete TUNs
-    // of their own (--self-service).
+    // `self_service`: the collection ("/tun", "/subnet") in which users who
+    // are not admins may create and delete what is their own
+    // (--self-service); empty when they may not.
     AccessPolicy(std::vector<std::string> allowed_hosts, std::string token = {}, AdminGroup admin_group = {},
-                 bool self_service = false);
+                 std::string self_service = {});
 
     // The listen address, localhost:<port>, 127.0.0.1:<port> and [::1]:<port>.
     static std::vector<std::string> default_hosts(const boost::asio::ip::tcp::endpoint& listen);
@@ -61,7 +62,7 @@ private:
     std::vector<std::string> allowed_hosts_;
     std::string token_;
     AdminGroup admin_group_;
-    bool self_service_ = false;
+    std::string self_service_;
 };
 
 // The whole pipeline of a request: access check, route, handler, and every

@@ -53,10 +53,13 @@ bool read_only(verb method);
 std::optional<std::string> refusal(const std::optional<Caller>& caller, bool bearer_token, verb method,
                                    std::string_view path, const AdminGroup& group);
 
-// With --self-service, what a user who is not an admin may still send:
-// POST /tun and DELETE /tun/{name}. The handler then limits them to TUNs they
-// own (see tun_self_service.hpp). `path` is as sent; any other spelling of
-// it (//tun) is refused, never let through.
-bool self_service_route(verb method, std::string_view path);
+// With --self-service, what a user who is not an admin may still send to
+// `collection` ("/tun" or "/subnet", the daemon's own): a POST to it, and a
+// DELETE of one of its members, /tun/{name} or /subnet/{cidr} (the CIDR
+// percent-encoded or not). The handler then limits them to what they own
+// (see tun/self_service.hpp and subnet/self_service.hpp). `path` is as sent;
+// any other spelling of it (//tun, /subnet/10.1.0.0//24) is refused, never
+// let through.
+bool self_service_route(verb method, std::string_view path, std::string_view collection);
 
 } // namespace netd::http
