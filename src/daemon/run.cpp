@@ -51,8 +51,10 @@ void add_common_options(CLI::App& app, Options& options) {
                    "Seconds a keep-alive connection may wait for its next request")
         ->capture_default_str();
     app.add_option("--max-connections", options.limits.max_connections,
-                   "Open connections past which new ones are answered 503")
+                   "Open connections at most; past them, the one idle longest is closed to make room")
         ->capture_default_str();
+    app.add_option("--reserved-connections", options.limits.reserved_connections,
+                   "Connections only the Unix socket and admins may use (default: a quarter of --max-connections)");
     app.add_option("--unix-socket", options.unix_socket, "Also serve the API on this Unix socket (mode 0660)");
     app.add_option("--unix-socket-group", options.unix_socket_group, "Group that may use the Unix socket");
     app.add_option("--coordinator", options.coordinator,

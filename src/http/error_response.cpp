@@ -2,7 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "netd/http/log_text.hpp"
+
 namespace netd::http {
+namespace {
+
+// A message is the daemon's own words, but it may quote what a client sent
+// (a name, an address): escaped, and bounded more loosely than a target.
+constexpr std::size_t logged_message_bytes = 1024;
+
+} // namespace
 
 status status_of(ErrorCode code) {
     switch (code) {
@@ -23,13 +32,17 @@ status status_of(ErrorCode code) {
 }
 
 Response error_response(const Error& error) {
-    std::string message = error.what();
     if (error.code() == ErrorCode::internal) {
-        spdlog::error("internal error: {}", message);
-        message = "internal error; the daemon's error log has the details";
+        spdlog::error("internal error: {}", loggable(error.what(), logged_message_bytes));
     } else if (error.code() == ErrorCode::unavailable) {
-        spdlog::error("unavailable: {}", message);
+        spdlog::error("unavailable: {}", loggable(error.what(), logged_message_bytes));
     }
+    return unlogged_error_response(error);
+}
+
+Response unlogged_error_response(const Error& error) {
+    std::string message = error.what();
+    if (error.code() == ErrorCode::internal) message = "internal error; the daemon's error log has the details";
     auto response = Response::json(status_of(error.code()),
                                    {{"error", {{"code", to_string(error.code())}, {"message", message}}}});
     response.busy = error.code() == ErrorCode::busy;

@@ -30,6 +30,13 @@ std::string Metrics::render(const std::vector<Gauge>& gauges) const {
     out += fmt::format("netd_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", count_);
     out += fmt::format("netd_http_request_duration_seconds_sum {}\n", sum_);
     out += fmt::format("netd_http_request_duration_seconds_count {}\n", count_);
+    out += "# HELP netd_http_connections_evicted_total Idle connections closed to make room for new ones.\n";
+    out += "# TYPE netd_http_connections_evicted_total counter\n";
+    out += fmt::format("netd_http_connections_evicted_total {}\n", evicted_);
+    out += "# HELP netd_http_connections_refused_total New connections answered 503: every open one had a "
+           "request in flight.\n";
+    out += "# TYPE netd_http_connections_refused_total counter\n";
+    out += fmt::format("netd_http_connections_refused_total {}\n", refused_connections_);
     for (const auto& gauge : gauges) {
         out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", gauge.name, gauge.help, gauge.name, gauge.type,
                            gauge.name, gauge.value);

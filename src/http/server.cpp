@@ -18,7 +18,10 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/error.hpp"
+#include "netd/http/connection_budget.hpp"
 #include "netd/http/error_response.hpp"
+#include "netd/http/log_limiter.hpp"
+#include "netd/http/log_text.hpp"
 #include "ids.hpp"
 #include "netd/platform/platform.hpp"
 
@@ -27,10 +30,73 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// What the listeners and sessions of one server share. The io_context runs
+// on one thread, so nothing here needs a lock.
+struct Server::Shared : std::enable_shared_from_this<Server::Shared> {
+    Shared(asio::io_context& io, const ServerLimits& limits, Metrics& metrics)
+        : budget(limits.max_connections, limits.reserved()), metrics(metrics),
+          refusals({.others = "other callers"},
+                   [](const LogLimiter::Summary& summary) {
+                       spdlog::info("... and {} more refused requests from {} in the last {} s", summary.held,
+                                    summary.key, std::chrono::ceil<std::chrono::seconds>(summary.over).count());
+                   }),
+          pressure({.per_key = 1, .total = 2, .keys = 2},
+                   [](const LogLimiter::Summary& summary) {
+                       spdlog::warn("... and {} more {} in the last {} s", summary.held, summary.key,
+                                    std::chrono::ceil<std::chrono::seconds>(summary.over).count());
+                   }),
+          sweeper(io) {}
+
+    // Counts the budget at work and logs it: a line when it begins, then a
+    // summary per window while it lasts, never a line per connection.
+    void note(ConnectionBudget::Admission admission) {
+        if (admission == ConnectionBudget::Admission::evicted_one) {
+            metrics.count_eviction();
+            if (!pressure.admit(evicted)) return held_back();
+            spdlog::warn("closing the connections idle longest to make room for new ones: {} are open of at most {} "
+                         "(--max-connections), {} of them of callers other than the Unix socket's and admins, who "
+                         "may hold {} (--reserved-connections)",
+                         budget.open(), budget.cap(), budget.open_unprivileged(), budget.cap() - budget.reserved());
+        } else if (admission == ConnectionBudget::Admission::refused) {
+            metrics.count_refused_connection();
+            if (!pressure.admit(refused)) return held_back();
+            spdlog::warn("every one of the {} open connections has a request in flight: answering new ones 503",
+                         budget.open());
+        }
+    }
+
+    // Sweeps the limiters every second while they hold something back, so
+    // that a flood's summary comes soon after its window ends, even when
+    // nothing follows the flood.
+    void held_back() {
+        if (sweeping) return;
+        sweeping = true;
+        sweeper.expires_after(std::chrono::seconds(1));
+        sweeper.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+            self->sweeping = false;
+            if (ec) return;
+            self->refusals.sweep();
+            self->pressure.sweep();
+            if (self->refusals.holding() || self->pressure.holding()) self->held_back();
+        });
+    }
+
+    static constexpr std::string_view evicted = "idle connections closed to make room";
+    static constexpr std::string_view refused = "new connections answered 503";
+
+    ConnectionBudget budget;
+    Metrics& metrics;
+    LogLimiter refusals; // refused requests, per caller
+    LogLimiter pressure; // the budget's evictions and 503s
+    asio::steady_timer sweeper;
+    bool sweeping = false;
+    // Sessions alive, those answered 503 too: the shutdown waits for them.
+    std::size_t sessions = 0;
+};
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // The daemon runs one io_context on one thread, so sockets name its executor
 // type: the type-erased default costs a copy on every handler.
@@ -54,43 +120,57 @@ bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned 
     return out;
 }
 
-// Counts open connections; a Session holds one slot for its whole life.
-class ConnectionSlot {
-public:
-    explicit ConnectionSlot(std::shared_ptr<std::size_t> open) : open_(std::move(open)) { ++*open_; }
-    ~ConnectionSlot() { --*open_; }
-    ConnectionSlot(const ConnectionSlot&) = delete;
-    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
-
-private:
-    std::shared_ptr<std::size_t> open_;
-};
-
 // One connection: wait for a request, read it, answer it, and go round again
 // while the client keeps the connection alive. Each async step is a do_/on_
 // pair, as in Beast's advanced server.
 //
-// The same session serves TCP and Unix-socket connections.
+// The same session serves TCP and Unix-socket connections. It is idle, and
+// may be evicted to make room for another (see ConnectionBudget), while it
+// waits for a request or reads one; from a whole request until its response
+// is written, it is busy.
 template <typename Protocol>
-class Session : public std::enable_shared_from_this<Session<Protocol>> {
+class Session : public std::enable_shared_from_this<Session<Protocol>>, public ConnectionBudget::Connection {
     using std::enable_shared_from_this<Session>::shared_from_this;
     static constexpr bool local = std::is_same_v<Protocol, asio::local::stream_protocol>;
 
 public:
-    Session(Socket<Protocol>&& socket, Api api, const ServerLimits& limits,
-            std::shared_ptr<std::size_t> open_connections)
-        : stream_(std::move(socket)), api_(api), limits_(limits), slot_(std::move(open_connections)),
-          caller_(identify()) {}
+    Session(Socket<Protocol>&& socket, Api api, const ServerLimits& limits, std::shared_ptr<Server::Shared> shared)
+        : stream_(std::move(socket)), api_(api), limits_(limits), shared_(std::move(shared)), caller_(identify()) {
+        ++shared_->sessions;
+    }
+
+    ~Session() override {
+        shared_->budget.leave(*this);
+        --shared_->sessions;
+    }
 
     void run() {
         asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_wait, shared_from_this()));
     }
 
-    // For a connection over the limit: answer 503 and close.
+    // Who has connections kept for them: the Unix socket's users, whom its
+    // mode and group let in, and admins, who may change everything.
+    bool privileged() const { return local || (caller_ && is_admin(*caller_, api_.policy.admin_group())); }
+
+    // For a connection the budget has no room for, every other having a
+    // request in flight: answer 503 and close. The budget logs it, once per
+    // episode.
     void refuse() {
         asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            self->reply_and_close(ErrorCode::unavailable, "too many open connections; try again later");
+            self->do_write(to_beast(unlogged_error_response(Error(
+                                        ErrorCode::unavailable,
+                                        "every connection has a request in flight; try again later")),
+                                    11, false));
         });
+    }
+
+    // Made room for another: it had nothing in flight, so it just closes.
+    void evict() override {
+        evicted_ = true;
+        grace_.cancel();
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
     }
 
     // For shutdown: a request in flight, or already sent, is answered, then
@@ -128,9 +208,11 @@ private:
     // An idle keep-alive connection may wait longer for its next request
     // than a request may take to arrive once it has begun.
     void do_wait() {
+        if (evicted_) return;
         if (buffer_.size() > 0) return do_read(); // a pipelined request is already here
         if (finishing_ && answered_ > 0 && !request_waiting()) return do_close();
         idle_ = true;
+        shared_->budget.idle(*this);
         stream_.expires_after(limits_.idle_timeout);
         stream_.async_read_some(buffer_.prepare(4096),
                                 beast::bind_front_handler(&Session::on_wait, shared_from_this()));
@@ -139,6 +221,7 @@ private:
 
     void on_wait(beast::error_code ec, std::size_t bytes) {
         idle_ = false;
+        if (evicted_) return;
         grace_.cancel();
         if (ec) return do_close(); // closed by the client, idle too long, or shutting down
         buffer_.commit(bytes);
@@ -150,11 +233,16 @@ private:
         parser_->header_limit(static_cast<std::uint32_t>(limits_.header_bytes));
         parser_->body_limit(limits_.body_bytes);
         stream_.expires_after(limits_.request_timeout);
+        // Idle from the request's start: a slowloris, however it trickles,
+        // grows older than the connections that wait.
+        shared_->budget.idle(*this);
         bhttp::async_read(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
+        if (evicted_) return;
+        shared_->budget.busy(*this);
         if (ec == bhttp::error::body_limit) {
             return reply_and_close(ErrorCode::too_large, "the request body is over " +
                                                              std::to_string(limits_.body_bytes) + " bytes");
@@ -168,10 +256,6 @@ private:
         if (ec) return reply_and_close(ErrorCode::invalid, "malformed HTTP request: " + ec.message());
 
         const auto& request = parser_->get();
-        // Who changes the host's network, for the audit trail.
-        if (!read_only(request.method())) {
-            spdlog::info("{} {} from {}", view(request.method_string()), view(request.target()), peer());
-        }
         first_attempt_ = Clock::now();
         busy_pause_ = first_busy_pause;
         do_handle();
@@ -179,7 +263,8 @@ private:
 
     // Handles the request read, or again when it found the allocation lock
     // held (busy, nothing changed): a timer brings it back, so that the one
-    // I/O thread serves everyone else meanwhile.
+    // I/O thread serves everyone else meanwhile. The connection counts as in
+    // flight all the while, so the budget never evicts it.
     void do_handle() {
         const auto& request = parser_->get();
         auto started = Clock::now();
@@ -203,15 +288,34 @@ private:
         }
         auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
         api_.metrics.observe(request.method(), response.route, response.code, elapsed);
-        spdlog::info("{} {} {} {:.2f}ms", view(request.method_string()), view(request.target()),
-                     static_cast<unsigned>(response.code), elapsed * 1000);
+        log_request(request, response.code, elapsed);
         do_write(to_beast(response, request.version(), request.keep_alive()));
     }
 
+    // Every request is logged with its status, and a change with its caller
+    // too, for the audit trail. Both come after the handler, so that a
+    // refused request (4xx) can be left out: past a few a window, a caller's
+    // refusals are only counted, then summarised (see LogLimiter), and a
+    // flood cannot fill the disk. What the client chose is cut and escaped.
+    void log_request(const bhttp::request<bhttp::string_body>& request, status code, double seconds) {
+        if (bhttp::to_status_class(code) == bhttp::status_class::client_error &&
+            !shared_->refusals.admit(caller_key())) {
+            return shared_->held_back();
+        }
+        auto method = loggable(view(request.method_string()));
+        auto target = loggable(view(request.target()));
+        if (!read_only(request.method())) spdlog::info("{} {} from {}", method, target, peer());
+        spdlog::info("{} {} {} {:.2f}ms", method, target, static_cast<unsigned>(code), seconds * 1000);
+    }
+
     // The request could not be read whole, so the connection cannot be trusted
-    // to be at a message boundary: answer, then close.
+    // to be at a message boundary: answer, then close. Logged as refusals are.
     void reply_and_close(ErrorCode code, std::string message) {
-        spdlog::warn("rejected a request from {}: {}", peer(), message);
+        if (shared_->refusals.admit(caller_key())) {
+            spdlog::warn("rejected a request from {}: {}", peer(), message);
+        } else {
+            shared_->held_back();
+        }
         do_write(to_beast(error_response(Error(code, std::move(message))), 11, false));
     }
 
@@ -239,6 +343,7 @@ private:
     // discard until the client closes too, for a second at most.
     void do_drain() {
         buffer_.clear();
+        shared_->budget.idle(*this); // its answer is out: it may go to make room
         stream_.async_read_some(buffer_.prepare(64 * 1024),
                                 beast::bind_front_handler(&Session::on_drain, shared_from_this()));
     }
@@ -270,6 +375,19 @@ private:
                       found->pid};
     }
 
+    // Whose refusals are counted together: "uid 1000", or the address of
+    // an unidentified caller (its port changes with every connection).
+    std::string caller_key() {
+        if (caller_) return "uid " + std::to_string(caller_->uid);
+        if constexpr (local) {
+            return "an unidentified local caller";
+        } else {
+            beast::error_code ec;
+            auto endpoint = stream_.socket().remote_endpoint(ec);
+            return "an unidentified caller at " + (ec ? "an unknown address" : endpoint.address().to_string());
+        }
+    }
+
     // For the log: "uid 1000 pid 42", "uid 1000 at 127.0.0.1:41234", or
     // "an unidentified caller at 10.0.0.2:41234".
     std::string peer() {
@@ -289,7 +407,7 @@ private:
     bhttp::response<bhttp::string_body> response_;
     Api api_;
     ServerLimits limits_;
-    ConnectionSlot slot_;
+    std::shared_ptr<Server::Shared> shared_;
     std::optional<Caller> caller_;
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> grace_{stream_.get_executor()};
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> busy_{stream_.get_executor()};
@@ -298,6 +416,7 @@ private:
     std::size_t answered_ = 0;
     bool idle_ = false;
     bool finishing_ = false;
+    bool evicted_ = false;
 };
 
 // Accepts connections on one acceptor and runs a Session for each.
@@ -307,9 +426,8 @@ class Listener : public std::enable_shared_from_this<Listener<Protocol>>, public
 
 public:
     Listener(asio::io_context& io, typename Protocol::acceptor acceptor, Api api, ServerLimits limits,
-             std::shared_ptr<std::size_t> open_connections)
-        : io_(io), acceptor_(std::move(acceptor)), api_(api), limits_(limits),
-          open_connections_(std::move(open_connections)) {}
+             std::shared_ptr<Server::Shared> shared)
+        : io_(io), acceptor_(std::move(acceptor)), api_(api), limits_(limits), shared_(std::move(shared)) {}
 
     void start() override { do_accept(); }
 
@@ -369,11 +487,14 @@ private:
             beast::error_code ignored;
             socket.set_option(tcp::no_delay(true), ignored);
         }
-        bool over_limit = *open_connections_ >= limits_.max_connections;
-        auto session = std::make_shared<Session<Protocol>>(std::move(socket), api_, limits_, open_connections_);
+        // The caller is identified first: whether it is privileged decides
+        // its share of the connections.
+        auto session = std::make_shared<Session<Protocol>>(std::move(socket), api_, limits_, shared_);
         std::erase_if(sessions_, [](const auto& weak) { return weak.expired(); });
         sessions_.push_back(session);
-        over_limit ? session->refuse() : session->run();
+        auto admission = shared_->budget.admit(*session, session->privileged());
+        shared_->note(admission);
+        admission == ConnectionBudget::Admission::refused ? session->refuse() : session->run();
         if (stopped_) session->finish();
     }
 
@@ -398,7 +519,7 @@ private:
     typename Protocol::acceptor acceptor_;
     Api api_;
     ServerLimits limits_;
-    std::shared_ptr<std::size_t> open_connections_;
+    std::shared_ptr<Server::Shared> shared_;
     std::vector<std::weak_ptr<Session<Protocol>>> sessions_; // to finish them at shutdown
     asio::steady_timer backoff_{io_};
     std::chrono::milliseconds pause_for_ = first_pause;
@@ -408,18 +529,23 @@ private:
 
 } // namespace
 
-Server::Server(asio::io_context& io, Api api, ServerLimits limits) : io_(io), api_(api), limits_(limits) {}
+Server::Server(asio::io_context& io, Api api, ServerLimits limits)
+    : io_(io), api_(api), limits_(limits), shared_(std::make_shared<Shared>(io, limits_, api_.metrics)) {}
 
-Server::~Server() { stop(); }
+// What was held back is summarised before the daemon exits.
+Server::~Server() {
+    stop();
+    shared_->refusals.sweep(true);
+    shared_->pressure.sweep(true);
+}
 
 void Server::serve(tcp::acceptor acceptor) {
-    endpoints_.push_back(
-        std::make_shared<Listener<tcp>>(io_, std::move(acceptor), api_, limits_, open_connections_));
+    endpoints_.push_back(std::make_shared<Listener<tcp>>(io_, std::move(acceptor), api_, limits_, shared_));
 }
 
 void Server::serve(asio::local::stream_protocol::acceptor acceptor) {
-    endpoints_.push_back(std::make_shared<Listener<asio::local::stream_protocol>>(io_, std::move(acceptor), api_,
-                                                                                limits_, open_connections_));
+    endpoints_.push_back(
+        std::make_shared<Listener<asio::local::stream_protocol>>(io_, std::move(acceptor), api_, limits_, shared_));
 }
 
 void Server::start() {
@@ -430,7 +556,7 @@ void Server::stop() {
     for (auto& endpoint : endpoints_) endpoint->stop();
 }
 
-std::size_t Server::open_connections() const { return *open_connections_; }
+std::size_t Server::open_connections() const { return shared_->sessions; }
 
 tcp::acceptor listen(asio::io_context& io, const tcp::endpoint& endpoint) {
     tcp::acceptor acceptor(io);

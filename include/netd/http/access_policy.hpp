@@ -58,6 +58,9 @@ public:
     // nothing.
     std::optional<std::uint32_t> check(const Incoming& request) const;
 
+    // Whose members are admins; the server reserves connections for them.
+    const AdminGroup& admin_group() const { return admin_group_; }
+
 private:
     std::vector<std::string> allowed_hosts_;
     std::string token_;

@@ -26,6 +26,11 @@ struct Gauge {
 class Metrics {
 public:
     void observe(verb method, const std::string& route, status code, double seconds);
+    // The connection budget at work (see ConnectionBudget): an idle
+    // connection closed to make room for a new one, and a new one answered
+    // 503 because every open one had a request in flight.
+    void count_eviction() { ++evicted_; }
+    void count_refused_connection() { ++refused_connections_; }
 
     // The exposition text: the counters, the histogram and `gauges`.
     std::string render(const std::vector<Gauge>& gauges) const;
@@ -37,6 +42,8 @@ private:
     std::array<std::uint64_t, bounds.size()> buckets_{};
     std::uint64_t count_ = 0;
     double sum_ = 0;
+    std::uint64_t evicted_ = 0;
+    std::uint64_t refused_connections_ = 0;
 };
 
 } // namespace netd::http

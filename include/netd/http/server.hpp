@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,16 @@ struct ServerLimits {
     std::chrono::seconds request_timeout{10};
     // How long a keep-alive connection may wait for its next request.
     std::chrono::seconds idle_timeout{30};
-    // Past this many open connections, a new one is answered 503 and closed.
+    // Open connections at most. At the cap, the connection idle longest is
+    // closed to make room for a new one; a new one is answered 503 and
+    // closed only when every open one has a request in flight (see
+    // ConnectionBudget).
     std::size_t max_connections = 256;
+    // Of those, how many only the Unix socket and admins may use: other
+    // callers hold at most max_connections - this. Default: a quarter.
+    std::optional<std::size_t> reserved_connections{};
+
+    std::size_t reserved() const { return reserved_connections.value_or(max_connections / 4); }
 };
 
 // What a server serves: the routes, who may use them, and where requests
@@ -42,6 +51,8 @@ struct Api {
 // That io_context runs on one thread, so sessions need no strand.
 class Server {
 public:
+    // Throws netd::Error(invalid) for limits that leave no room (see
+    // ConnectionBudget).
     Server(boost::asio::io_context& io, Api api, ServerLimits limits = {});
     ~Server();
 
@@ -53,7 +64,8 @@ public:
     // Stops accepting; open connections finish the request in flight, if
     // any, then close.
     void stop();
-    // Across all endpoints; the connection limit counts them together.
+    // Across all endpoints, those being answered 503 too; the connection
+    // budget counts the endpoints together.
     std::size_t open_connections() const;
 
     // How long a request that finds the allocation lock held (a Response
@@ -68,11 +80,15 @@ public:
         virtual void stop() = 0;
     };
 
+    // What the endpoints and sessions share: the connection budget and the
+    // bounds on their logging (server.cpp).
+    struct Shared;
+
 private:
     boost::asio::io_context& io_;
     Api api_;
     ServerLimits limits_;
-    std::shared_ptr<std::size_t> open_connections_ = std::make_shared<std::size_t>(0);
+    std::shared_ptr<Shared> shared_;
     std::vector<std::shared_ptr<Endpoint>> endpoints_;
 };
 
