@@ -438,6 +438,10 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     add_cluster_routes(router, coordination.coordinator());
 
     boost::asio::io_context io{1};
+    // Taken over before anything listens: a SIGTERM sent as soon as the port
+    // answers is queued for the handler below, not fatal.
+    boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set hangup(io, SIGHUP);
     // The Unix socket is set up before the TCP port listens, so that a
     // client that sees the port answer finds both ready.
     std::optional<boost::asio::local::stream_protocol::acceptor> local;
@@ -465,8 +469,7 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
 
     // SIGTERM: stop accepting and give the requests in flight a bounded
     // time to finish; the interfaces stay. SIGHUP: reopen the logs (logrotate).
-    boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-    boost::asio::signal_set hangup(io, SIGHUP);
+    // (The signal sets exist since before the port listened.)
     boost::asio::steady_timer drain(io);
     auto deadline = std::chrono::steady_clock::time_point::max();
     std::function<void()> wait_for_drain = [&] {

@@ -255,7 +255,6 @@ private:
         if (ec == bhttp::error::end_of_stream) return do_close();
         if (ec) return reply_and_close(ErrorCode::invalid, "malformed HTTP request: " + ec.message());
 
-        const auto& request = parser_->get();
         first_attempt_ = Clock::now();
         busy_pause_ = first_busy_pause;
         do_handle();
