@@ -59,18 +59,11 @@ constexpr unsigned char tcp_syn_recv = 3, tcp_time_wait = 6, tcp_new_syn_recv = 
 
 } // namespace
 
-std::optional<Peer> tcp_peer(int fd) {
-    sockaddr_storage local{}, remote{};
-    socklen_t local_length = sizeof local, remote_length = sizeof remote;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) != 0 ||
-        getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_length) != 0) {
-        return std::nullopt;
-    }
-    // The client's socket, seen from its side: its source is our peer, its
-    // destination us.
-    auto source = end_of(remote), destination = end_of(local);
-    if (source.family == AF_UNSPEC || source.family != destination.family) return std::nullopt;
+namespace {
 
+// The TCP socket at `source` connected to `destination`, both of `family`,
+// as the kernel's sock_diag finds it by its 4-tuple: its owner, or empty.
+std::optional<Peer> lookup(const End& source, const End& destination) {
     struct {
         nlmsghdr header;
         inet_diag_req_v2 request;
@@ -120,6 +113,38 @@ std::optional<Peer> tcp_peer(int fd) {
         }
         return Peer{found->idiag_uid, std::nullopt};
     }
+    return std::nullopt;
+}
+
+// `end`, an IPv4 one, as an IPv6 socket open to both families holds it:
+// ::ffff:a.b.c.d.
+End mapped(const End& end) {
+    End out;
+    out.family = AF_INET6;
+    out.port = end.port;
+    out.address[10] = out.address[11] = 0xff;
+    std::memcpy(out.address + 12, end.address, 4);
+    return out;
+}
+
+} // namespace
+
+std::optional<Peer> tcp_peer(int fd) {
+    sockaddr_storage local{}, remote{};
+    socklen_t local_length = sizeof local, remote_length = sizeof remote;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) != 0 ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_length) != 0) {
+        return std::nullopt;
+    }
+    // The other end's socket, seen from its side: its source is our peer,
+    // its destination us.
+    auto source = end_of(remote), destination = end_of(local);
+    if (source.family == AF_UNSPEC || source.family != destination.family) return std::nullopt;
+    if (auto found = lookup(source, destination)) return found;
+    // An IPv4 connection may have an IPv6 socket open to both families at
+    // the other end (a client of ::ffff:127.0.0.1, a server on [::]): it
+    // holds the addresses mapped, and answers only to them.
+    if (source.family == AF_INET) return lookup(mapped(source), mapped(destination));
     return std::nullopt;
 }
 

@@ -28,8 +28,9 @@ FileLock::FileLock(const std::string& path) : path_(path) {
     std::filesystem::create_directories(directory, ignored); // 0700: the daemon sets umask 077
     // Whoever may write the directory can swap the file for another, after
     // which two daemons lock two files and allocate the same block; so it
-    // must be root's or the daemon's own, and closed to others' writes.
-    // Readable by the group at most (0750), for a Unix socket beside it.
+    // must be root's or the daemon's own, and closed to others' writes. It
+    // is never changed here: a shared directory (/tmp) is refused, not
+    // taken from its other users.
     UniqueFd parent(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     struct stat status {};
     if (!parent || ::fstat(parent.get(), &status) != 0) fail_lock("cannot open the directory of", path);
@@ -38,13 +39,12 @@ FileLock::FileLock(const std::string& path) : path_(path) {
                                          std::to_string(status.st_uid) +
                                          ", who could swap the lock: give it to root (or the daemon's user)");
     }
-    if ((status.st_mode & 027) != 0) {
-        if (status.st_uid != ::geteuid() || ::fchmod(parent.get(), status.st_mode & 0750) != 0) {
-            char octal[8];
-            std::snprintf(octal, sizeof octal, "%04o", status.st_mode & 07777);
-            fail(ErrorCode::unavailable, "the directory of the lock file " + path + " is open to others (mode " +
-                                             octal + "): chmod 700 " + directory);
-        }
+    if ((status.st_mode & 022) != 0) {
+        char octal[8];
+        std::snprintf(octal, sizeof octal, "%04o", status.st_mode & 07777);
+        fail(ErrorCode::unavailable, "the directory of the lock file " + path + " is writable by others (mode " +
+                                         octal + "), who could swap the lock: use a directory only root may write, "
+                                                 "such as /run/netd");
     }
     // Readable by its owner alone: whoever can open a lock file can flock it
     // and so stall every allocation on the host. O_NOFOLLOW: a symlink must

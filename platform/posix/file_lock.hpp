@@ -15,8 +15,8 @@ public:
     // that a path the daemon cannot write is reported at start, and so that
     // it stays open once the daemon is no longer root. The file is its
     // owner's alone (0600, never through a symlink), in a directory of root
-    // or the daemon's user that others may not write (0700 or 0750); any
-    // other directory or owner is refused, naming the fix.
+    // or the daemon's user that no one else may write; any other directory
+    // or owner is refused, naming the fix, and nothing is changed.
     explicit FileLock(const std::string& path);
 
     // Takes the lock if it is free; else throws ErrorCode::busy at once,

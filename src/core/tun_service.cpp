@@ -127,7 +127,12 @@ void TunService::check_free(const std::vector<net::Cidr>& ranges) {
     }
 }
 
-TunInterface TunService::create(const TunSpec& spec, const TunAddressing& addressing) {
+TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addressing) {
+    // A persistent TUN with neither owner nor group lets anyone who may open
+    // /dev/net/tun (0666 on most distributions) attach to it and read what
+    // the host routes into it: it belongs to root unless the client says whom.
+    TunSpec spec = asked;
+    if (!spec.owner && !spec.group) spec.owner = "0";
     if (spec.name) net::validate_interface_name(*spec.name);
     if (addressing.address) {
         if (addressing.address->family() != net::Family::v4) {

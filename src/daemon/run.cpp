@@ -72,7 +72,7 @@ void add_common_options(CLI::App& app, Options& options) {
                    "Members of this group may change interfaces, as root may; others may only read")
         ->capture_default_str();
     app.add_option("--user", options.user,
-                   "User to become once set up, keeping CAP_NET_ADMIN alone (nobody when the default is missing)")
+                   "User to become once set up, keeping CAP_NET_ADMIN alone (where it is missing, root stays root)")
         ->capture_default_str();
     app.set_version_flag("--version", std::string(NETD_VERSION));
 }
@@ -218,6 +218,7 @@ void log_restored(const std::vector<Restored>& outcomes) {
 
 namespace {
 std::string read_token(const std::string& path);
+std::optional<platform::Account> become(const Options& options, bool log);
 } // namespace
 
 int run(const Options& options, const std::function<void()>& body) {
@@ -241,6 +242,8 @@ int run(const Options& options, const std::function<void()>& body) {
         // A token file others could read or write is refused before the
         // daemon touches anything, as sshd refuses such a key.
         if (!options.token_file.empty()) read_token(options.token_file);
+        // A --user that cannot be is refused before the kernel is touched.
+        become(options, false);
         body();
         spdlog::info("{} stopped", options.program);
         spdlog::shutdown();
@@ -386,19 +389,21 @@ namespace {
 // it what the daemon writes from then on: the state directory and the two
 // log files (reopened on SIGHUP). The allocation lock and the sockets stay
 // root's: they are open already.
-std::optional<platform::Account> become(const Options& options) {
+std::optional<platform::Account> become(const Options& options, bool log) {
     auto asked = platform::find_account(options.user);
     auto choice = choose_user(options.user, static_cast<std::uint32_t>(::geteuid()),
-                              platform::can_become_another_user(), asked.has_value(),
-                              platform::find_account("nobody").has_value());
+                              platform::can_become_another_user(), asked.has_value());
+    if (!choice.become.empty() && asked->uid == 0) {
+        fail(ErrorCode::invalid, "--user " + options.user + " is uid 0, root by another name; name an unprivileged user");
+    }
+    if (!log) return std::nullopt;
     if (choice.warn) {
         spdlog::warn("{}", choice.note);
     } else {
         spdlog::info("{}", choice.note);
     }
     if (choice.become.empty()) return std::nullopt;
-    auto account = choice.become == options.user ? asked : platform::find_account(choice.become);
-    if (!account) fail(ErrorCode::invalid, "there is no user " + choice.become + " to run as");
+    auto account = asked;
     for (const auto& device : options.devices) {
         if (!platform::may_open(*account, device)) {
             spdlog::warn("{} is closed to the user {} (most distributions make it 0666; chmod 666 {}), so the "
@@ -463,7 +468,7 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
         server.serve(std::move(*local));
         spdlog::info("also listening on {}", options.unix_socket);
     }
-    auto account = become(options);
+    auto account = become(options, true);
     spdlog::info("capabilities kept: {}", platform::drop_privileges(account));
     server.start();
 

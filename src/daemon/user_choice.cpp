@@ -5,8 +5,7 @@
 
 namespace netd::daemon {
 
-UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_switch, bool asked_exists,
-                       bool nobody_exists) {
+UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_switch, bool asked_exists) {
     if (asked == "root" || asked == "0") {
         fail(ErrorCode::invalid, "--user root: the daemon gives up root once it is set up; name an unprivileged "
                                  "user (default " + std::string(default_user) + ")");
@@ -22,10 +21,12 @@ UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_sw
                 true};
     }
     if (asked_exists) return {asked, "runs as the user " + asked + ", with CAP_NET_ADMIN alone", false};
-    if (asked == default_user && nobody_exists) {
-        return {"nobody",
-                "there is no user " + asked + " (make install creates it): runs as nobody, with CAP_NET_ADMIN "
-                    "alone; other programs may run as nobody too, so create the user " + asked + " for real use",
+    if (asked == default_user) {
+        // Not nobody: whoever else runs as nobody could then signal the
+        // daemon and rewrite its journal, which a restart as root restores.
+        return {"",
+                "there is no user " + asked + " (make install creates it; or useradd --system " + asked +
+                    "): stays root, with CAP_NET_ADMIN alone",
                 true};
     }
     fail(ErrorCode::invalid, "there is no user " + asked + " to run as (--user)");

@@ -42,6 +42,9 @@ std::string percent_decode(std::string_view text) {
         int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
         int low = high >= 0 ? hex_value(text[i + 2]) : -1;
         if (low < 0) fail(ErrorCode::invalid, "malformed percent-encoding in the path");
+        // No name or CIDR holds a NUL, and C strings below would end there:
+        // DELETE /tun/a%00b must not come to mean "a".
+        if (high == 0 && low == 0) fail(ErrorCode::invalid, "the path holds an encoded NUL (%00)");
         out += static_cast<char>(high * 16 + low);
         i += 2;
     }

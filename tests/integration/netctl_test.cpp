@@ -149,9 +149,7 @@ class Squatter(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", 3030), Squatter).serve_forever()
 )";
     std::ofstream(dir + "/squatter.py") << server;
-    // Not nobody: on a host without the user netd, the daemons run as
-    // nobody and netctl trusts it (see check_daemon); any other uid will do.
-    ASSERT_EQ(std::system(("setpriv --reuid=65533 --regid=65533 --clear-groups /usr/bin/python3 " + dir + "/squatter.py " +
+    ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 " + dir + "/squatter.py " +
                            heard + " & echo $! >" + dir + "/pid")
                               .c_str()),
               0);
@@ -167,7 +165,7 @@ http.server.HTTPServer(("127.0.0.1", 3030), Squatter).serve_forever()
     std::getline(std::ifstream(dir + "/pid"), pid);
     std::system(("kill " + pid).c_str());
     EXPECT_EQ(run.exit_code, 1) << run.output;
-    EXPECT_NE(run.output.find("refusing to talk to tun-daemon at 127.0.0.1:3030: it is served by uid 65533"),
+    EXPECT_NE(run.output.find("refusing to talk to tun-daemon at 127.0.0.1:3030: it is served by uid 65534"),
               std::string::npos)
         << run.output;
     EXPECT_FALSE(std::filesystem::exists(heard)) << "netctl sent the squatter a request";

@@ -107,26 +107,58 @@ TEST_F(PrivilegesTest, WorksUnderTheUnitsCapabilitySandbox) {
     EXPECT_EQ(daemon.stop(SIGTERM), 0);
 }
 
-// The user a daemon started by root becomes: netd where it exists, else nobody.
+// The ids of the user netd, as the user database has them; {0, 0} if none.
 std::pair<uid_t, gid_t> daemon_user() {
-    for (const auto* name : {"netd", "nobody"}) {
-        if (const auto* entry = getpwnam(name)) return {entry->pw_uid, entry->pw_gid};
-    }
+    if (const auto* entry = getpwnam("netd")) return {entry->pw_uid, entry->pw_gid};
     return {0, 0};
 }
 
-// Gives this test process (and the daemons it starts) a /dev/net/tun that
-// any user may open, as udev makes it on most distributions, in a mount
-// namespace of its own: in some containers the node is root's alone (0600),
-// and tun-daemon then rightly stays root.
+// Gives this test process (and the daemons it starts) a mount namespace of
+// its own, where it may change what the daemons see without touching the
+// host: the mounts below are undone when the test's process ends.
+bool private_mounts(std::string& why_not) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+        why_not = std::string("cannot make a private mount namespace: ") + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+// A /dev/net/tun that any user may open, as udev makes it on most
+// distributions: in some containers the node is root's alone (0600), and
+// tun-daemon then rightly stays root.
 bool open_tun_device_to_all(std::string& why_not) {
     auto node = ::testing::TempDir() + "netd-tun-0666";
     ::unlink(node.c_str());
-    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 200)) != 0 || chmod(node.c_str(), 0666) != 0 ||
+    if (mknod(node.c_str(), S_IFCHR | 0666, makedev(10, 200)) != 0 || chmod(node.c_str(), 0666) != 0 ||
         mount(node.c_str(), "/dev/net/tun", nullptr, MS_BIND, nullptr) != 0) {
-        why_not = std::string("cannot bind a 0666 /dev/net/tun in a mount namespace: ") + std::strerror(errno);
+        why_not = std::string("cannot bind a 0666 /dev/net/tun: ") + std::strerror(errno);
         return false;
+    }
+    return true;
+}
+
+// /etc/passwd and /etc/group as the host has them, but with (`present`) or
+// without a user and group netd (uid and gid 64990), bound over the real
+// ones in the private mount namespace, as make install would leave them.
+bool user_database_with_netd(bool present, std::string& why_not) {
+    for (const auto* file : {"passwd", "group"}) {
+        std::ifstream in(std::string("/etc/") + file);
+        auto copy = ::testing::TempDir() + "netd-" + file + "-" + std::to_string(::getpid());
+        std::ofstream out(copy);
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("netd:", 0) != 0) out << line << "\n";
+        }
+        if (present) {
+            out << (std::string(file) == "passwd" ? "netd:x:64990:64990:netd daemons:/nonexistent:/usr/sbin/nologin\n"
+                                                  : "netd:x:64990:\n");
+        }
+        out.close();
+        ::chmod(copy.c_str(), 0644);
+        if (mount(copy.c_str(), (std::string("/etc/") + file).c_str(), nullptr, MS_BIND, nullptr) != 0) {
+            why_not = std::string("cannot bind a copy of /etc/") + file + ": " + std::strerror(errno);
+            return false;
+        }
     }
     return true;
 }
@@ -136,10 +168,12 @@ bool open_tun_device_to_all(std::string& why_not) {
 // writes from then on (the journal, the logs) is that user's and no one
 // else's, and it keeps working across a SIGHUP and a restart.
 TEST_F(PrivilegesTest, BecomesAnUnprivilegedUserKeepingOnlyNetAdmin) {
-    auto [uid, gid] = daemon_user();
-    if (uid == 0) GTEST_SKIP() << "this host has neither a user netd nor a user nobody";
     std::string why_not;
-    if (!open_tun_device_to_all(why_not)) GTEST_SKIP() << why_not;
+    if (!private_mounts(why_not) || !open_tun_device_to_all(why_not) || !user_database_with_netd(true, why_not)) {
+        GTEST_SKIP() << why_not;
+    }
+    auto [uid, gid] = daemon_user();
+    ASSERT_EQ(uid, 64990u) << "the user database in this mount namespace has no netd";
     for (const auto* binary : {NETD_TUN_DAEMON, NETD_SUBNET_DAEMON}) {
         bool tuns = std::string(binary) == NETD_TUN_DAEMON;
         auto state = ::testing::TempDir() + "netd-user-state-" + std::to_string(::getpid()) + (tuns ? "t" : "s");
@@ -195,12 +229,45 @@ TEST_F(PrivilegesTest, BecomesAnUnprivilegedUserKeepingOnlyNetAdmin) {
     }
 }
 
-// --user names a user that is not there: one clear line, before anything.
+// Without a user netd (make run on a host never installed), a daemon
+// started by root stays root, with CAP_NET_ADMIN alone, and says why; it
+// never becomes nobody, whom any other program may run as too.
+TEST_F(PrivilegesTest, WithoutTheUserNetdItStaysRootAndSaysSo) {
+    std::string why_not;
+    if (!private_mounts(why_not) || !user_database_with_netd(false, why_not)) GTEST_SKIP() << why_not;
+    DaemonProcess daemon(NETD_SUBNET_DAEMON, 3031);
+    auto pid = std::to_string(daemon.pid());
+    for (int i = 0; i < 200 && status_line(pid, "CapEff:\t") != "0000000000001000"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(status_line(pid, "Uid:\t"), "0\t0\t0\t0");
+    EXPECT_EQ(status_line(pid, "CapEff:\t"), "0000000000001000");
+    EXPECT_EQ(status_line(pid, "NoNewPrivs:\t"), "1");
+    EXPECT_EQ(HttpClient("127.0.0.1", 3031).post("/subnet", "{}").status, 201);
+    daemon.stop(SIGTERM);
+    auto [log, err] = daemon.expect_log_split("subnet_daemon");
+    EXPECT_NE(err.find("there is no user netd (make install creates it; or useradd --system netd): stays root, "
+                       "with CAP_NET_ADMIN alone"),
+              std::string::npos)
+        << err;
+}
+
+// --user names a user that is not there, or root by another name: one
+// clear line, before anything.
 TEST_F(PrivilegesTest, AMissingUserStopsTheStartWithOneClearLine) {
     auto run = run_to_exit(NETD_TUN_DAEMON, {"--log-dir", ::testing::TempDir(), "--user", "no-such-user-here"});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.stderr_text.find("there is no user no-such-user-here to run as (--user)"), std::string::npos)
         << run.stderr_text;
+    std::string why_not;
+    if (!private_mounts(why_not)) GTEST_SKIP() << why_not;
+    auto passwd = ::testing::TempDir() + "netd-passwd-toor-" + std::to_string(::getpid());
+    std::filesystem::copy_file("/etc/passwd", passwd, std::filesystem::copy_options::overwrite_existing);
+    std::ofstream(passwd, std::ios::app) << "toor:x:0:0:root by another name:/root:/bin/sh\n";
+    ASSERT_EQ(mount(passwd.c_str(), "/etc/passwd", nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+    run = run_to_exit(NETD_TUN_DAEMON, {"--log-dir", ::testing::TempDir(), "--user", "toor"});
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_NE(run.stderr_text.find("--user toor is uid 0"), std::string::npos) << run.stderr_text;
 }
 
 TEST_F(PrivilegesTest, WithoutNetAdminItExitsWithOneClearLine) {

@@ -76,7 +76,9 @@ TEST_F(RestartSafetyTest, TheAllocationLockIsRootsAloneAndAHolderCannotStallTheD
     auto dir = ::testing::TempDir() + "netd-lock-" + std::to_string(getpid());
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    std::filesystem::permissions(dir, std::filesystem::perms::all); // even where anyone may write
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec); // 0755: others may look
     auto lock = dir + "/allocation.lock";
     DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--lock-file", lock});
     struct stat status {};
@@ -121,29 +123,38 @@ TEST_F(RestartSafetyTest, TheAllocationLockIsRootsAloneAndAHolderCannotStallTheD
 
 // Whoever may write the lock's directory could swap the lock for another
 // file, and two daemons would take the same block: a directory of another
-// user is refused at start, and one of the daemon's own that others may
-// write is closed to them.
+// user, or one others may write (even sticky, as /tmp), is refused at start
+// and left as it was.
 TEST_F(RestartSafetyTest, TheLocksDirectoryIsTheDaemonsAlone) {
     auto dir = ::testing::TempDir() + "netd-lockdir-" + std::to_string(getpid());
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
+    auto start = [&] {
+        return run_to_exit(NETD_TUN_DAEMON, {"--log-dir", ::testing::TempDir(), "--lock-file", dir + "/allocation.lock"});
+    };
     ASSERT_EQ(::chown(dir.c_str(), 65534, 65534), 0);
-    auto run = run_to_exit(NETD_TUN_DAEMON,
-                           {"--log-dir", ::testing::TempDir(), "--lock-file", dir + "/allocation.lock"});
+    auto run = start();
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_NE(run.stderr_text.find("the directory of the lock file " + dir + "/allocation.lock belongs to uid 65534"),
               std::string::npos)
         << run.stderr_text;
 
     ASSERT_EQ(::chown(dir.c_str(), 0, 0), 0);
-    ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
-    {
-        DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--lock-file", dir + "/allocation.lock"});
+    for (mode_t mode : {01777, 0777, 0770}) {
+        ASSERT_EQ(::chmod(dir.c_str(), mode), 0);
+        run = start();
+        EXPECT_EQ(run.exit_code, 1) << std::oct << mode;
+        EXPECT_NE(run.stderr_text.find("is writable by others"), std::string::npos) << run.stderr_text;
         struct stat status {};
         ASSERT_EQ(::stat(dir.c_str(), &status), 0);
-        EXPECT_EQ(status.st_mode & 0777, 0750u) << "others may still write the lock's directory";
-        EXPECT_EQ(HttpClient("127.0.0.1", tun_port).post("/tun", "{}").status, 201);
+        EXPECT_EQ(status.st_mode & 07777, mode) << "the daemon changed a directory not its own to change";
+        EXPECT_FALSE(std::filesystem::exists(dir + "/allocation.lock"));
     }
+
+    ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+    DaemonProcess tuns(NETD_TUN_DAEMON, tun_port, {"--lock-file", dir + "/allocation.lock"});
+    EXPECT_EQ(HttpClient("127.0.0.1", tun_port).post("/tun", "{}").status, 201);
+    tuns.stop(SIGTERM);
     std::filesystem::remove_all(dir);
 }
 

@@ -68,6 +68,7 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{"too_deep", verb::get, "/tun/a/b", "", "", status::not_found, {}},
         RouteCase{"bad_percent", verb::get, "/tun/a%2", "", "", status::bad_request, {}},
         RouteCase{"bad_percent_hex", verb::get, "/tun/a%zz", "", "", status::bad_request, {}},
+        RouteCase{"encoded_nul", verb::delete_, "/tun/a%00b", "", "", status::bad_request, {}},
         RouteCase{"wrong_method", verb::put, "/tun", "", "", status::method_not_allowed, {}},
         RouteCase{"post_json", verb::post, "/tun", "application/json", "{}", status::ok, {}},
         RouteCase{"post_json_charset", verb::post, "/tun", "Application/JSON; charset=utf-8", "{}", status::ok, {}},

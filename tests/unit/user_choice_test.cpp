@@ -12,7 +12,7 @@ struct Case {
     const char* label;
     const char* asked;
     std::uint32_t euid;
-    bool can_switch, asked_exists, nobody_exists;
+    bool can_switch, asked_exists;
     const char* become;  // nullptr: refused at start
     bool warn;
     const char* says;    // part of the note, or of the refusal
@@ -25,7 +25,7 @@ class ChooseUser : public ::testing::TestWithParam<Case> {};
 TEST_P(ChooseUser, Decides) {
     const auto& c = GetParam();
     try {
-        auto choice = choose_user(c.asked, c.euid, c.can_switch, c.asked_exists, c.nobody_exists);
+        auto choice = choose_user(c.asked, c.euid, c.can_switch, c.asked_exists);
         ASSERT_NE(c.become, nullptr) << "allowed: " << choice.note;
         EXPECT_EQ(choice.become, c.become);
         EXPECT_EQ(choice.warn, c.warn);
@@ -40,17 +40,16 @@ TEST_P(ChooseUser, Decides) {
 INSTANTIATE_TEST_SUITE_P(
     Users, ChooseUser,
     ::testing::Values(
-        Case{"root becomes netd", "netd", 0, true, true, true, "netd", false, "runs as the user netd"},
-        Case{"root becomes a named user", "vpn", 0, true, true, true, "vpn", false, "runs as the user vpn"},
-        Case{"no netd: nobody, with a warning", "netd", 0, true, false, true, "nobody", true,
-             "make install creates it"},
-        Case{"no netd and no nobody", "netd", 0, true, false, false, nullptr, false, "there is no user netd"},
-        Case{"a named user that is missing is refused, not replaced", "vpn", 0, true, false, true, nullptr, false,
+        Case{"root becomes netd", "netd", 0, true, true, "netd", false, "runs as the user netd"},
+        Case{"root becomes a named user", "vpn", 0, true, true, "vpn", false, "runs as the user vpn"},
+        Case{"no netd: stays root, warned, never nobody", "netd", 0, true, false, "", true,
+             "there is no user netd (make install creates it"},
+        Case{"a named user that is missing is refused, not replaced", "vpn", 0, true, false, nullptr, false,
              "there is no user vpn"},
-        Case{"root itself is refused", "root", 0, true, true, true, nullptr, false, "--user root"},
-        Case{"uid 0 by number is refused", "0", 0, true, true, true, nullptr, false, "--user root"},
-        Case{"started as the unit's user: stays", "netd", 998, false, true, true, "", false, "runs as uid 998"},
-        Case{"root without CAP_SETUID stays root, warned", "netd", 0, false, true, true, "", true,
+        Case{"root itself is refused", "root", 0, true, true, nullptr, false, "--user root"},
+        Case{"uid 0 by number is refused", "0", 0, true, true, nullptr, false, "--user root"},
+        Case{"started as the unit's user: stays", "netd", 998, false, true, "", false, "runs as uid 998"},
+        Case{"root without CAP_SETUID stays root, warned", "netd", 0, false, true, "", true,
              "stays root, with CAP_NET_ADMIN alone"}));
 
 } // namespace

@@ -115,13 +115,13 @@ struct UserChoice {
     bool warn = false;  // whether the note is a warning
 };
 
-// Whom a daemon running as `euid` becomes when --user is `asked`: nobody
-// when it is started by root (able to change user) and the default user
-// does not exist; no one when it was started as another user already (a
-// unit's User=), or lacks the capabilities to change. Root itself, or a
-// named user that does not exist, is netd::Error(invalid).
-UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_switch, bool asked_exists,
-                       bool nobody_exists);
+// Whom a daemon running as `euid` becomes when --user is `asked`: no one
+// when it was started as another user already (a unit's User=), lacks the
+// capabilities to change, or the default user does not exist (then it
+// stays root, warned; never nobody, whom other programs share). Root by
+// name, or a named user that does not exist, is netd::Error(invalid); a
+// name that is uid 0 is refused where it is looked up (become()).
+UserChoice choose_user(const std::string& asked, std::uint32_t euid, bool can_switch, bool asked_exists);
 
 // Calls `attempt` until it does not throw ErrorCode::busy, pausing between
 // tries, for 10 s at most: for the start, where blocking is allowed.
