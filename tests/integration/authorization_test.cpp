@@ -12,6 +12,8 @@
 #include <map>
 #include <set>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "daemon_process.hpp"
@@ -181,6 +183,32 @@ TEST_F(AuthorizationTest, AnUnidentifiedCallerMayChangeOnlyWithTheToken) {
     std::filesystem::remove_all(dir);
 }
 
+// A local client whose socket is IPv6, connected to the IPv4 daemon as
+// ::ffff:127.0.0.1, is who it is all the same: not an unidentified caller
+// whom the token alone would make an admin.
+TEST_F(AuthorizationTest, AnIpv4MappedClientIsIdentifiedToo) {
+    auto dir = ::testing::TempDir() + "netd-authz-mapped-" + std::to_string(getpid());
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/token") << "s3cret\n";
+    std::filesystem::permissions(dir + "/token",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    {
+        DaemonProcess daemon(NETD_TUN_DAEMON, tun_port, {"--token-file", dir + "/token"});
+        auto mapped = curl_as(nobody, "-X POST " + json +
+                                          "-H 'Host: 127.0.0.1:3030' -H 'Authorization: Bearer s3cret' -d '{}' "
+                                          "'http://[::ffff:127.0.0.1]:3030/tun'");
+        EXPECT_EQ(mapped.status, 403) << mapped.body;
+        EXPECT_NE(mapped.body.find("uid 65534 may not change interfaces"), std::string::npos) << mapped.body;
+        daemon.stop(SIGTERM);
+        auto lines = daemon.log_lines("tun_daemon.log");
+        bool named = std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+            return line.find("POST /tun from uid 65534 at 127.0.0.1:") != std::string::npos;
+        });
+        EXPECT_TRUE(named) << "the log does not name the caller: " << ::testing::PrintToString(lines);
+    }
+    std::filesystem::remove_all(dir);
+}
+
 // --self-service: nobody may make TUNs of their own and delete them, within
 // the quota, but not touch root's, nor reach beyond their TUN.
 TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnTuns) {
@@ -205,7 +233,7 @@ TEST_F(AuthorizationTest, SelfServiceKeepsUsersToTheirOwnTuns) {
 
     auto others = curl_as(nobody, "-X DELETE http://127.0.0.1:3030/tun/root0");
     EXPECT_EQ(others.status, 403) << others.body;
-    EXPECT_NE(others.body.find("uid 65534 may only delete TUNs it owns; root0 has no owner"), std::string::npos)
+    EXPECT_NE(others.body.find("uid 65534 may only delete TUNs it owns; root0 belongs to uid 0"), std::string::npos)
         << others.body;
 
     EXPECT_EQ(post(R"({"name":"mine1"})").status, 201);

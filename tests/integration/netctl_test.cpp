@@ -135,8 +135,9 @@ TEST_F(NetctlTest, ASquatterOnTheDaemonsPortGetsNothing) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     std::filesystem::permissions(dir, std::filesystem::perms::all);
-    auto heard = dir + "/heard";
-    const char* server = R"(import http.server, sys
+    // On 127.0.0.1, then on [::] open to both families (the connection's
+    // socket there is IPv6, holding ::ffff:127.0.0.1).
+    const char* server = R"(import http.server, socket, sys
 class Squatter(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         open(sys.argv[1], "a").write(str(self.headers.get("Authorization")) + "\n")
@@ -146,29 +147,41 @@ class Squatter(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"[]")
     def log_message(self, *args):
         pass
-http.server.HTTPServer(("127.0.0.1", 3030), Squatter).serve_forever()
+class DualStack(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+if sys.argv[2] == "dual":
+    DualStack(("::", 3030), Squatter).serve_forever()
+else:
+    http.server.HTTPServer(("127.0.0.1", 3030), Squatter).serve_forever()
 )";
     std::ofstream(dir + "/squatter.py") << server;
-    ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 " + dir + "/squatter.py " +
-                           heard + " & echo $! >" + dir + "/pid")
-                              .c_str()),
-              0);
-    for (int i = 0; i < 300 && !port_open("127.0.0.1", tun_port); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ASSERT_TRUE(port_open("127.0.0.1", tun_port));
+    for (std::string kind : {"v4", "dual"}) {
+        SCOPED_TRACE(kind);
+        auto heard = dir + "/heard-" + kind;
+        ASSERT_EQ(std::system(("setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 " + dir +
+                               "/squatter.py " + heard + " " + kind + " & echo $! >" + dir + "/pid")
+                                  .c_str()),
+                  0);
+        for (int i = 0; i < 300 && !port_open("127.0.0.1", tun_port); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_TRUE(port_open("127.0.0.1", tun_port));
 
-    ::setenv("NETD_TOKEN", "s3cret", 1); // what the squatter is after
-    auto run = netctl("tun list --json");
-    ::unsetenv("NETD_TOKEN");
-    std::string pid;
-    std::getline(std::ifstream(dir + "/pid"), pid);
-    std::system(("kill " + pid).c_str());
-    EXPECT_EQ(run.exit_code, 1) << run.output;
-    EXPECT_NE(run.output.find("refusing to talk to tun-daemon at 127.0.0.1:3030: it is served by uid 65534"),
-              std::string::npos)
-        << run.output;
-    EXPECT_FALSE(std::filesystem::exists(heard)) << "netctl sent the squatter a request";
+        ::setenv("NETD_TOKEN", "s3cret", 1); // what the squatter is after
+        auto run = netctl("tun list --json");
+        ::unsetenv("NETD_TOKEN");
+        std::string pid;
+        std::getline(std::ifstream(dir + "/pid"), pid);
+        std::system(("kill " + pid + "; while kill -0 " + pid + " 2>/dev/null; do sleep 0.01; done").c_str());
+        EXPECT_EQ(run.exit_code, 1) << run.output;
+        EXPECT_NE(run.output.find("refusing to talk to tun-daemon at 127.0.0.1:3030: it is served by uid 65534"),
+                  std::string::npos)
+            << run.output;
+        EXPECT_FALSE(std::filesystem::exists(heard)) << "netctl sent the squatter a request";
+    }
     std::filesystem::remove_all(dir);
 }
 

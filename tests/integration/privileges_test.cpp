@@ -329,6 +329,13 @@ TEST_F(PrivilegesTest, OwnerMayAttachAndOthersMayNot) {
     EXPECT_EQ(attach_as(65534, device, "user0"), 0) << "the owner could not attach";
     EXPECT_EQ(attach_as(65533, device, "user0"), EPERM) << "another user could attach";
 
+    // Asked for with neither owner nor group, a TUN is root's: no user may
+    // attach to it and read what the host routes into it.
+    auto unowned = client.post("/tun", R"({"name":"root0"})");
+    ASSERT_EQ(unowned.status, 201) << unowned.body;
+    EXPECT_EQ(unowned.json()["owner"], 0) << unowned.body;
+    EXPECT_EQ(attach_as(65534, device, "root0"), EPERM) << "any user could attach to a TUN made for root";
+
     EXPECT_EQ(client.post("/tun", R"({"owner":"no-such-user-here"})").status, 400);
     EXPECT_EQ(client.post("/tun", R"({"owner":-1})").status, 400);
     EXPECT_EQ(client.post("/tun", R"({"owner":true})").status, 400);

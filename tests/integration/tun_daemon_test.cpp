@@ -92,7 +92,7 @@ TEST_F(TunDaemonTest, SpecFlowMatchesTheKernel) {
     ASSERT_EQ(created.status, 201) << created.body;
     EXPECT_EQ(created.content_type, "application/json");
     EXPECT_EQ(created.json(), nlohmann::json::parse(
-                                  R"({"name":"tun0","ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255",
+                                  R"({"name":"tun0","owner":0,"ip_addr":"10.0.0.1","netmask":"255.255.255.0","broadcast":"10.0.0.255",
                                       "prefix_len":24,"mtu":1500,"ipv6":false,"routes":[]})"));
     expect_kernel_matches(created.json());
 
@@ -168,7 +168,7 @@ TEST_F(TunDaemonTest, OptionsReachTheKernelAndSurviveARestart) {
     HttpClient client("127.0.0.1", tun_port);
     auto created = client.post("/tun", R"({"name":"big0","mtu":9000,"prefix_len":28,"multi_queue":true})");
     ASSERT_EQ(created.status, 201) << created.body;
-    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"big0","ip_addr":"10.0.0.1","netmask":"255.255.255.240",
+    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"big0","owner":0,"ip_addr":"10.0.0.1","netmask":"255.255.255.240",
         "broadcast":"10.0.0.15","prefix_len":28,"mtu":9000,"ipv6":false,"multi_queue":true,"routes":[]})"));
     expect_kernel_matches(created.json());
     auto small = client.post("/tun", R"({"mtu":1280})");
@@ -192,7 +192,7 @@ TEST_F(TunDaemonTest, GivenAddressExtraAddressesAndRoutes) {
     auto created = client.post("/tun", R"({"name":"site0","address":"172.16.0.9/16",
         "extra_addresses":["192.168.7.1/24"],"routes":["10.200.0.0/16","10.201.1.0/24"]})");
     ASSERT_EQ(created.status, 201) << created.body;
-    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"site0","ip_addr":"172.16.0.9","netmask":"255.255.0.0",
+    EXPECT_EQ(created.json(), nlohmann::json::parse(R"({"name":"site0","owner":0,"ip_addr":"172.16.0.9","netmask":"255.255.0.0",
         "broadcast":"172.16.255.255","prefix_len":16,"mtu":1500,"ipv6":false,"extra_addresses":["192.168.7.1/24"],
         "routes":["10.200.0.0/16","10.201.1.0/24"]})"));
     expect_kernel_matches(created.json());

@@ -165,7 +165,7 @@ TEST_F(TunServiceTest, TheCreateIsJournaledBeforeTheKernelHearsOfIt) {
     EXPECT_EQ(code_of([&] { tuns.create({}); }), ErrorCode::unavailable);
     // The name is picked before the kernel is asked, so that it can be journaled.
     EXPECT_EQ(store.text->substr(before.size()),
-              R"({"begin":"tun0","record":{"address":"10.0.1.1/24","mtu":1500}})"
+              R"({"begin":"tun0","record":{"address":"10.0.1.1/24","mtu":1500,"owner":"0"}})"
               "\n"
               R"({"abandon":"tun0"})"
               "\n");
