@@ -34,8 +34,10 @@ set(CMAKE_CXX_COMPILER_TARGET x86_64-apple-macos12.0)
 set(CMAKE_AR "${NETD_MACOS_AR}" CACHE FILEPATH "" FORCE)
 set(CMAKE_RANLIB "${NETD_MACOS_RANLIB}" CACHE FILEPATH "" FORCE)
 
-# The SDK's libc++, not the host's (clang would look beside itself first).
-set(CMAKE_CXX_FLAGS_INIT "-stdlib=libc++ -nostdinc++ -isystem ${MACOS_SDK}/usr/include/c++/v1")
+# The SDK's libc++ headers, not the host's (clang would look beside itself
+# first). -stdlib++-isystem rather than -nostdinc++ and -isystem: the flags
+# reach the link too, where clang warns of -nostdinc++ as unused.
+set(CMAKE_CXX_FLAGS_INIT "-stdlib=libc++ -stdlib++-isystem ${MACOS_SDK}/usr/include/c++/v1")
 # A linker version of ld64's era makes clang pass -platform_version, the
 # only form ld64.lld takes.
 set(CMAKE_EXE_LINKER_FLAGS_INIT "--ld-path=${NETD_MACOS_LD} -mlinker-version=609")

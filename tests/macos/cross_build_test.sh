@@ -21,7 +21,7 @@ build="$binary_dir/macos-cross"
 log="$build.log"
 passed=0 failed=0
 
-check() { # name, command...
+check() { # name, command...; returns the command's status
     local name=$1
     shift
     if "$@"; then
@@ -30,6 +30,7 @@ check() { # name, command...
     else
         echo "FAIL: $name"
         failed=$((failed + 1))
+        return 1
     fi
 }
 
