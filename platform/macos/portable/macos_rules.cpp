@@ -1,6 +1,7 @@
 #include "macos_rules.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "netd/error.hpp"
@@ -92,9 +93,8 @@ void put32(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t value) 
     for (int i = 0; i < 4; ++i) out[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(value >> (8 * i));
 }
 
-void append(std::vector<std::uint8_t>& out, const SockaddrIn& address) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(&address);
-    out.insert(out.end(), bytes, bytes + sizeof address);
+void put(std::vector<std::uint8_t>& out, std::size_t at, const SockaddrIn& address) {
+    std::memcpy(out.data() + at, &address, sizeof address);
 }
 
 } // namespace
@@ -106,22 +106,23 @@ std::vector<std::uint8_t> route_add_message(std::uint16_t interface_index, const
     constexpr std::uint8_t rtm_version = 5, rtm_add = 1;
     constexpr std::uint32_t rtf_up = 0x1, rtf_static = 0x800;
     constexpr std::uint32_t rta_dst = 0x1, rta_gateway = 0x2, rta_netmask = 0x4;
-    constexpr std::uint8_t af_link = 18, sockaddr_dl_size = 20;
-    std::vector<std::uint8_t> out(rt_msghdr_size);
+    constexpr std::uint8_t af_link = 18;
+    constexpr std::size_t sockaddr_dl_size = 20;
+    constexpr std::size_t destination = rt_msghdr_size, gateway = destination + sizeof(SockaddrIn),
+                          netmask = gateway + sockaddr_dl_size, size = netmask + sizeof(SockaddrIn);
+    std::vector<std::uint8_t> out(size);
+    put16(out, 0, static_cast<std::uint16_t>(size)); // rtm_msglen
     out[2] = rtm_version;
     out[3] = rtm_add;
     put16(out, 4, interface_index); // rtm_index
     put32(out, 8, rtf_up | rtf_static);
     put32(out, 12, rta_dst | rta_gateway | rta_netmask);
     put32(out, 20, static_cast<std::uint32_t>(sequence));
-    append(out, sockaddr_of(network.network()));
-    std::vector<std::uint8_t> link(sockaddr_dl_size);
-    link[0] = sockaddr_dl_size;
-    link[1] = af_link;
-    put16(link, 2, interface_index); // sdl_index
-    out.insert(out.end(), link.begin(), link.end());
-    append(out, sockaddr_of(network.netmask()));
-    put16(out, 0, static_cast<std::uint16_t>(out.size())); // rtm_msglen
+    put(out, destination, sockaddr_of(network.network()));
+    out[gateway] = sockaddr_dl_size; // sdl_len
+    out[gateway + 1] = af_link;
+    put16(out, gateway + 2, interface_index); // sdl_index
+    put(out, netmask, sockaddr_of(network.netmask()));
     return out;
 }
 
