@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
 
-.PHONY: all deps test-deps build run test test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps test-deps build run test macos-cross macos-cross-deps test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -62,14 +62,49 @@ ifneq ($(UNAME),Darwin)
 	if [ -n "$$missing" ]; then echo "make test: the tests call commands that are not installed:$$missing" >&2; exit 1; fi
 endif
 
+# ---- macOS, cross-built from Linux ----
+# tun-daemon, subnet-daemon and netctl for macOS 12 on x86_64, built here
+# with clang and ld64.lld against an unpacked macOS SDK (DIR/usr/include,
+# DIR/usr/lib/*.tbd; never part of this repository): see
+# cmake/macos-cross.cmake and README, Platforms. MACOS_SDK defaults to
+# /opt/macos-sdk, where `make test` looks for one too.
+MACOS_SDK ?= /opt/macos-sdk
+MACOS_BUILD_DIR ?= build-macos
+MACOS_CROSS_APT_PACKAGES := clang lld llvm libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev cmake make
+MACOS_SDK_FOUND := $(wildcard $(MACOS_SDK)/usr/include/c++/v1)
+# The host's search paths must not reach the macOS build (CPATH would put
+# Linux headers before the SDK's).
+MACOS_CROSS_ENV := env -u CPATH -u C_INCLUDE_PATH -u CPLUS_INCLUDE_PATH -u LIBRARY_PATH
+
+macos-cross-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(MACOS_CROSS_APT_PACKAGES)"
+
+macos-cross:
+ifeq ($(MACOS_SDK_FOUND),)
+	@echo "make macos-cross: pass MACOS_SDK=DIR, an unpacked macOS SDK (there is none at $(MACOS_SDK))" >&2; exit 2
+else
+	@$(MAKE) --no-print-directory macos-cross-deps
+	$(MACOS_CROSS_ENV) cmake -S . -B $(MACOS_BUILD_DIR) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/macos-cross.cmake \
+	  -DMACOS_SDK=$(abspath $(MACOS_SDK)) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	$(MACOS_CROSS_ENV) cmake --build $(MACOS_BUILD_DIR) -j $(JOBS) --target tun-daemon subnet-daemon netctl
+endif
+
+# The suite's macos_cross_build entry (tests/macos/cross_build_test.sh)
+# builds for macOS when an SDK is at MACOS_SDK, and is skipped otherwise.
 test: test-deps build
-	cd $(BUILD_DIR) && $(SUDO) ctest --output-on-failure -j 1
+ifeq ($(MACOS_SDK_FOUND),)
+	@echo "make test: skipping the macOS cross build: no macOS SDK at $(MACOS_SDK) (pass MACOS_SDK=DIR to run it)"
+else
+	@$(MAKE) --no-print-directory macos-cross-deps
+	@echo "make test: the macOS cross build runs too, against the SDK at $(MACOS_SDK)"
+endif
+	cd $(BUILD_DIR) && $(SUDO) env MACOS_SDK=$(abspath $(MACOS_SDK)) ctest --output-on-failure -j 1
 
 # The whole suite again, built with sanitizers: $(call sanitized_suite,DIR,FLAGS).
 define sanitized_suite
 	cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(2)" -DCMAKE_EXE_LINKER_FLAGS="$(2)"
 	cmake --build $(1) -j $(JOBS)
-	cd $(1) && $(SUDO) ctest --output-on-failure -j 1
+	cd $(1) && $(SUDO) env MACOS_SDK=$(abspath $(MACOS_SDK)) ctest --output-on-failure -j 1
 endef
 
 # AddressSanitizer and UBSan (CI runs this).
@@ -128,7 +163,7 @@ bench: deps
 	$(SUDO) bench/run.sh $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) build-sanitize build-tsan build-fuzz var
+	rm -rf $(BUILD_DIR) build-sanitize build-tsan build-fuzz $(MACOS_BUILD_DIR) var
 
 # ---- install ----
 # make install_tun / install (subnet-daemon, as the spec names it) / install_all,

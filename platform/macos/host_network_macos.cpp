@@ -11,6 +11,7 @@
 #include "file_lock.hpp"
 #include "interfaces_macos.hpp"
 #include "kernel_error.hpp"
+#include "macos_rules.hpp"
 #include "netd/net/range_set.hpp"
 #include "netd/platform/platform.hpp"
 
@@ -24,7 +25,7 @@ std::string interface_name(unsigned index) {
 
 // The routes of the IPv4 routing table (sysctl NET_RT_DUMP), but the
 // default-like /0 and /1, which VPNs use to capture all traffic and which
-// would otherwise fill any pool.
+// would otherwise fill any pool, and the clones (see route_occupies).
 std::vector<Occupant> routes() {
     int request[] = {CTL_NET, PF_ROUTE, 0, AF_INET, NET_RT_DUMP, 0};
     std::size_t size = 0;
@@ -51,7 +52,7 @@ std::vector<Occupant> routes() {
         if (!destination || destination->sa_family != AF_INET) continue;
         int prefix_len = 32;
         if (!(message->rtm_flags & RTF_HOST)) prefix_len = slots[RTAX_NETMASK] ? prefix_len_of(ipv4_of(slots[RTAX_NETMASK])) : 32;
-        if (prefix_len < 2) continue;
+        if (!macos::route_occupies(prefix_len, static_cast<std::uint32_t>(message->rtm_flags))) continue;
         auto range = net::Cidr::containing(ipv4_of(destination), prefix_len);
         out.push_back({range, "the route " + range.to_string() + " on " + interface_name(message->rtm_index)});
     }

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-#include "netd/error.hpp"
+#include "kernel_error.hpp"
 
 namespace netd::platform {
 

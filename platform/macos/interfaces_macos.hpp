@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "macos_rules.hpp"
 #include "netd/net/ip.hpp"
 
 struct sockaddr;
@@ -10,10 +11,7 @@ struct sockaddr;
 namespace netd::platform {
 
 // An IPv4 address on an interface, as getifaddrs reports it.
-struct InterfaceIpv4 {
-    std::string interface;
-    net::InterfaceAddress address;
-};
+using InterfaceIpv4 = macos::HostAddress;
 
 // Every IPv4 address of the host (getifaddrs).
 std::vector<InterfaceIpv4> ipv4_addresses();

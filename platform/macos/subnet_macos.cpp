@@ -30,6 +30,9 @@ public:
     Subnet add(const net::Cidr& network, const std::string&) override {
         if (network.family() != net::Family::v4) fail(ErrorCode::invalid, "IPv6 subnets are not supported on macOS yet");
         auto address = net::InterfaceAddress::first_host_of(network);
+        // SIOCAIFADDR would take an address held already without a word,
+        // and the daemon would then count another's alias as its own.
+        macos::check_address_free(ipv4_addresses(), address);
         auto request = macos::alias_request(loopback, address);
         ifaliasreq alias{};
         static_assert(sizeof alias == sizeof request, "macos::AliasRequest must mirror struct ifaliasreq");

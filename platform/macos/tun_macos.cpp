@@ -1,15 +1,19 @@
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_dl.h>
 #include <net/if_utun.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/kern_control.h>
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sys_domain.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <map>
 
@@ -24,7 +28,7 @@ namespace {
 
 // Connects a utun control socket: unit 0 is the next free utun, N + 1 is
 // utunN. The interface lives exactly as long as this descriptor.
-UniqueFd open_utun(std::uint32_t unit, const std::string& wanted) {
+UniqueFd open_utun(std::uint32_t unit) {
     UniqueFd fd(::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL));
     if (!fd) fail_errno(errno, "opening a utun control socket");
     ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
@@ -38,7 +42,7 @@ UniqueFd open_utun(std::uint32_t unit, const std::string& wanted) {
     address.sc_id = info.ctl_id;
     address.sc_unit = unit;
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) < 0) {
-        if (errno == EBUSY) fail(ErrorCode::conflict, "interface " + wanted + " already exists");
+        if (errno == EBUSY) fail(ErrorCode::conflict, macos::utun_busy_message(unit));
         fail_errno(errno, "creating a utun interface");
     }
     return fd;
@@ -51,6 +55,31 @@ std::string utun_name(int fd) {
         fail_errno(errno, "reading the new utun's name (UTUN_OPT_IFNAME)");
     }
     return name;
+}
+
+// The kernel's layouts, which macos_rules.hpp writes byte for byte.
+static_assert(sizeof(ifaliasreq) == sizeof(macos::AliasRequest), "macos::AliasRequest must mirror struct ifaliasreq");
+static_assert(sizeof(rt_msghdr) == macos::rt_msghdr_size);
+static_assert(offsetof(rt_msghdr, rtm_flags) == 8 && offsetof(rt_msghdr, rtm_addrs) == 12 &&
+              offsetof(rt_msghdr, rtm_seq) == 20);
+static_assert(sizeof(sockaddr_dl) == 20 && offsetof(sockaddr_dl, sdl_index) == 2);
+
+// Routes `network` to the interface `name` (route add -net N -interface
+// name): a point-to-point address routes its destination alone. The route
+// goes with the interface when the utun closes.
+void route_to(const std::string& name, const net::Cidr& network) {
+    static std::int32_t sequence = 0;
+    auto index = ::if_nametoindex(name.c_str());
+    if (index == 0) fail_errno(errno, "finding " + name + "'s index");
+    auto message = macos::route_add_message(static_cast<std::uint16_t>(index), network, ++sequence);
+    UniqueFd fd(::socket(PF_ROUTE, SOCK_RAW, AF_INET));
+    if (!fd) fail_errno(errno, "opening a routing socket");
+    ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+    auto written = ::write(fd.get(), message.data(), message.size());
+    if (written < 0) fail_errno(errno, "routing " + network.to_string() + " to " + name + " (RTM_ADD)");
+    if (static_cast<std::size_t>(written) != message.size()) {
+        fail(ErrorCode::internal, "routing " + network.to_string() + " to " + name + ": a short write");
+    }
 }
 
 // utun interfaces, each alive while tun-daemon holds its descriptor: macOS
@@ -70,14 +99,16 @@ public:
         if (!spec.extra_addresses.empty() || !spec.routes.empty() || address6) {
             fail(ErrorCode::invalid, "extra_addresses, routes and ipv6 are not supported on macOS yet");
         }
+        macos::check_mtu(spec.mtu);
         auto unit = macos::utun_control_unit(spec.name);
-        auto fd = open_utun(unit, spec.name.value_or("utun"));
+        // SIOCAIFADDR would take an address held already without a word.
+        macos::check_address_free(ipv4_addresses(), address);
+        auto fd = open_utun(unit);
         auto name = utun_name(fd.get());
         // All or nothing: until the descriptor is kept below, a failure
         // closes it, and the utun goes with it.
-        auto request = macos::alias_request(name, address);
+        auto request = macos::point_to_point_alias_request(name, address);
         ifaliasreq alias{};
-        static_assert(sizeof alias == sizeof request, "macos::AliasRequest must mirror struct ifaliasreq");
         std::memcpy(&alias, &request, sizeof alias);
         if (::ioctl(control_.get(), SIOCAIFADDR, &alias) < 0) fail_errno(errno, "addressing " + name + " (SIOCAIFADDR)");
         ifreq interface{};
@@ -87,6 +118,7 @@ public:
         if (::ioctl(control_.get(), SIOCGIFFLAGS, &interface) < 0) fail_errno(errno, "reading " + name + "'s flags");
         interface.ifr_flags |= IFF_UP;
         if (::ioctl(control_.get(), SIOCSIFFLAGS, &interface) < 0) fail_errno(errno, "bringing " + name + " up");
+        route_to(name, address.network());
         held_.emplace(name, std::move(fd));
         return {name, address, std::nullopt, std::nullopt, std::nullopt, spec.mtu};
     }

@@ -294,7 +294,12 @@ std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::st
         }
     };
     auto pending = intents.pending(); // a copy: it shrinks as we go
-    for (const auto& [key, record] : pending) {
+    // Pairs, not structured bindings: the lambdas below use the key, and
+    // clang before 16 (Apple's with the macOS 12 SDK too) cannot capture a
+    // structured binding.
+    for (const auto& entry : pending) {
+        const auto& key = entry.first;
+        const auto& record = entry.second;
         if (auto found = present.find(key); found != present.end()) {
             // What was asked (an owner's name, say), updated with what the
             // kernel made of it.
@@ -307,7 +312,9 @@ std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::st
                     [&] { intents.abandon(key); });
         }
     }
-    for (const auto& [key, record] : present) {
+    for (const auto& entry : present) {
+        const auto& key = entry.first;
+        const auto& record = entry.second;
         if (intents.records().contains(key)) continue;
         attempt(key, "journaled " + key + ", which the kernel has and the journal had not",
                 [&] { intents.put(key, record); });

@@ -44,9 +44,13 @@ struct Peer {
 std::optional<Peer> unix_peer(int fd);
 
 // The owner of the other end of an accepted TCP connection, when that end is
-// a socket on this host in this network namespace (on Linux, found by its
-// 4-tuple with NETLINK_SOCK_DIAG; never on macOS yet); empty otherwise.
-// One short netlink request and answer, without waiting: made once per
+// a socket on this host in this network namespace; empty otherwise. On
+// Linux, found by its 4-tuple with NETLINK_SOCK_DIAG: one short netlink
+// request and answer, without waiting. On macOS, only for a loopback peer:
+// the socket with the reversed 4-tuple is looked for in every process
+// (libproc), within a bound on the sockets read, and its process's uid is
+// the owner (empty when none or several differing owners are found); this
+// is compiled against the macOS 12.0 SDK but has never run. Made once per
 // connection, at accept.
 std::optional<Peer> tcp_peer(int fd);
 

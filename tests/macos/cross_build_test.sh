@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The macOS build, cross-compiled here against an unpacked macOS SDK
+# (cmake/macos-cross.cmake): tun-daemon, subnet-daemon and netctl must
+# build without a warning, be Mach-O x86_64 executables, and tun-daemon must
+# reach the utun control (connect, ioctl, getsockopt and the control's name).
+# The SDK is $MACOS_SDK, else /opt/macos-sdk; without one this is skipped.
+# Prints "N passed, N failed"; exits 77 to skip.
+set -u
+source_dir=${1:?usage: cross_build_test.sh SOURCE_DIR BINARY_DIR [SKIP_REASON]}
+binary_dir=${2:?usage: cross_build_test.sh SOURCE_DIR BINARY_DIR [SKIP_REASON]}
+if [ -n "${3:-}" ]; then
+    echo "SKIP: $3"
+    exit 77
+fi
+sdk=${MACOS_SDK:-/opt/macos-sdk}
+if [ ! -d "$sdk/usr/include/c++/v1" ]; then
+    echo "SKIP: no macOS SDK at $sdk (set MACOS_SDK=DIR, or make test MACOS_SDK=DIR)"
+    exit 77
+fi
+build="$binary_dir/macos-cross"
+log="$build.log"
+passed=0 failed=0
+
+check() { # name, command...; returns the command's status
+    local name=$1
+    shift
+    if "$@"; then
+        echo "PASS: $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL: $name"
+        failed=$((failed + 1))
+        return 1
+    fi
+}
+
+# The host's compiler search paths must not reach the macOS build.
+cross() { env -u CPATH -u C_INCLUDE_PATH -u CPLUS_INCLUDE_PATH -u LIBRARY_PATH "$@"; }
+
+# A warning fails the compile (so a file that warned is built again next
+# time, and fails again); the linker's are looked for in the log.
+build() {
+    cross cmake -S "$source_dir" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$source_dir/cmake/macos-cross.cmake" \
+        -DMACOS_SDK="$sdk" -DCMAKE_BUILD_TYPE=Release -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >"$log" 2>&1 &&
+        cross cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target tun-daemon subnet-daemon netctl \
+            >>"$log" 2>&1
+}
+no_warnings() {
+    if grep -E 'warning:|CMake Warning' "$log"; then return 1; fi
+}
+if ! check "cross build against $sdk (log: $log)" build; then
+    tail -40 "$log"
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+check "no warning in the build" no_warnings
+
+# mach_header_64: magic 0xfeedfacf, cputype CPU_TYPE_X86_64 (0x01000007),
+# filetype MH_EXECUTE (2), all little-endian.
+macho_x86_64_executable() {
+    local header
+    header=$(od -A n -t x1 -N 16 "$1" | tr -d ' \n')
+    [ "${header:0:16}" = cffaedfe07000001 ] && [ "${header:24:8}" = 02000000 ]
+}
+for program in tun-daemon subnet-daemon netctl; do
+    check "$program is a Mach-O x86_64 executable" macho_x86_64_executable "$build/$program"
+done
+
+nm_tool=$(command -v llvm-nm || ls /usr/bin/llvm-nm-* 2>/dev/null | sort -V | tail -1)
+undefined() { "$nm_tool" -u "$build/tun-daemon"; }
+imports() { # symbol (as C names it)
+    [ -n "$nm_tool" ] && undefined | grep -qx "_$1"
+}
+for call in socket connect ioctl getsockopt; do
+    check "tun-daemon calls $call" imports $call
+done
+check "tun-daemon names the utun control" grep -qa com.apple.net.utun_control "$build/tun-daemon"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
