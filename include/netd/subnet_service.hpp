@@ -47,9 +47,10 @@ public:
     // Both journal the subnet before the kernel hears of it and record it
     // done after; when the journal refuses either, nothing is kept
     // (unavailable). remove() journals first and puts the intent back when
-    // the kernel refuses.
-    Subnet add(const net::Cidr& network);
-    Subnet allocate(int prefix_len);
+    // the kernel refuses. `ticket` is who waits for an IPv4 claim (see
+    // allocate_claimed): busy while it is undecided.
+    Subnet add(const net::Cidr& network, ClaimTicket ticket = 0);
+    Subnet allocate(int prefix_len, ClaimTicket ticket = 0);
     // The kernel's view, listed again only when the kernel has changed.
     const std::vector<Subnet>& list();
     Subnet get(const net::Cidr& network);

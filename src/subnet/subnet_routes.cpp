@@ -28,8 +28,8 @@ Subnet create(SubnetService& service, const Request& request) {
     if (cidr && prefix_len) {
         fail(ErrorCode::invalid, "give either \"cidr\" (a subnet) or \"prefix_len\" (a size to allocate), not both");
     }
-    if (cidr) return service.add(net::Cidr::parse(*cidr));
-    return service.allocate(prefix_len.value_or(service.policy().default_prefix_len));
+    if (cidr) return service.add(net::Cidr::parse(*cidr), request.id);
+    return service.allocate(prefix_len.value_or(service.policy().default_prefix_len), request.id);
 }
 
 } // namespace

@@ -155,8 +155,21 @@ protected:
         int home_;
     };
 
+    // GET /cluster/blocks as block -> node, once it lists `count` claims: the
+    // daemon's view follows etcd through a watch, milliseconds behind.
+    static std::map<std::string, std::string> settled_claims(HttpClient&& client, std::size_t count) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        auto held = claims(client);
+        while (held.size() != count && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            held = claims(client);
+        }
+        return held;
+    }
+
     // GET /cluster/blocks as block -> node.
-    static std::map<std::string, std::string> claims(HttpClient client) {
+    static std::map<std::string, std::string> claims(HttpClient&& client) { return claims(client); }
+    static std::map<std::string, std::string> claims(HttpClient& client) {
         auto reply = client.get("/cluster/blocks");
         EXPECT_EQ(reply.status, 200) << reply.body;
         std::map<std::string, std::string> out;
@@ -192,10 +205,10 @@ TEST_F(ClusterTest, ConcurrentAllocationsOnTwoHostsGetDistinctBlocks) {
     distinct.insert(from_b.begin(), from_b.end());
     EXPECT_EQ(distinct.size(), 100u);
     for (const auto& address : distinct) EXPECT_EQ(address.find("error"), std::string::npos) << address;
-    auto held = claims(a());
+    auto held = settled_claims(a(), 100);
     EXPECT_EQ(held.size(), 100u);
     EXPECT_EQ(std::count_if(held.begin(), held.end(), [](const auto& claim) { return claim.second == "host-a"; }), 50);
-    EXPECT_EQ(claims(b()), held) << "the hosts see different claims";
+    EXPECT_EQ(settled_claims(b(), 100), held) << "the hosts see different claims";
     EXPECT_EQ(ip_json("link show type tun").size(), 50u) << "host A's kernel";
 }
 
@@ -215,10 +228,15 @@ TEST_F(ClusterTest, AnExplicitBlockHeldByOneHostIsAConflictOnTheOther) {
     EXPECT_EQ(subnet.status, 409);
     EXPECT_NE(subnet.body.find("on node host-a"), std::string::npos) << subnet.body;
 
-    // Released once the kernel has let go of it.
+    // Released once the kernel has let go of it, a moment after the answer.
     EXPECT_EQ(a().del("/tun/site0").status, 204);
-    EXPECT_EQ(subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})").status, 201);
-    auto held = claims(a());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    HttpReply added;
+    do {
+        added = subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})");
+    } while (added.status == 409 && std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(added.status, 201) << added.body;
+    auto held = settled_claims(a(), 2);
     EXPECT_EQ(held["10.200.0.0/25"], "host-b");
     EXPECT_FALSE(held.contains("10.200.0.0/24"));
 }
