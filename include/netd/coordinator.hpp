@@ -82,10 +82,11 @@ public:
     // A claim that overlaps `range`, as last heard, this daemon's own
     // undecided ones included; nullopt when there is none.
     virtual std::optional<Claim> find_overlap(const net::Cidr& range) const = 0;
-    // Whether another node let go of a block overlapping `range` so recently
-    // that it may only have lost its lease and be about to claim it again:
-    // allocation passes such blocks over (an explicit range may take them).
-    virtual bool recently_freed(const net::Cidr&) const { return false; }
+    // The claim of another node on a block overlapping `range` that etcd
+    // dropped so recently (without that node letting go of it) that the node
+    // may only have lost its lease, and be about to claim it again: nothing
+    // takes such a block for one lease TTL. nullopt when there is none.
+    virtual std::optional<Claim> recently_dropped(const net::Cidr&) const { return std::nullopt; }
 
     // Asks for `block` for `name`, on behalf of `ticket`. Never waits: the
     // outcome when it is known at once, else pending, and outcome(ticket)

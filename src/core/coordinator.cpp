@@ -124,7 +124,7 @@ net::Cidr allocate_claimed(Allocator& allocator, int prefix_len, HostNetwork& ho
     }
     for (; attempt < max_claim_attempts; ++attempt) {
         auto block = allocator.allocate(prefix_len, host, held_now, [&](const net::Cidr& candidate) {
-            return !coordinator.find_overlap(candidate) && !coordinator.recently_freed(candidate);
+            return !coordinator.find_overlap(candidate) && !coordinator.recently_dropped(candidate);
         });
         if (auto settled = settle(coordinator.claim(ticket, block, name, attempt), allocator, host, coordinator)) {
             return *settled;
@@ -141,9 +141,15 @@ void claim_given(Coordinator& coordinator, const net::Cidr& pool, const net::Cid
         if (settle_given(*earlier, range)) return;
         attempt = earlier->attempt + 1;
     }
-    // No look at the claims as last heard first: they may lag, and only the
-    // claim itself says for sure whether the range is held elsewhere.
+    // The claims as last heard may lag: only the claim itself says for sure
+    // whether the range is held elsewhere.
     for (; attempt < max_claim_attempts; ++attempt) {
+        if (auto dropped = coordinator.recently_dropped(range)) {
+            fail(ErrorCode::conflict, range.to_string() + " overlaps " + dropped->block.to_string() + ", which " +
+                                          dropped->daemon + " on node " + dropped->node +
+                                          " held until moments ago: it is kept for that node for one lease TTL, "
+                                          "in case it only lost its lease");
+        }
         if (settle_given(coordinator.claim(ticket, range, name, attempt), range)) return;
     }
     gave_up(range.to_string());

@@ -85,6 +85,7 @@ EtcdCoordinator::~EtcdCoordinator() {
     lease_check_.notify_all();
     watch_pause_.notify_all();
     settled_.notify_all();
+    watched_.notify_all();
     gateway_.interrupt();
     for (auto& thread : threads_) thread.join();
 }
@@ -121,15 +122,17 @@ std::optional<Claim> EtcdCoordinator::find_overlap(const net::Cidr& range) const
     return std::nullopt;
 }
 
-bool EtcdCoordinator::recently_freed(const net::Cidr& range) const {
+std::optional<Claim> EtcdCoordinator::recently_dropped(const net::Cidr& range) const {
     std::lock_guard lock(mutex_);
-    while (auto block = freed_ranges_.find_overlap(range)) {
-        auto when = freed_.find(*block);
-        if (when != freed_.end() && Clock::now() - when->second < settings_.lease_ttl) return true;
-        if (when != freed_.end()) freed_.erase(when);
-        freed_ranges_.erase(*block);
+    while (auto block = dropped_ranges_.find_overlap(range)) {
+        auto found = dropped_.find(*block);
+        if (found != dropped_.end() && Clock::now() - found->second.second < settings_.lease_ttl) {
+            return found->second.first;
+        }
+        if (found != dropped_.end()) dropped_.erase(found);
+        dropped_ranges_.erase(*block);
     }
-    return false;
+    return std::nullopt;
 }
 
 ClaimOutcome EtcdCoordinator::claim(ClaimTicket ticket, const net::Cidr& block, const std::string& name,
@@ -336,7 +339,9 @@ void EtcdCoordinator::watch_loop() {
                 std::lock_guard lock(mutex_);
                 view_ = {};
                 for (const auto& [_, stored] : keys) view_.put(stored.claim);
+                watched_revision_ = revision;
             }
+            watched_.notify_all();
             failures = 0;
             auto all = keys_.all();
             gateway_.watch({{"key", base64(all.key)},
@@ -361,6 +366,7 @@ void EtcdCoordinator::apply(const json& message) {
         fail(ErrorCode::unavailable, "the etcd watch was cancelled: " + result.dump());
     }
     std::lock_guard lock(mutex_);
+    std::map<std::string, int> dropped; // by node, for the log
     for (const auto& event : result.value("events", json::array())) {
         auto kv = event.value("kv", json::object());
         auto key = unbase64(kv.value("key", ""));
@@ -368,11 +374,18 @@ void EtcdCoordinator::apply(const json& message) {
         if (!block) continue;
         if (event.value("type", "PUT") == "DELETE") {
             auto gone = view_.erase(*block);
+            bool let_go = released_.erase(*block) > 0;
             if (!gone) continue;
             if (!ours(*gone)) {
-                // Maybe its holder only lost its lease: it has a TTL to claim it again.
-                if (!freed_.contains(*block)) freed_ranges_.insert(*block);
-                freed_[*block] = Clock::now();
+                if (!let_go) {
+                    // Its holder may only have lost its lease: it has a TTL
+                    // to claim it again before anyone else may.
+                    if (!dropped_.contains(*block)) dropped_ranges_.insert(*block);
+                    dropped_[*block] = {*gone, Clock::now()};
+                    ++dropped[gone->node];
+                }
+                // A block held here but claimed elsewhere is free again: ours.
+                if (held_.contains(*block)) lose_reconciliation();
             } else if (held_.contains(*block)) {
                 spdlog::warn("the claim on {}, held here, is gone from etcd; claiming it again", block->to_string());
                 check_lease_now_ = true;
@@ -381,8 +394,27 @@ void EtcdCoordinator::apply(const json& message) {
             }
         } else if (auto claim = claim_of(key, unbase64(kv.value("value", "")))) {
             view_.put(*claim);
-            if (freed_.erase(*block) > 0) freed_ranges_.erase(*block);
+            // Claimed again by the node that held it: no longer kept for it.
+            auto dropped = dropped_.find(*block);
+            if (dropped != dropped_.end() && dropped->second.first.node == claim->node &&
+                dropped->second.first.daemon == claim->daemon) {
+                dropped_.erase(dropped);
+                dropped_ranges_.erase(*block);
+            }
+            auto value = json::parse(unbase64(kv.value("value", "")), nullptr, false);
+            if (value.is_object() && value.value("released", false)) released_.insert(*block);
         }
+    }
+    // The answer that creates the watch says where etcd is, not what the
+    // watch has delivered.
+    if (!result.value("created", false)) {
+        auto revision = std::stoll(result.value("header", json::object()).value("revision", "0"));
+        watched_revision_ = std::max<std::int64_t>(watched_revision_, revision);
+    }
+    watched_.notify_all();
+    for (const auto& [node, count] : dropped) {
+        spdlog::info("etcd dropped {} claims of node {} that it did not let go of: kept for it for {} s", count, node,
+                     settings_.lease_ttl.count());
     }
 }
 
@@ -398,13 +430,22 @@ void EtcdCoordinator::work_loop() {
             auto generation = generation_;
             lock.unlock();
             std::string why;
+            bool lease_lost = false;
             try {
                 reconcile(held);
             } catch (const std::exception& error) {
                 why = error.what();
                 if (why.empty()) why = "reconciliation failed";
+                lease_lost = is_lost_lease(error);
             }
             lock.lock();
+            if (lease_lost) {
+                // Begun before the lease keeper found the lease gone: again,
+                // under a new one.
+                spdlog::info("etcd no longer has the lease {}; reconciling under a new one", lease_);
+                lease_.clear();
+                continue;
+            }
             reconcile_tried_ = true;
             if (why.empty()) {
                 if (generation == generation_) reconciled_ = true;
@@ -498,13 +539,41 @@ void EtcdCoordinator::work_loop() {
 
 ClaimOutcome EtcdCoordinator::run_claim(const Job& job, const std::string& lease) {
     bool granted = false;
-    auto holder = claim_txn(job.block, job.name, now_rfc3339(), lease, granted);
-    if (granted) return {ClaimOutcome::State::granted, job.block, job.attempt, {}, {}};
+    std::int64_t revision = 0;
+    auto holder = claim_txn(job.block, job.name, now_rfc3339(), lease, granted, &revision);
+    if (granted) {
+        // A key absent now may be one etcd just dropped with another node's
+        // lease, which that node gets a TTL to claim again. Whether it was
+        // is known once the watch has seen every change before this claim.
+        auto dropped = dropped_before(job.block, revision);
+        if (!dropped) return {ClaimOutcome::State::granted, job.block, job.attempt, {}, {}};
+        release_at(job.block, {job.block, settings_.node, settings_.daemon, job.name, ""}, std::to_string(revision),
+                   lease);
+        holder = dropped;
+    }
     // A race lost (or a block held elsewhere): the request tries another.
     spdlog::info("the claim on {} (attempt {}) lost to {}", job.block.to_string(), job.attempt + 1,
                  holder ? holder->block.to_string() + " of " + holder->daemon + " on node " + holder->node
                         : std::string("a claim gone since"));
+    {
+        std::lock_guard lock(mutex_);
+        if (granted) ++conflicts_;
+    }
     return {ClaimOutcome::State::lost, job.block, job.attempt, holder, {}};
+}
+
+std::optional<Claim> EtcdCoordinator::dropped_before(const net::Cidr& block, std::int64_t revision) {
+    std::unique_lock lock(mutex_);
+    // Only this claim's own put unseen: nothing else happened in between.
+    if (revision > watched_revision_ + 1 &&
+        !watched_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || watched_revision_ >= revision; })) {
+        spdlog::warn("the etcd watch is behind: the claim on {} is kept without knowing whether etcd had just "
+                     "dropped an overlapping one",
+                     block.to_string());
+        return std::nullopt;
+    }
+    lock.unlock();
+    return recently_dropped(block);
 }
 
 void EtcdCoordinator::run_release(const net::Cidr& block) {
@@ -513,7 +582,19 @@ void EtcdCoordinator::run_release(const net::Cidr& block) {
     auto keys = read_keys({key, ""}, revision);
     auto found = keys.find(block);
     if (found == keys.end() || !ours(found->second.claim)) return;
-    delete_if_unchanged(key, found->second.mod_revision);
+    release_at(block, found->second.claim, found->second.mod_revision, found->second.lease);
+}
+
+void EtcdCoordinator::release_at(const net::Cidr& block, const Claim& claim, const std::string& mod_revision,
+                                 const std::string& lease) {
+    // Marked released first, so that other nodes see it let go of, not
+    // dropped with a lost lease (which they would keep for us for a TTL).
+    auto key = keys_.key_of(block);
+    auto value = json::parse(value_of(claim.name, claim.created));
+    value["released"] = true;
+    auto marked = put_if_unchanged(key, mod_revision, value.dump(), lease, true);
+    if (!marked) return; // changed hands meanwhile: not ours to delete
+    delete_if_unchanged(key, *marked);
 }
 
 void EtcdCoordinator::reconcile(const std::map<net::Cidr, std::string>& held) {
@@ -615,7 +696,8 @@ std::map<net::Cidr, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(const Ke
 }
 
 std::optional<Claim> EtcdCoordinator::claim_txn(const net::Cidr& block, const std::string& name,
-                                                const std::string& created, const std::string& lease, bool& granted) {
+                                                const std::string& created, const std::string& lease, bool& granted,
+                                                std::int64_t* revision) {
     // Only the keys that can overlap `block` are compared (see ClaimKeys);
     // when one is there, the failure branch reads them, to name the holder.
     auto inside = keys_.starting_inside(block);
@@ -631,6 +713,7 @@ std::optional<Claim> EtcdCoordinator::claim_txn(const net::Cidr& block, const st
            {{"key", base64(keys_.key_of(block))}, {"value", base64(value_of(name, created))}, {"lease", lease}}}}});
     auto answer = gateway_.post("/v3/kv/txn", {{"compare", compare}, {"success", put}, {"failure", holders}});
     granted = answer.value("succeeded", false);
+    if (revision) *revision = std::stoll(answer.value("header", json::object()).value("revision", "0"));
     std::lock_guard lock(mutex_);
     ++transactions_;
     if (granted) return std::nullopt;
@@ -643,16 +726,20 @@ std::optional<Claim> EtcdCoordinator::claim_txn(const net::Cidr& block, const st
     return std::nullopt;
 }
 
-bool EtcdCoordinator::put_if_unchanged(const std::string& key, const std::string& mod_revision,
-                                       const std::string& value, const std::string& lease) {
+std::optional<std::string> EtcdCoordinator::put_if_unchanged(const std::string& key, const std::string& mod_revision,
+                                                             const std::string& value, const std::string& lease,
+                                                             bool releasing) {
     auto encoded = base64(key);
     auto answer = gateway_.post(
         "/v3/kv/txn",
         {{"compare", at_revision(encoded, mod_revision)},
          {"success", json::array({{{"request_put", {{"key", encoded}, {"value", base64(value)}, {"lease", lease}}}}})}});
-    std::lock_guard lock(mutex_);
-    ++transactions_;
-    return answer.value("succeeded", false);
+    if (!releasing) {
+        std::lock_guard lock(mutex_);
+        ++transactions_;
+    }
+    if (!answer.value("succeeded", false)) return std::nullopt;
+    return answer.value("header", json::object()).value("revision", "0");
 }
 
 bool EtcdCoordinator::delete_if_unchanged(const std::string& key, const std::string& mod_revision) {

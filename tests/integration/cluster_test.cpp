@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon_process.hpp"
+#include "etcd_server.hpp"
 #include "http_client.hpp"
 #include "kernel_view.hpp"
 #include "netns.hpp"
@@ -29,55 +30,7 @@ namespace {
 
 constexpr const char* host_a_address = "192.168.77.1"; // outside the pool, 10.0.0.0/8
 constexpr const char* host_b_address = "192.168.77.2";
-constexpr unsigned short etcd_port = 2379;
 constexpr int lease_ttl = 3;
-
-// etcd with a data directory of its own, kept across restarts of the process.
-class EtcdServer {
-public:
-    explicit EtcdServer(std::string data_dir) : data_dir_(std::move(data_dir)) {}
-    ~EtcdServer() { stop(); }
-
-    void start() {
-        std::vector<std::string> args{"etcd",
-                                      "--name", "netd-test",
-                                      "--data-dir", data_dir_,
-                                      "--listen-client-urls",
-                                      "http://" + std::string(host_a_address) + ":2379",
-                                      "--advertise-client-urls",
-                                      "http://" + std::string(host_a_address) + ":2379",
-                                      "--listen-peer-urls", "http://127.0.0.1:2380",
-                                      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-                                      "--initial-cluster", "netd-test=http://127.0.0.1:2380"};
-        pid_ = fork();
-        if (pid_ == 0) {
-            int log = ::open((data_dir_ + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-            dup2(log, STDOUT_FILENO);
-            dup2(log, STDERR_FILENO);
-            std::vector<char*> argv;
-            for (auto& arg : args) argv.push_back(arg.data());
-            argv.push_back(nullptr);
-            execvp("etcd", argv.data());
-            _exit(127);
-        }
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (!port_open(host_a_address, etcd_port) && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        ASSERT_TRUE(port_open(host_a_address, etcd_port)) << "etcd did not start; see " << data_dir_ << ".log";
-    }
-
-    void stop() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-
-private:
-    std::string data_dir_;
-    pid_t pid_ = -1;
-};
 
 class ClusterTest : public NetnsTest {
 protected:
@@ -100,7 +53,7 @@ protected:
         sh("ip addr add " + std::string(host_a_address) + "/30 dev netd-a && ip link set netd-a up");
         sh("ip -n " + host_b_ + " addr add " + host_b_address + "/30 dev netd-b");
         sh("ip -n " + host_b_ + " link set netd-b up && ip -n " + host_b_ + " link set lo up");
-        etcd_ = std::make_unique<EtcdServer>(dir_ + "/etcd");
+        etcd_ = std::make_unique<EtcdServer>(dir_ + "/etcd", host_a_address);
         etcd_->start();
     }
 
@@ -293,10 +246,14 @@ TEST_F(ClusterTest, ARestartedHostKeepsItsBlocksAndADeadOnesFreeAfterTheTtl) {
     EXPECT_EQ(claims(b()), before) << "a block changed hands";
     EXPECT_EQ(b().post("/tun", wanted).status, 409);
 
-    // Gone for longer than the TTL: its blocks are free for the other host.
+    // Gone for longer than the TTL: its blocks are dropped, and kept for it
+    // one TTL more (it may only have lost its lease); then they are free for
+    // the other host.
     daemon_a->stop(SIGKILL);
     EXPECT_EQ(b().post("/tun", wanted).status, 409);
     std::this_thread::sleep_for(std::chrono::seconds(lease_ttl + 2));
+    EXPECT_EQ(b().post("/tun", wanted).status, 409) << "a dropped block was free before its node had a TTL";
+    std::this_thread::sleep_for(std::chrono::seconds(lease_ttl));
     auto taken = b().post("/tun", wanted);
     EXPECT_EQ(taken.status, 201) << taken.body;
     EXPECT_EQ(claims(b())[a_block], "host-b");

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -63,7 +64,7 @@ public:
     // Coordinator, for the I/O thread: none of these waits for etcd.
     std::vector<Claim> claims() const override;
     std::optional<Claim> find_overlap(const net::Cidr& range) const override;
-    bool recently_freed(const net::Cidr& range) const override;
+    std::optional<Claim> recently_dropped(const net::Cidr& range) const override;
     ClaimOutcome claim(ClaimTicket ticket, const net::Cidr& block, const std::string& name, int attempt) override;
     std::optional<ClaimOutcome> outcome(ClaimTicket ticket) override;
     void release(const net::Cidr& block) noexcept override;
@@ -115,6 +116,9 @@ private:
                      const std::string& lease, std::vector<std::string>& lost);
     ClaimOutcome run_claim(const Job& job, const std::string& lease);
     void run_release(const net::Cidr& block);
+    // Deletes our claim on `block` if still at `mod_revision`, marked released first.
+    void release_at(const net::Cidr& block, const Claim& claim, const std::string& mod_revision,
+                    const std::string& lease);
     void apply(const nlohmann::json& message);
 
     // etcd, through the gateway.
@@ -125,9 +129,15 @@ private:
     // Puts `block`'s key for `name` if no overlapping key exists: the holder
     // when one does; nullopt and `granted` when the put was made.
     std::optional<Claim> claim_txn(const net::Cidr& block, const std::string& name, const std::string& created,
-                                   const std::string& lease, bool& granted);
-    bool put_if_unchanged(const std::string& key, const std::string& mod_revision, const std::string& value,
-                          const std::string& lease);
+                                   const std::string& lease, bool& granted, std::int64_t* revision = nullptr);
+    // The claim etcd dropped (see recently_dropped) that overlaps `block`,
+    // once the watch has seen every change before `revision`.
+    std::optional<Claim> dropped_before(const net::Cidr& block, std::int64_t revision);
+    // The key's new revision when it was put; `releasing` puts are not
+    // claim transactions.
+    std::optional<std::string> put_if_unchanged(const std::string& key, const std::string& mod_revision,
+                                                const std::string& value, const std::string& lease,
+                                                bool releasing = false);
     bool delete_if_unchanged(const std::string& key, const std::string& mod_revision);
     std::string value_of(const std::string& name, const std::string& created) const;
     bool ours(const Claim& claim) const;
@@ -142,7 +152,8 @@ private:
     EtcdGateway gateway_;
 
     mutable std::mutex mutex_;
-    std::condition_variable work_ready_, lease_check_, watch_pause_, settled_;
+    std::condition_variable work_ready_, lease_check_, watch_pause_, settled_, watched_;
+    std::int64_t watched_revision_ = 0; // the last revision the watch has seen
     bool stopping_ = false;
     bool check_lease_now_ = false;
     std::string lease_; // "" until granted
@@ -157,8 +168,11 @@ private:
     std::map<ClaimTicket, Waiting> waiting_;
     std::map<net::Cidr, std::string> held_;
     ClaimView view_;
-    mutable std::map<net::Cidr, Clock::time_point> freed_; // other nodes' blocks, when they were let go
-    mutable net::RangeSet freed_ranges_;
+    // Other nodes' claims that etcd dropped without their letting go, and when.
+    mutable std::map<net::Cidr, std::pair<Claim, Clock::time_point>> dropped_;
+    mutable net::RangeSet dropped_ranges_;
+    // Claims whose holder marked them released, just before deleting them.
+    std::set<net::Cidr> released_;
     std::vector<std::string> lost_;
     std::uint64_t transactions_ = 0, conflicts_ = 0, leases_lost_ = 0;
 
