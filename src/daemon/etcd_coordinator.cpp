@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/error.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd {
 namespace {
@@ -91,9 +92,20 @@ EtcdCoordinator::~EtcdCoordinator() {
 }
 
 void EtcdCoordinator::start(std::chrono::milliseconds patience) {
-    threads_.emplace_back([this] { keep_lease_loop(); });
-    threads_.emplace_back([this] { watch_loop(); });
-    threads_.emplace_back([this] { work_loop(); });
+    // Talking to etcd needs no capability: each thread gives up the
+    // CAP_NET_ADMIN it inherits.
+    threads_.emplace_back([this] {
+        platform::drop_thread_privileges();
+        keep_lease_loop();
+    });
+    threads_.emplace_back([this] {
+        platform::drop_thread_privileges();
+        watch_loop();
+    });
+    threads_.emplace_back([this] {
+        platform::drop_thread_privileges();
+        work_loop();
+    });
     std::unique_lock lock(mutex_);
     if (!settled_.wait_for(lock, patience, [this] { return reconciled_ || (reconcile_tried_ && !reachable_); })) {
         spdlog::warn("the claims are not reconciled with etcd after {} ms; serving, and allocating once they are",

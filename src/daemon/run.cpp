@@ -411,11 +411,12 @@ std::optional<platform::Account> become(const Options& options) {
 
 // Flushes the logs every second on a thread of its own, so that lines of
 // requests already answered reach the disk whatever the I/O thread is doing.
-// Made once privileges are dropped, so that it keeps none of root's.
+// Made once privileges are dropped, and it gives up even CAP_NET_ADMIN.
 class LogFlusher {
 public:
     LogFlusher()
         : thread_([this] {
+              platform::drop_thread_privileges(); // it needs none
               std::unique_lock lock(mutex_);
               while (!stopping_) {
                   stop_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });

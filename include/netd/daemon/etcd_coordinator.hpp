@@ -56,7 +56,8 @@ public:
     EtcdCoordinator& operator=(const EtcdCoordinator&) = delete;
 
     // Starts the threads, once the daemon has dropped its privileges (a
-    // thread keeps those of the thread that made it), and waits for the
+    // thread starts with those of the thread that made it; these then give
+    // up the rest), and waits for the
     // first reconciliation, up to `patience` or the first failure to reach
     // etcd: at start, waiting is allowed.
     void start(std::chrono::milliseconds patience);
