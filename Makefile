@@ -98,13 +98,13 @@ else
 	@$(MAKE) --no-print-directory macos-cross-deps
 	@echo "make test: the macOS cross build runs too, against the SDK at $(MACOS_SDK)"
 endif
-	cd $(BUILD_DIR) && $(SUDO) env MACOS_SDK=$(abspath $(MACOS_SDK)) ctest --output-on-failure -j 1
+	cd $(BUILD_DIR) && $(SUDO) env MACOS_SDK=$(abspath $(MACOS_SDK)) ctest --output-on-failure -j 1 -LE bench
 
 # The whole suite again, built with sanitizers: $(call sanitized_suite,DIR,FLAGS).
 define sanitized_suite
 	cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(2)" -DCMAKE_EXE_LINKER_FLAGS="$(2)"
 	cmake --build $(1) -j $(JOBS)
-	cd $(1) && $(SUDO) env MACOS_SDK=$(abspath $(MACOS_SDK)) ctest --output-on-failure -j 1
+	cd $(1) && $(SUDO) env MACOS_SDK=$(abspath $(MACOS_SDK)) ctest --output-on-failure -j 1 -LE bench
 endef
 
 # AddressSanitizer and UBSan (CI runs this).
@@ -159,8 +159,11 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="libbenchmark-dev wrk nginx-light" BREW_PACKAGES="google-benchmark wrk nginx"
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target block_pool_bench tun_bench tun-daemon subnet-daemon
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target block_pool_bench tun_bench tun-daemon subnet-daemon integration_tests
 	$(SUDO) bench/run.sh $(BUILD_DIR)
+	# Many hosts around one etcd (tests/integration/many_hosts_test.cpp), large;
+	# NETD_SCALE_TIMING=1 also holds the time per allocation to 3x one host's.
+	cd $(BUILD_DIR) && $(SUDO) ctest -L bench --output-on-failure
 
 clean:
 	rm -rf $(BUILD_DIR) build-sanitize build-tsan build-fuzz $(MACOS_BUILD_DIR) var

@@ -43,6 +43,11 @@ public:
     void hold(const net::Cidr& range);
     void release(const net::Cidr& range);
 
+    // Starts every search at a point of the pool drawn from `seed` (0: its
+    // beginning), so that hosts sharing the pool do not all race for its
+    // first free block (Coordinator::spread).
+    void spread(std::uint64_t seed);
+
     // Free /prefix_len blocks, by the bitmap (for metrics and tests).
     std::uint64_t free_blocks(int prefix_len);
 
@@ -52,6 +57,7 @@ private:
     net::Cidr pool_;
     std::map<int, net::BlockPool> pools_;
     std::set<net::Cidr> held_;
+    std::uint64_t seed_ = 0;
 };
 
 } // namespace netd

@@ -51,9 +51,10 @@ public:
     // (unavailable). remove() journals first and puts the intent back when
     // the kernel refuses. `owner`, the user a self-service create is for,
     // goes into the subnet's intent, the one place that can hold it (see
-    // Subnet::owner).
-    Subnet add(const net::Cidr& network, std::optional<std::uint32_t> owner = {});
-    Subnet allocate(int prefix_len, std::optional<std::uint32_t> owner = {});
+    // Subnet::owner). `ticket` is who waits for an IPv4 claim (see
+    // allocate_claimed): busy while it is undecided.
+    Subnet add(const net::Cidr& network, std::optional<std::uint32_t> owner = {}, ClaimTicket ticket = 0);
+    Subnet allocate(int prefix_len, std::optional<std::uint32_t> owner = {}, ClaimTicket ticket = 0);
     // The kernel's view, each subnet with its owner from the journal; listed
     // again only when the kernel has changed (the journal changes only
     // along with it: an owner is journaled before the kernel adds the subnet).

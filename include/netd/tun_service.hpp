@@ -59,7 +59,9 @@ public:
     // for overlap like the extra addresses and routes: 409). The create is
     // journaled before the kernel is asked and recorded as done after; when
     // the journal refuses either, nothing is kept (unavailable).
-    TunInterface create(const TunSpec& spec, const TunAddressing& addressing = {});
+    // `ticket` is who waits for the IPv4 block's claim (see allocate_claimed):
+    // busy while it is undecided.
+    TunInterface create(const TunSpec& spec, const TunAddressing& addressing = {}, ClaimTicket ticket = 0);
     // The kernel's view, listed again only when the kernel has changed.
     const std::vector<TunInterface>& list();
     TunInterface get(const std::string& name);

@@ -13,6 +13,7 @@ net::BlockPool& Allocator::pool_for(int prefix_len) {
     auto it = pools_.find(prefix_len);
     if (it != pools_.end()) return it->second;
     net::BlockPool fresh(pool_, prefix_len);
+    fresh.start_at(seed_);
     for (const auto& range : held_) fresh.occupy(range);
     return pools_.emplace(prefix_len, std::move(fresh)).first->second;
 }
@@ -65,6 +66,11 @@ net::Cidr Allocator::allocate(int prefix_len, HostNetwork& host, const std::func
     }
     hold(*block);
     return *block;
+}
+
+void Allocator::spread(std::uint64_t seed) {
+    seed_ = seed;
+    for (auto& [_, pool] : pools_) pool.start_at(seed);
 }
 
 std::uint64_t Allocator::free_blocks(int prefix_len) { return pool_for(prefix_len).free_count(); }

@@ -14,6 +14,7 @@ SubnetService::SubnetService(SubnetBackend& backend, HostNetwork& host, Intents&
       coordinator_(coordinator) {
     net::check_family(policy.pool, net::Family::v4, "--pool");
     net::check_family(policy.pool6, net::Family::v6, "--pool6");
+    allocator_.spread(coordinator.spread());
     sync();
 }
 
@@ -37,7 +38,7 @@ void SubnetService::check_prefix_len(const net::Cidr& network) const {
     }
 }
 
-Subnet SubnetService::add(const net::Cidr& network, std::optional<std::uint32_t> owner) {
+Subnet SubnetService::add(const net::Cidr& network, std::optional<std::uint32_t> owner, ClaimTicket ticket) {
     check_prefix_len(network);
     net::check_assignable(network);
     net::check_host_address(net::InterfaceAddress::first_host_of(network)); // what goes on the host
@@ -57,7 +58,7 @@ Subnet SubnetService::add(const net::Cidr& network, std::optional<std::uint32_t>
         }
         fail(ErrorCode::conflict, network.to_string() + " overlaps " + occupant->holder);
     }
-    claim_given(coordinator_, policy_.pool, network, "");
+    claim_given(coordinator_, policy_.pool, network, "", ticket);
     try {
         auto subnet = add_journaled(network, owner);
         allocator_.hold(network);
@@ -125,11 +126,11 @@ std::vector<Restored> SubnetService::restore(bool kernel_restarted) {
         kernel_restarted);
 }
 
-Subnet SubnetService::allocate(int prefix_len, std::optional<std::uint32_t> owner) {
+Subnet SubnetService::allocate(int prefix_len, std::optional<std::uint32_t> owner, ClaimTicket ticket) {
     net::check_prefix_len(prefix_len, policy_.min_prefix_len, policy_.max_prefix_len);
     std::lock_guard host_lock(host_);
     auto block = allocate_claimed(allocator_, prefix_len, host_, [this] { return held_by(backend_.list()); },
-                                  coordinator_, "");
+                                  coordinator_, "", ticket);
     try {
         return add_journaled(block, owner);
     } catch (...) {

@@ -73,6 +73,7 @@ TunService::TunService(TunBackend& backend, HostNetwork& host, Intents& intents,
       coordinator_(coordinator) {
     check_pool(pool, net::Family::v4, block_prefix_len);
     check_pool(pool6, net::Family::v6, block6_prefix_len);
+    allocator_.spread(coordinator.spread());
     sync();
 }
 
@@ -127,7 +128,8 @@ void TunService::check_free(const std::vector<net::Cidr>& ranges) {
     }
 }
 
-TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addressing) {
+TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addressing,
+                               ClaimTicket ticket) {
     // A persistent TUN with neither owner nor group lets anyone who may open
     // /dev/net/tun (0666 on most distributions) attach to it and read what
     // the host routes into it: it belongs to root unless the client says whom.
@@ -165,7 +167,7 @@ TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addre
         if (!addressing.address) {
             allocated.push_back(allocate_claimed(allocator_, addressing.prefix_len, host_,
                                                  [this] { return held_by(backend_.list()); }, coordinator_,
-                                                 claim_name));
+                                                 claim_name, ticket));
             claimed = allocated.back();
             address = net::InterfaceAddress::first_host_of(allocated.back());
         }
@@ -180,7 +182,7 @@ TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addre
         ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
         check_free(ranges);
         if (addressing.address) {
-            claim_given(coordinator_, allocator_.pool(), address.network(), claim_name);
+            claim_given(coordinator_, allocator_.pool(), address.network(), claim_name, ticket);
             claimed = address.network();
         }
         // Write ahead: the create is in the journal before the kernel hears

@@ -1,48 +1,18 @@
 #include "netd/daemon/etcd_coordinator.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <ctime>
-#include <set>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
 #include "netd/error.hpp"
-#include "netd/http/client.hpp"
+#include "netd/platform/platform.hpp"
 
 namespace netd {
 namespace {
 
-constexpr char base64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// etcd's gateway carries keys and values as base64 (JSON has no bytes).
-std::string base64(const std::string& bytes) {
-    std::string out;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (unsigned char byte : bytes) {
-        buffer = buffer << 8 | byte;
-        bits += 8;
-        while (bits >= 6) out += base64_digits[(buffer >> (bits -= 6)) & 63];
-    }
-    if (bits > 0) out += base64_digits[(buffer << (6 - bits)) & 63];
-    while (out.size() % 4 != 0) out += '=';
-    return out;
-}
-
-std::string unbase64(const std::string& text) {
-    std::string out;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : text) {
-        const char* digit = std::strchr(base64_digits, c);
-        if (c == '=' || !digit || c == '\0') break;
-        buffer = buffer << 6 | static_cast<std::uint32_t>(digit - base64_digits);
-        bits += 6;
-        if (bits >= 8) out += static_cast<char>((buffer >> (bits -= 8)) & 0xff);
-    }
-    return out;
-}
+using nlohmann::json;
 
 std::string now_rfc3339() {
     auto now = std::time(nullptr);
@@ -53,11 +23,35 @@ std::string now_rfc3339() {
     return text;
 }
 
-// The keys after `prefix` in etcd's order: the prefix with its last byte
-// raised by one.
-std::string range_end_of(std::string prefix) {
-    prefix.back() = static_cast<char>(prefix.back() + 1);
-    return prefix;
+json at_revision(const std::string& encoded_key, const std::string& mod_revision) {
+    return json::array({{{"key", encoded_key}, {"target", "MOD"}, {"result", "EQUAL"}, {"mod_revision", mod_revision}}});
+}
+
+// "No key here": etcd compares a range with no key in it as a key of version 0.
+json absent(const std::string& key, const std::string& range_end = "") {
+    json compare{{"key", base64(key)}, {"target", "VERSION"}, {"result", "EQUAL"}, {"version", "0"}};
+    if (!range_end.empty()) compare["range_end"] = base64(range_end);
+    return compare;
+}
+
+double uniform() {
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0, 1)(random);
+}
+
+// After a failure to reach etcd, the next try: 100 ms doubling to 5 s, with
+// jitter, so that a fleet does not come back in step.
+std::chrono::milliseconds backoff(int failures) {
+    auto cap = std::min<long long>(5000, 100LL << std::min(failures, 6));
+    return std::chrono::milliseconds(cap / 2 + static_cast<long long>(uniform() * static_cast<double>(cap / 2)));
+}
+
+// A claim granted to a request that has not come back for it this long was
+// given up on (the session answers 503 after Server::busy_patience, 2 s).
+constexpr std::chrono::seconds orphan_age{10};
+
+bool is_lost_lease(const std::exception& error) {
+    return std::string_view(error.what()).find("lease not found") != std::string_view::npos;
 }
 
 } // namespace
@@ -81,216 +75,691 @@ std::vector<std::string> parse_etcd_endpoints(const std::string& flag) {
 }
 
 EtcdCoordinator::EtcdCoordinator(EtcdSettings settings)
-    : settings_(std::move(settings)), prefix_("/netd/v1/" + settings_.pool.to_string() + "/blocks/"),
-      range_end_(range_end_of(prefix_)) {}
+    : settings_(std::move(settings)), keys_(settings_.pool), gateway_(settings_.endpoints) {}
 
-nlohmann::json EtcdCoordinator::post(const std::string& path, const nlohmann::json& body) {
-    std::string failures;
-    for (const auto& endpoint : settings_.endpoints) {
-        try {
-            auto reply = http::call({endpoint, ""}, "POST", path, body.dump(), "", std::chrono::seconds(2));
-            auto answer = nlohmann::json::parse(reply.body, nullptr, false);
-            if (reply.status != 200 || answer.is_discarded()) {
-                auto message = answer.is_object() ? answer.value("message", reply.body) : reply.body;
-                fail(ErrorCode::unavailable, "etcd at " + endpoint + " answered " + std::to_string(reply.status) +
-                                                 " to " + path + ": " + message);
-            }
-            return answer;
-        } catch (const http::Unreachable& error) {
-            failures += (failures.empty() ? "" : "; ") + endpoint + ": " + error.what();
-        }
+EtcdCoordinator::~EtcdCoordinator() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
     }
-    fail(ErrorCode::unavailable, "etcd is out of reach (" + failures + "); no block is allocated without its claim");
+    work_ready_.notify_all();
+    lease_check_.notify_all();
+    watch_pause_.notify_all();
+    settled_.notify_all();
+    watched_.notify_all();
+    gateway_.interrupt();
+    for (auto& thread : threads_) thread.join();
 }
 
-std::string EtcdCoordinator::key_of(const net::Cidr& block) const { return prefix_ + block.to_string(); }
+void EtcdCoordinator::start(std::chrono::milliseconds patience) {
+    // Talking to etcd needs no capability: each thread gives up the
+    // CAP_NET_ADMIN it inherits.
+    threads_.emplace_back([this] {
+        platform::drop_thread_privileges();
+        keep_lease_loop();
+    });
+    threads_.emplace_back([this] {
+        platform::drop_thread_privileges();
+        watch_loop();
+    });
+    threads_.emplace_back([this] {
+        platform::drop_thread_privileges();
+        work_loop();
+    });
+    std::unique_lock lock(mutex_);
+    if (!settled_.wait_for(lock, patience, [this] { return reconciled_ || (reconcile_tried_ && !reachable_); })) {
+        spdlog::warn("the claims are not reconciled with etcd after {} ms; serving, and allocating once they are",
+                     patience.count());
+    }
+}
+
+// ---- the I/O thread's side: memory only ----
+
+std::vector<Claim> EtcdCoordinator::claims() const {
+    std::lock_guard lock(mutex_);
+    return view_.claims();
+}
+
+std::optional<Claim> EtcdCoordinator::find_overlap(const net::Cidr& range) const {
+    std::lock_guard lock(mutex_);
+    if (const auto* claim = view_.find_overlap(range)) return *claim;
+    // Blocks this daemon is claiming for other requests, not heard back yet.
+    for (const auto& [_, waiting] : waiting_) {
+        const auto& outcome = waiting.outcome;
+        if ((outcome.state == ClaimOutcome::State::pending || outcome.state == ClaimOutcome::State::granted) &&
+            outcome.block.overlaps(range)) {
+            return Claim{outcome.block, settings_.node, settings_.daemon, waiting.name, ""};
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<Claim> EtcdCoordinator::recently_dropped(const net::Cidr& range) const {
+    std::lock_guard lock(mutex_);
+    while (auto block = dropped_ranges_.find_overlap(range)) {
+        auto found = dropped_.find(*block);
+        if (found != dropped_.end() && Clock::now() - found->second.second < settings_.lease_ttl) {
+            return found->second.first;
+        }
+        if (found != dropped_.end()) dropped_.erase(found);
+        dropped_ranges_.erase(*block);
+    }
+    return std::nullopt;
+}
+
+ClaimOutcome EtcdCoordinator::claim(ClaimTicket ticket, const net::Cidr& block, const std::string& name,
+                                    int attempt) {
+    std::lock_guard lock(mutex_);
+    ClaimOutcome pending{ClaimOutcome::State::pending, block, attempt, {}, {}};
+    auto now = Clock::now();
+    waiting_[ticket] = {pending, name, now};
+    jobs_.emplace(now + claim_retry_delay(attempt, uniform()), Job{Job::Kind::claim, ticket, block, name, attempt});
+    work_ready_.notify_all();
+    return pending;
+}
+
+std::optional<ClaimOutcome> EtcdCoordinator::outcome(ClaimTicket ticket) {
+    std::lock_guard lock(mutex_);
+    auto found = waiting_.find(ticket);
+    if (found == waiting_.end()) return std::nullopt;
+    auto outcome = found->second.outcome;
+    found->second.touched = Clock::now();
+    if (outcome.state == ClaimOutcome::State::pending) return outcome;
+    // Handed over: a granted block is held from now on, for reconciliation.
+    if (outcome.state == ClaimOutcome::State::granted) held_[outcome.block] = found->second.name;
+    waiting_.erase(found);
+    return outcome;
+}
+
+void EtcdCoordinator::release(const net::Cidr& block) noexcept {
+    // Ranges outside the pool are never claimed (claim_given).
+    if (block.family() != net::Family::v4 || !settings_.pool.overlaps(block)) return;
+    std::lock_guard lock(mutex_);
+    held_.erase(block);
+    jobs_.emplace(Clock::now(), Job{Job::Kind::release, 0, block, "", 0});
+    work_ready_.notify_all();
+}
+
+std::uint64_t EtcdCoordinator::spread() const {
+    // FNV-1a of who we are: stable across restarts, different per host.
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (char c : settings_.node + "/" + settings_.daemon) {
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    return hash;
+}
+
+void EtcdCoordinator::track(const HeldBlocks& held) {
+    std::lock_guard lock(mutex_);
+    held_.clear();
+    for (const auto& [block, name] : held) {
+        if (block.family() == net::Family::v4 && settings_.pool.overlaps(block)) held_[block] = name;
+    }
+    // Claims granted to requests that gave up waiting are given back.
+    auto now = Clock::now();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+        const auto& outcome = it->second.outcome;
+        if (outcome.state == ClaimOutcome::State::pending || now - it->second.touched < orphan_age) {
+            ++it;
+            continue;
+        }
+        if (outcome.state == ClaimOutcome::State::granted) {
+            spdlog::info("giving back the claim on {}: the request it was for gave up waiting",
+                         outcome.block.to_string());
+            jobs_.emplace(now, Job{Job::Kind::release, 0, outcome.block, "", 0});
+        }
+        it = waiting_.erase(it);
+    }
+    // Blocks reported lost are checked again: their holder may be gone.
+    if (!lost_.empty() && reconciled_) lose_reconciliation();
+    work_ready_.notify_all();
+}
+
+std::vector<std::string> EtcdCoordinator::problems() const {
+    std::lock_guard lock(mutex_);
+    auto out = lost_;
+    if (!reachable_) out.insert(out.begin(), "etcd is out of reach: no new allocation until it is back");
+    return out;
+}
+
+std::vector<http::Gauge> EtcdCoordinator::gauges() const {
+    std::lock_guard lock(mutex_);
+    return {
+        {"netd_claim_transactions_total", "Claim transactions sent to etcd (allocations, explicit ranges, reconciliation).",
+         static_cast<double>(transactions_), "counter"},
+        {"netd_claim_conflicts_total", "Claims that found an overlapping claim there first (races lost, blocks held elsewhere).",
+         static_cast<double>(conflicts_), "counter"},
+        {"netd_claims_lost", "Blocks held here that another node claims (named in /healthz).",
+         static_cast<double>(lost_.size())},
+        {"netd_etcd_leases_lost_total", "Leases etcd let expire or revoked, after which every held block was claimed again.",
+         static_cast<double>(leases_lost_), "counter"},
+        {"netd_etcd_reachable", "1 when etcd answers, else 0.", reachable_ ? 1.0 : 0.0},
+        {"netd_claims_reconciled", "1 when every held block is claimed under the current lease (or reported lost).",
+         reconciled_ ? 1.0 : 0.0},
+    };
+}
+
+void EtcdCoordinator::lose_reconciliation() {
+    reconciled_ = false;
+    ++generation_;
+    reconcile_again_at_ = {};
+    work_ready_.notify_all();
+}
+
+void EtcdCoordinator::out_of_reach(const std::string& why) {
+    if (reachable_) spdlog::error("{}", why);
+    reachable_ = false;
+    unreachable_because_ = why;
+}
+
+std::map<net::Cidr, std::string> EtcdCoordinator::to_reconcile() const {
+    auto held = held_;
+    for (const auto& [_, waiting] : waiting_) {
+        if (waiting.outcome.state == ClaimOutcome::State::granted) held[waiting.outcome.block] = waiting.name;
+    }
+    return held;
+}
+
+// ---- the lease keeper ----
+
+std::string EtcdCoordinator::ensure_lease() {
+    std::lock_guard granting(granting_);
+    {
+        std::lock_guard lock(mutex_);
+        if (!lease_.empty()) return lease_;
+    }
+    auto answer = gateway_.post("/v3/lease/grant", {{"TTL", std::to_string(settings_.lease_ttl.count())}});
+    auto id = answer.value("ID", "");
+    if (id.empty()) fail(ErrorCode::unavailable, "etcd granted no lease: " + answer.dump());
+    spdlog::info("etcd lease {} granted for {} s", id, settings_.lease_ttl.count());
+    std::lock_guard lock(mutex_);
+    lease_ = id;
+    return id;
+}
+
+void EtcdCoordinator::keep_lease() {
+    std::string lease;
+    {
+        std::lock_guard lock(mutex_);
+        lease = lease_;
+    }
+    if (lease.empty()) {
+        ensure_lease();
+        return;
+    }
+    bool alive = false;
+    try {
+        auto answer = gateway_.post("/v3/lease/keepalive", {{"ID", lease}});
+        // An expired or revoked lease is answered without a TTL (or with 0).
+        alive = std::stoll(answer.value("result", json::object()).value("TTL", "0")) > 0;
+    } catch (const Error& error) {
+        if (!is_lost_lease(error)) throw;
+    }
+    if (alive) return;
+    spdlog::warn("etcd lease {} expired or was revoked; claiming every held block again under a new one", lease);
+    {
+        std::lock_guard lock(mutex_);
+        if (lease_ == lease) lease_.clear();
+        ++leases_lost_;
+        lose_reconciliation();
+    }
+    ensure_lease();
+}
+
+void EtcdCoordinator::keep_lease_loop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        lock.unlock();
+        std::string why;
+        try {
+            keep_lease();
+        } catch (const std::exception& error) {
+            why = error.what();
+        }
+        lock.lock();
+        if (why.empty() && !reachable_) {
+            spdlog::info("etcd is reachable again");
+            reachable_ = true;
+            // What changed meanwhile (a release that could not be made, a
+            // watch that missed events) is made good.
+            lose_reconciliation();
+            gateway_.interrupt();
+        } else if (!why.empty()) {
+            out_of_reach(why);
+        }
+        // A third of the TTL, as etcd's own clients do; sooner while etcd is away.
+        auto period = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.lease_ttl) / 3;
+        if (!why.empty()) period = std::min(period, std::chrono::milliseconds(1000));
+        lease_check_.wait_for(lock, period, [this] { return stopping_ || check_lease_now_; });
+        check_lease_now_ = false;
+    }
+}
+
+// ---- the watcher ----
+
+void EtcdCoordinator::watch_loop() {
+    int failures = 0;
+    for (;;) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+        }
+        try {
+            std::int64_t revision = 0;
+            auto keys = read_keys(keys_.all(), revision);
+            {
+                std::lock_guard lock(mutex_);
+                view_ = {};
+                for (const auto& [_, stored] : keys) view_.put(stored.claim);
+                watched_revision_ = revision;
+            }
+            watched_.notify_all();
+            failures = 0;
+            auto all = keys_.all();
+            gateway_.watch({{"key", base64(all.key)},
+                            {"range_end", base64(all.range_end)},
+                            {"start_revision", std::to_string(revision + 1)},
+                            {"prev_kv", true}},
+                           [this](const json& message) { apply(message); });
+        } catch (const std::exception& error) {
+            spdlog::debug("the etcd watch ended: {}; starting it again", error.what());
+        }
+        std::unique_lock lock(mutex_);
+        if (stopping_) return;
+        gateway_.resume();
+        watch_pause_.wait_for(lock, backoff(failures++), [this] { return stopping_; });
+    }
+}
+
+void EtcdCoordinator::apply(const json& message) {
+    if (message.contains("error")) fail(ErrorCode::unavailable, "the etcd watch failed: " + message.dump());
+    auto result = message.value("result", json::object());
+    if (result.value("canceled", false) || result.value("compact_revision", "0") != "0") {
+        fail(ErrorCode::unavailable, "the etcd watch was cancelled: " + result.dump());
+    }
+    std::lock_guard lock(mutex_);
+    std::map<std::string, int> dropped; // by node, for the log
+    for (const auto& event : result.value("events", json::array())) {
+        auto kv = event.value("kv", json::object());
+        auto key = unbase64(kv.value("key", ""));
+        auto block = keys_.block_of(key);
+        if (!block) continue;
+        if (event.value("type", "PUT") == "DELETE") {
+            auto gone = view_.erase(*block);
+            bool let_go = released_.erase(*block) > 0;
+            if (!gone) continue;
+            if (!ours(*gone)) {
+                if (!let_go) {
+                    // Its holder may only have lost its lease: it has a TTL
+                    // to claim it again before anyone else may.
+                    if (!dropped_.contains(*block)) dropped_ranges_.insert(*block);
+                    dropped_[*block] = {*gone, Clock::now()};
+                    ++dropped[gone->node];
+                }
+                // A block held here but claimed elsewhere is free again: ours.
+                if (held_.contains(*block)) lose_reconciliation();
+            } else if (held_.contains(*block)) {
+                spdlog::warn("the claim on {}, held here, is gone from etcd; claiming it again", block->to_string());
+                check_lease_now_ = true;
+                lease_check_.notify_all();
+                lose_reconciliation();
+            }
+        } else if (auto claim = claim_of(key, unbase64(kv.value("value", "")))) {
+            view_.put(*claim);
+            // Claimed again by the node that held it: no longer kept for it.
+            auto dropped = dropped_.find(*block);
+            if (dropped != dropped_.end() && dropped->second.first.node == claim->node &&
+                dropped->second.first.daemon == claim->daemon) {
+                dropped_.erase(dropped);
+                dropped_ranges_.erase(*block);
+            }
+            auto value = json::parse(unbase64(kv.value("value", "")), nullptr, false);
+            if (value.is_object() && value.value("released", false)) released_.insert(*block);
+        }
+    }
+    // The answer that creates the watch says where etcd is, not what the
+    // watch has delivered.
+    if (!result.value("created", false)) {
+        auto revision = std::stoll(result.value("header", json::object()).value("revision", "0"));
+        watched_revision_ = std::max<std::int64_t>(watched_revision_, revision);
+    }
+    watched_.notify_all();
+    for (const auto& [node, count] : dropped) {
+        spdlog::info("etcd dropped {} claims of node {} that it did not let go of: kept for it for {} s", count, node,
+                     settings_.lease_ttl.count());
+    }
+}
+
+// ---- the worker ----
+
+void EtcdCoordinator::work_loop() {
+    std::unique_lock lock(mutex_);
+    int failures = 0;
+    while (!stopping_) {
+        auto now = Clock::now();
+        if (!reconciled_ && now >= reconcile_again_at_) {
+            auto held = to_reconcile();
+            auto generation = generation_;
+            lock.unlock();
+            std::string why;
+            bool lease_lost = false;
+            try {
+                reconcile(held);
+            } catch (const std::exception& error) {
+                why = error.what();
+                if (why.empty()) why = "reconciliation failed";
+                lease_lost = is_lost_lease(error);
+            }
+            lock.lock();
+            if (lease_lost) {
+                // Begun before the lease keeper found the lease gone: again,
+                // under a new one.
+                spdlog::info("etcd no longer has the lease {}; reconciling under a new one", lease_);
+                lease_.clear();
+                continue;
+            }
+            reconcile_tried_ = true;
+            if (why.empty()) {
+                if (generation == generation_) reconciled_ = true;
+                failures = 0;
+            } else {
+                out_of_reach(why);
+                reconcile_again_at_ = Clock::now() + backoff(failures++);
+            }
+            settled_.notify_all();
+            continue;
+        }
+        auto next = jobs_.empty() ? Clock::time_point::max() : jobs_.begin()->first;
+        if (!reconciled_) next = std::min(next, reconcile_again_at_);
+        if (next > now) {
+            if (next == Clock::time_point::max()) {
+                work_ready_.wait(lock);
+            } else {
+                work_ready_.wait_until(lock, next);
+            }
+            continue;
+        }
+        auto job = jobs_.begin()->second;
+        jobs_.erase(jobs_.begin());
+        if (job.kind == Job::Kind::release) {
+            lock.unlock();
+            std::string why;
+            try {
+                run_release(job.block);
+            } catch (const std::exception& error) {
+                why = error.what();
+            }
+            lock.lock();
+            if (!why.empty()) {
+                // The next reconciliation deletes it.
+                spdlog::warn("the claim on {} stays in etcd for now: {}", job.block.to_string(), why);
+                out_of_reach(why);
+                lose_reconciliation();
+            }
+            continue;
+        }
+        auto waiting = waiting_.find(job.ticket);
+        if (waiting == waiting_.end() || waiting->second.outcome.state != ClaimOutcome::State::pending ||
+            waiting->second.outcome.block != job.block || waiting->second.outcome.attempt != job.attempt) {
+            continue; // its request gave up, or moved on
+        }
+        if (!reconciled_) {
+            // Only after a failed reconciliation: nothing new until it succeeds.
+            waiting->second.outcome.state = ClaimOutcome::State::failed;
+            waiting->second.outcome.error = Error(ErrorCode::unavailable, unreachable_because_);
+            continue;
+        }
+        auto lease = lease_;
+        lock.unlock();
+        ClaimOutcome outcome;
+        std::optional<std::string> why;
+        bool lease_lost = false;
+        try {
+            if (lease.empty()) lease = ensure_lease();
+            outcome = run_claim(job, lease);
+        } catch (const std::exception& error) {
+            why = error.what();
+            lease_lost = is_lost_lease(error);
+        }
+        lock.lock();
+        if (lease_lost) {
+            // Claimed under a lease etcd no longer has: a new one, the held
+            // blocks claimed again under it, then this claim.
+            if (lease_ == lease) lease_.clear();
+            lose_reconciliation();
+            jobs_.emplace(Clock::now(), job);
+            continue;
+        }
+        if (why) {
+            out_of_reach(*why);
+            outcome = {ClaimOutcome::State::failed, job.block, job.attempt, {}, Error(ErrorCode::unavailable, *why)};
+        }
+        if (outcome.state == ClaimOutcome::State::granted) {
+            view_.put({job.block, settings_.node, settings_.daemon, job.name, ""});
+        } else if (outcome.holder) {
+            view_.put(*outcome.holder);
+        }
+        waiting = waiting_.find(job.ticket);
+        if (waiting != waiting_.end() && waiting->second.outcome.block == job.block &&
+            waiting->second.outcome.attempt == job.attempt) {
+            waiting->second.outcome = outcome;
+        } else if (outcome.state == ClaimOutcome::State::granted) {
+            jobs_.emplace(Clock::now(), Job{Job::Kind::release, 0, job.block, "", 0});
+        }
+    }
+}
+
+ClaimOutcome EtcdCoordinator::run_claim(const Job& job, const std::string& lease) {
+    bool granted = false;
+    std::int64_t revision = 0;
+    auto holder = claim_txn(job.block, job.name, now_rfc3339(), lease, granted, &revision);
+    if (granted) {
+        // A key absent now may be one etcd just dropped with another node's
+        // lease, which that node gets a TTL to claim again. Whether it was
+        // is known once the watch has seen every change before this claim.
+        auto dropped = dropped_before(job.block, revision);
+        if (!dropped) return {ClaimOutcome::State::granted, job.block, job.attempt, {}, {}};
+        release_at(job.block, {job.block, settings_.node, settings_.daemon, job.name, ""}, std::to_string(revision),
+                   lease);
+        holder = dropped;
+    }
+    // A race lost (or a block held elsewhere): the request tries another.
+    spdlog::info("the claim on {} (attempt {}) lost to {}", job.block.to_string(), job.attempt + 1,
+                 holder ? holder->block.to_string() + " of " + holder->daemon + " on node " + holder->node
+                        : std::string("a claim gone since"));
+    {
+        std::lock_guard lock(mutex_);
+        if (granted) ++conflicts_;
+    }
+    return {ClaimOutcome::State::lost, job.block, job.attempt, holder, {}};
+}
+
+std::optional<Claim> EtcdCoordinator::dropped_before(const net::Cidr& block, std::int64_t revision) {
+    std::unique_lock lock(mutex_);
+    // Only this claim's own put unseen: nothing else happened in between.
+    if (revision > watched_revision_ + 1 &&
+        !watched_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || watched_revision_ >= revision; })) {
+        spdlog::warn("the etcd watch is behind: the claim on {} is kept without knowing whether etcd had just "
+                     "dropped an overlapping one",
+                     block.to_string());
+        return std::nullopt;
+    }
+    lock.unlock();
+    return recently_dropped(block);
+}
+
+void EtcdCoordinator::run_release(const net::Cidr& block) {
+    auto key = keys_.key_of(block);
+    std::int64_t revision = 0;
+    auto keys = read_keys({key, ""}, revision);
+    auto found = keys.find(block);
+    if (found == keys.end() || !ours(found->second.claim)) return;
+    release_at(block, found->second.claim, found->second.mod_revision, found->second.lease);
+}
+
+void EtcdCoordinator::release_at(const net::Cidr& block, const Claim& claim, const std::string& mod_revision,
+                                 const std::string& lease) {
+    // Marked released first, so that other nodes see it let go of, not
+    // dropped with a lost lease (which they would keep for us for a TTL).
+    auto key = keys_.key_of(block);
+    auto value = json::parse(value_of(claim.name, claim.created));
+    value["released"] = true;
+    auto marked = put_if_unchanged(key, mod_revision, value.dump(), lease, true);
+    if (!marked) return; // changed hands meanwhile: not ours to delete
+    delete_if_unchanged(key, *marked);
+}
+
+void EtcdCoordinator::reconcile(const std::map<net::Cidr, std::string>& held) {
+    auto lease = ensure_lease();
+    std::int64_t revision = 0;
+    auto keys = read_keys(keys_.all(), revision);
+    for (auto it = keys.begin(); it != keys.end();) {
+        if (ours(it->second.claim) && !held.contains(it->first)) {
+            delete_if_unchanged(keys_.key_of(it->first), it->second.mod_revision);
+            it = keys.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::vector<std::string> lost;
+    for (const auto& [block, name] : held) settle_held(block, name, keys, lease, lost);
+    // Claims of ours in the v1 layout are moved over: the v2 ones are in place now.
+    auto v1 = read_keys({keys_.v1_prefix(), range_end_of(keys_.v1_prefix())}, revision, keys_.v1_prefix());
+    for (const auto& [block, stored] : v1) {
+        if (ours(stored.claim)) delete_if_unchanged(keys_.v1_prefix() + block.to_string(), stored.mod_revision);
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& problem : lost) {
+        if (std::find(lost_.begin(), lost_.end(), problem) == lost_.end()) spdlog::error("{}", problem);
+    }
+    lost_ = lost;
+    if (!reachable_) spdlog::info("etcd is reachable again");
+    reachable_ = true;
+}
+
+void EtcdCoordinator::settle_held(const net::Cidr& block, const std::string& name, std::map<net::Cidr, Stored>& keys,
+                                  const std::string& lease, std::vector<std::string>& lost) {
+    auto key = keys_.key_of(block);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto found = keys.find(block);
+        if (found != keys.end() && ours(found->second.claim)) {
+            if (found->second.lease == lease) return;
+            // Taken over under the current lease only if it is still the very
+            // claim just read: never a plain put, which could steal a block
+            // that changed hands.
+            const auto& claim = found->second.claim;
+            if (put_if_unchanged(key, found->second.mod_revision, value_of(claim.name, claim.created), lease)) return;
+        } else {
+            bool granted = false;
+            auto holder = claim_txn(block, name, now_rfc3339(), lease, granted);
+            if (granted) return;
+            if (holder && !(ours(*holder) && holder->block == block)) {
+                lost.push_back(block.to_string() + " is held here but claimed by " + holder->daemon + " on node " +
+                               holder->node);
+                return;
+            }
+        }
+        // It changed between the read and the transaction: read it again.
+        std::int64_t revision = 0;
+        auto again = read_keys({key, ""}, revision);
+        keys.erase(block);
+        keys.insert(again.begin(), again.end());
+    }
+    fail(ErrorCode::unavailable, "the claim on " + block.to_string() + " kept changing while it was reconciled");
+}
+
+// ---- etcd ----
 
 std::string EtcdCoordinator::value_of(const std::string& name, const std::string& created) const {
-    return nlohmann::json{{"node", settings_.node}, {"daemon", settings_.daemon}, {"name", name}, {"created", created}}
-        .dump();
+    return json{{"node", settings_.node}, {"daemon", settings_.daemon}, {"name", name}, {"created", created}}.dump();
 }
 
 bool EtcdCoordinator::ours(const Claim& claim) const {
     return claim.node == settings_.node && claim.daemon == settings_.daemon;
 }
 
-std::map<std::string, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(const std::string& key,
-                                                                         const std::string& range_end,
-                                                                         std::int64_t& revision) {
-    nlohmann::json request{{"key", base64(key)}};
-    if (!range_end.empty()) request["range_end"] = base64(range_end);
-    auto answer = post("/v3/kv/range", request);
-    revision = std::stoll(answer["header"].value("revision", "0"));
-    std::map<std::string, Stored> keys;
-    for (const auto& kv : answer.value("kvs", nlohmann::json::array())) {
-        auto key = unbase64(kv.value("key", ""));
-        auto value = nlohmann::json::parse(unbase64(kv.value("value", "")), nullptr, false);
-        try {
-            if (!value.is_object()) throw std::invalid_argument("not a JSON object");
-            Claim claim{net::Cidr::parse(key.substr(prefix_.size())), value.value("node", ""),
-                        value.value("daemon", ""), value.value("name", ""), value.value("created", "")};
-            keys[key] = {claim, kv.value("mod_revision", "0"), kv.value("lease", "0")};
-        } catch (const std::exception& error) {
-            spdlog::warn("ignoring the etcd key {}: {}", key, error.what());
-        }
+std::optional<Claim> EtcdCoordinator::claim_of(const std::string& key, const std::string& value,
+                                               const std::string& prefix_of_v1) const {
+    try {
+        auto block = prefix_of_v1.empty() ? keys_.block_of(key)
+                                          : std::optional(net::Cidr::parse(key.substr(prefix_of_v1.size())));
+        auto parsed = json::parse(value, nullptr, false);
+        if (!block || !parsed.is_object()) throw std::invalid_argument("not a claim");
+        return Claim{*block, parsed.value("node", ""), parsed.value("daemon", ""), parsed.value("name", ""),
+                     parsed.value("created", "")};
+    } catch (const std::exception& error) {
+        spdlog::warn("ignoring the etcd key {}: {}", key, error.what());
+        return std::nullopt;
+    }
+}
+
+std::map<net::Cidr, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(const KeyRange& range, std::int64_t& revision,
+                                                                       const std::string& prefix_of_v1) {
+    json request{{"key", base64(range.key)}};
+    if (!range.range_end.empty()) request["range_end"] = base64(range.range_end);
+    auto answer = gateway_.post("/v3/kv/range", request);
+    revision = std::stoll(answer.value("header", json::object()).value("revision", "0"));
+    std::map<net::Cidr, Stored> keys;
+    for (const auto& kv : answer.value("kvs", json::array())) {
+        auto claim = claim_of(unbase64(kv.value("key", "")), unbase64(kv.value("value", "")), prefix_of_v1);
+        if (claim) keys[claim->block] = {*claim, kv.value("mod_revision", "0"), kv.value("lease", "0")};
     }
     return keys;
 }
 
-ClaimView EtcdCoordinator::read() {
-    std::int64_t revision = 0;
-    std::vector<Claim> claims;
-    for (auto& [_, stored] : read_pool(revision)) claims.push_back(std::move(stored.claim));
-    return {std::move(claims), revision};
+std::optional<Claim> EtcdCoordinator::claim_txn(const net::Cidr& block, const std::string& name,
+                                                const std::string& created, const std::string& lease, bool& granted,
+                                                std::int64_t* revision) {
+    // Only the keys that can overlap `block` are compared (see ClaimKeys);
+    // when one is there, the failure branch reads them, to name the holder.
+    auto inside = keys_.starting_inside(block);
+    auto compare = json::array({absent(inside.key, inside.range_end)});
+    auto holders = json::array(
+        {{{"request_range", {{"key", base64(inside.key)}, {"range_end", base64(inside.range_end)}, {"limit", "1"}}}}});
+    for (const auto& key : keys_.containing(block)) {
+        compare.push_back(absent(key));
+        holders.push_back({{"request_range", {{"key", base64(key)}}}});
+    }
+    auto put = json::array(
+        {{{"request_put",
+           {{"key", base64(keys_.key_of(block))}, {"value", base64(value_of(name, created))}, {"lease", lease}}}}});
+    auto answer = gateway_.post("/v3/kv/txn", {{"compare", compare}, {"success", put}, {"failure", holders}});
+    granted = answer.value("succeeded", false);
+    if (revision) *revision = std::stoll(answer.value("header", json::object()).value("revision", "0"));
+    std::lock_guard lock(mutex_);
+    ++transactions_;
+    if (granted) return std::nullopt;
+    ++conflicts_;
+    for (const auto& response : answer.value("responses", json::array())) {
+        for (const auto& kv : response.value("response_range", json::object()).value("kvs", json::array())) {
+            if (auto claim = claim_of(unbase64(kv.value("key", "")), unbase64(kv.value("value", "")))) return claim;
+        }
+    }
+    return std::nullopt;
 }
 
-bool EtcdCoordinator::transact(const nlohmann::json& compare, const nlohmann::json& success) {
-    return post("/v3/kv/txn", {{"compare", compare}, {"success", success}}).value("succeeded", false);
-}
-
-namespace {
-
-nlohmann::json at_revision(const std::string& encoded_key, const std::string& mod_revision) {
-    return nlohmann::json::array(
-        {{{"key", encoded_key}, {"target", "MOD"}, {"result", "EQUAL"}, {"mod_revision", mod_revision}}});
-}
-
-} // namespace
-
-bool EtcdCoordinator::put_if_unchanged(const std::string& key, const std::string& mod_revision,
-                                       const std::string& value) {
+std::optional<std::string> EtcdCoordinator::put_if_unchanged(const std::string& key, const std::string& mod_revision,
+                                                             const std::string& value, const std::string& lease,
+                                                             bool releasing) {
     auto encoded = base64(key);
-    return transact(at_revision(encoded, mod_revision),
-                    nlohmann::json::array(
-                        {{{"request_put", {{"key", encoded}, {"value", base64(value)}, {"lease", lease_}}}}}));
+    auto answer = gateway_.post(
+        "/v3/kv/txn",
+        {{"compare", at_revision(encoded, mod_revision)},
+         {"success", json::array({{{"request_put", {{"key", encoded}, {"value", base64(value)}, {"lease", lease}}}}})}});
+    if (!releasing) {
+        std::lock_guard lock(mutex_);
+        ++transactions_;
+    }
+    if (!answer.value("succeeded", false)) return std::nullopt;
+    return answer.value("header", json::object()).value("revision", "0");
 }
 
 bool EtcdCoordinator::delete_if_unchanged(const std::string& key, const std::string& mod_revision) {
     auto encoded = base64(key);
-    return transact(at_revision(encoded, mod_revision),
-                    nlohmann::json::array({{{"request_delete_range", {{"key", encoded}}}}}));
-}
-
-void EtcdCoordinator::grant() {
-    auto answer = post("/v3/lease/grant", {{"TTL", std::to_string(settings_.lease_ttl.count())}});
-    lease_ = answer.value("ID", "");
-    if (lease_.empty()) fail(ErrorCode::unavailable, "etcd granted no lease: " + answer.dump());
-    spdlog::info("etcd lease {} granted for {} s", lease_, settings_.lease_ttl.count());
-}
-
-bool EtcdCoordinator::keep_alive() {
-    auto answer = post("/v3/lease/keepalive", {{"ID", lease_}});
-    // An expired lease is answered without a TTL (or with 0).
-    return std::stoll(answer["result"].value("TTL", "0")) > 0;
-}
-
-bool EtcdCoordinator::claim(const ClaimView& view, const net::Cidr& block, const std::string& name) {
-    if (lease_.empty()) grant();
-    nlohmann::json unchanged = nlohmann::json::array({{{"key", base64(prefix_)},
-                                                       {"range_end", base64(range_end_)},
-                                                       {"target", "MOD"},
-                                                       {"result", "LESS"},
-                                                       {"mod_revision", std::to_string(view.revision() + 1)}}});
-    nlohmann::json put = nlohmann::json::array(
-        {{{"request_put", {{"key", base64(key_of(block))}, {"value", base64(value_of(name, now_rfc3339()))}, {"lease", lease_}}}}});
-    return transact(unchanged, put);
-}
-
-void EtcdCoordinator::release(const net::Cidr& block) noexcept {
-    // Ranges outside the pool are never claimed (claim_given), so there is
-    // nothing to look up.
-    if (!settings_.pool.overlaps(block)) return;
-    try {
-        std::int64_t revision = 0;
-        auto keys = read_keys(key_of(block), "", revision);
-        auto found = keys.find(key_of(block));
-        if (found == keys.end() || !ours(found->second.claim)) return;
-        delete_if_unchanged(found->first, found->second.mod_revision);
-    } catch (const std::exception& error) {
-        // maintain() deletes it once etcd answers again.
-        reconciled_ = false;
-        spdlog::warn("the claim on {} stays in etcd for now: {}", block.to_string(), error.what());
-    }
-}
-
-void EtcdCoordinator::reconcile(const HeldBlocks& held) {
-    std::vector<std::string> lost;
-    // Only the pool's blocks are part of the shared plan.
-    HeldBlocks planned;
-    std::set<std::string> held_keys;
-    for (const auto& entry : held) {
-        if (!settings_.pool.overlaps(entry.first)) continue;
-        planned.push_back(entry);
-        held_keys.insert(key_of(entry.first));
-    }
-    // Like allocation, a few rounds settle any race; more is given up on
-    // until the next maintenance.
-    for (int attempt = 0; attempt < 20; ++attempt) {
-        lost.clear();
-        std::int64_t revision = 0;
-        auto keys = read_pool(revision);
-        std::vector<Claim> others;
-        for (const auto& [key, stored] : keys) {
-            if (!ours(stored.claim)) {
-                others.push_back(stored.claim);
-            } else if (!held_keys.contains(key)) {
-                delete_if_unchanged(key, stored.mod_revision);
-            }
-        }
-        ClaimView foreign(std::move(others), revision);
-        bool changed_under_us = false;
-        for (const auto& [block, name] : planned) {
-            auto key = key_of(block);
-            auto found = keys.find(key);
-            if (found != keys.end() && ours(found->second.claim)) {
-                // Taken over under the current lease, only if it is still
-                // the very claim just read: never a plain put.
-                if (found->second.lease != lease_) {
-                    changed_under_us |= !put_if_unchanged(key, found->second.mod_revision,
-                                                          value_of(found->second.claim.name,
-                                                                   found->second.claim.created));
-                }
-                continue;
-            }
-            if (const auto* other = foreign.find_overlap(block)) {
-                lost.push_back(block.to_string() + " is held here but claimed by " + other->daemon + " on node " +
-                               other->node);
-                continue;
-            }
-            changed_under_us |= !claim(foreign, block, name);
-        }
-        if (!changed_under_us) break;
-    }
-    for (const auto& problem : lost) {
-        if (std::find(lost_.begin(), lost_.end(), problem) == lost_.end()) spdlog::error("{}", problem);
-    }
-    lost_ = lost;
-}
-
-void EtcdCoordinator::maintain(const HeldBlocks& held) noexcept {
-    try {
-        if (lease_.empty() || !keep_alive()) {
-            if (!lease_.empty()) spdlog::warn("etcd lease {} expired; claiming again under a new one", lease_);
-            grant();
-            reconciled_ = false;
-        }
-        if (!reachable_) spdlog::info("etcd is reachable again");
-        reachable_ = true;
-        if (!reconciled_) {
-            reconcile(held);
-            reconciled_ = true;
-        }
-    } catch (const std::exception& error) {
-        if (reachable_) spdlog::error("{}", error.what());
-        reachable_ = false;
-        reconciled_ = false;
-    }
-}
-
-std::vector<std::string> EtcdCoordinator::problems() const {
-    auto out = lost_;
-    if (!reachable_) out.insert(out.begin(), "etcd is out of reach: no new allocation until it is back");
-    return out;
+    return gateway_
+        .post("/v3/kv/txn", {{"compare", at_revision(encoded, mod_revision)},
+                             {"success", json::array({{{"request_delete_range", {{"key", encoded}}}}})}})
+        .value("succeeded", false);
 }
 
 } // namespace netd

@@ -41,9 +41,10 @@ void setup_logging(const Options& options) {
 
     auto logger = std::make_shared<spdlog::logger>(options.program, sinks.begin(), sinks.end());
     logger->set_level(spdlog::level::from_str(options.log_level));
-    // Errors reach the disk at once; the rest every second (serve() has the
-    // timer; spdlog's own would be a thread that keeps root's capabilities),
-    // which keeps a synchronous write off every request.
+    // Errors reach the disk at once; the rest every second (serve() has a
+    // thread for it, made once privileges are dropped: spdlog's own would be
+    // made now and keep root's capabilities), which keeps a synchronous write
+    // off every request.
     logger->flush_on(spdlog::level::warn);
     spdlog::set_default_logger(logger);
 }

@@ -12,6 +12,8 @@
 #include <optional>
 #include <iostream>
 #include <random>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -337,7 +339,11 @@ void Coordination::track(std::function<HeldBlocks()> held) {
 }
 
 void Coordination::maintain() {
-    if (etcd_ && held_) etcd_->maintain(held_());
+    if (etcd_ && held_) etcd_->track(held_());
+}
+
+void Coordination::start() {
+    if (etcd_) etcd_->start(std::chrono::seconds(10));
 }
 
 std::chrono::milliseconds Coordination::maintain_every() const {
@@ -347,8 +353,7 @@ std::chrono::milliseconds Coordination::maintain_every() const {
 void add_cluster_routes(http::Router& router, Coordinator& coordinator) {
     router.add(http::verb::get, "/cluster/blocks", [&coordinator](const http::Request&) {
         auto out = nlohmann::json::array();
-        auto view = coordinator.read();
-        for (const auto& claim : view.claims()) {
+        for (const auto& claim : coordinator.claims()) {
             out.push_back({{"block", claim.block.to_string()},
                            {"node", claim.node},
                            {"daemon", claim.daemon},
@@ -420,6 +425,38 @@ std::optional<platform::Account> become(const Options& options, bool log) {
     return account;
 }
 
+// Flushes the logs every second on a thread of its own, so that lines of
+// requests already answered reach the disk whatever the I/O thread is doing.
+// Made once privileges are dropped, and it gives up even CAP_NET_ADMIN.
+class LogFlusher {
+public:
+    LogFlusher()
+        : thread_([this] {
+              platform::drop_thread_privileges(); // it needs none
+              std::unique_lock lock(mutex_);
+              while (!stopping_) {
+                  stop_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+                  spdlog::default_logger()->flush();
+              }
+          }) {}
+    ~LogFlusher() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        stop_.notify_all();
+        thread_.join();
+    }
+    LogFlusher(const LogFlusher&) = delete;
+    LogFlusher& operator=(const LogFlusher&) = delete;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable stop_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
 // Runs `task` every `interval` until the timer's io_context stops.
 void repeat(boost::asio::steady_timer& timer, std::chrono::milliseconds interval, std::function<void()> task) {
     timer.expires_after(interval);
@@ -437,6 +474,11 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     status.problems = [own = std::move(status.problems), &coordination] {
         auto all = own();
         for (auto& problem : coordination.problems()) all.push_back(std::move(problem));
+        return all;
+    };
+    status.gauges = [own = std::move(status.gauges), &coordination] {
+        auto all = own();
+        for (auto& gauge : coordination.gauges()) all.push_back(std::move(gauge));
         return all;
     };
     add_status_routes(router, metrics, std::move(status));
@@ -470,6 +512,8 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     }
     auto account = become(options, true);
     spdlog::info("capabilities kept: {}", platform::drop_privileges(account));
+    LogFlusher flusher;
+    coordination.start();
     server.start();
 
     // SIGTERM: stop accepting and give the requests in flight a bounded
@@ -506,9 +550,9 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     };
     hangup.async_wait(on_hangup);
 
-    boost::asio::steady_timer log_flush(io), maintenance(io);
-    repeat(log_flush, std::chrono::seconds(1), [] { spdlog::default_logger()->flush(); });
-    // The lease is kept alive at a third of its TTL, as etcd's own clients do.
+    // What the daemon holds is handed to the coordinator (memory only: its
+    // own threads talk to etcd, keeping the lease alive on their schedule).
+    boost::asio::steady_timer maintenance(io);
     if (coordination.coordinated()) repeat(maintenance, coordination.maintain_every(), [&] { coordination.maintain(); });
 
     spdlog::info("{} {} listening on {}:{}", options.program, NETD_VERSION, bound.address().to_string(),

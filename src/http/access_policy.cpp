@@ -88,7 +88,7 @@ Response handle_request(const AccessPolicy& policy, const Router& router, const 
     } catch (const Error& error) {
         return error_response(error);
     }
-    return router.dispatch(request.method, request.target, request.content_type, request.body, limited_to);
+    return router.dispatch(request.method, request.target, request.content_type, request.body, limited_to, request.id);
 }
 
 } // namespace netd::http

@@ -123,7 +123,7 @@ void Router::add(verb method, std::string pattern, Handler handler) {
 }
 
 Response Router::dispatch(verb method, std::string_view target, std::string_view content_type,
-                          std::string_view body, std::optional<std::uint32_t> limited_to) const {
+                          std::string_view body, std::optional<std::uint32_t> limited_to, std::uint64_t id) const {
     return guarded([&] {
         auto path = target.substr(0, target.find('?'));
         auto segments = split_path(path);
@@ -138,7 +138,7 @@ Response Router::dispatch(verb method, std::string_view target, std::string_view
             }
             auto response = guarded([&] {
                 require_json(method, content_type, body);
-                return route.handler(Request{method, path, std::move(*params), content_type, body, limited_to});
+                return route.handler(Request{method, path, std::move(*params), content_type, body, limited_to, id});
             });
             response.route = route.pattern;
             return response;

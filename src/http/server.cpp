@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -97,6 +98,12 @@ struct Server::Shared : std::enable_shared_from_this<Server::Shared> {
 };
 
 namespace {
+
+// Request ids, unique across every server of the process (Request::id).
+std::uint64_t next_request_id() {
+    static std::atomic<std::uint64_t> last{0};
+    return ++last;
+}
 
 // The daemon runs one io_context on one thread, so sockets name its executor
 // type: the type-erased default costs a copy on every handler.
@@ -257,6 +264,7 @@ private:
 
         first_attempt_ = Clock::now();
         busy_pause_ = first_busy_pause;
+        request_id_ = next_request_id();
         do_handle();
     }
 
@@ -275,7 +283,8 @@ private:
                                                 view(request[bhttp::field::content_type]), request.body(), local,
                                                 request.count(bhttp::field::host),
                                                 request.count(bhttp::field::transfer_encoding),
-                                                view(request[bhttp::field::transfer_encoding]), caller_});
+                                                view(request[bhttp::field::transfer_encoding]), caller_,
+                                                request_id_});
         if (response.busy && Clock::now() - first_attempt_ + busy_pause_ < Server::busy_patience) {
             busy_.expires_after(busy_pause_);
             busy_pause_ = std::min<Clock::duration>(busy_pause_ * 2, last_busy_pause);
@@ -412,6 +421,7 @@ private:
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> busy_{stream_.get_executor()};
     Clock::time_point first_attempt_{};
     Clock::duration busy_pause_{};
+    std::uint64_t request_id_ = 0;
     std::size_t answered_ = 0;
     bool idle_ = false;
     bool finishing_ = false;

@@ -43,8 +43,8 @@ Subnet create(SubnetService& service, const Request& request, const SelfService&
             subnets.begin(), subnets.end(), [uid](const Subnet& subnet) { return subnet.owner == uid; }));
         limit_to_owner(*uid, cidr, size, service.policy(), held, self_service.quota);
     }
-    if (cidr) return service.add(*cidr, request.limited_to);
-    return service.allocate(size, request.limited_to);
+    if (cidr) return service.add(*cidr, request.limited_to, request.id);
+    return service.allocate(size, request.limited_to, request.id);
 }
 
 } // namespace

@@ -78,7 +78,7 @@ void add_tun_routes(http::Router& router, TunService& service, SelfService self_
                 std::count_if(tuns.begin(), tuns.end(), [uid](const TunInterface& tun) { return tun.owner == uid; }));
             limit_to_owner(uid, spec, addressing, service.allocator().pool(), owned, self_service.quota);
         }
-        return Response::json(status::created, to_json(service.create(spec, addressing)));
+        return Response::json(status::created, to_json(service.create(spec, addressing, request.id)));
     });
     router.add(verb::get, "/tun", [&service, rendered = http::RenderedList<TunInterface>()](const Request&) mutable {
         return rendered.respond(service.list(), [](const TunInterface& tun) { return to_json(tun); });

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "daemon_process.hpp"
+#include "etcd_server.hpp"
 #include "http_client.hpp"
 #include "kernel_view.hpp"
 #include "netns.hpp"
@@ -29,55 +30,7 @@ namespace {
 
 constexpr const char* host_a_address = "192.168.77.1"; // outside the pool, 10.0.0.0/8
 constexpr const char* host_b_address = "192.168.77.2";
-constexpr unsigned short etcd_port = 2379;
 constexpr int lease_ttl = 3;
-
-// etcd with a data directory of its own, kept across restarts of the process.
-class EtcdServer {
-public:
-    explicit EtcdServer(std::string data_dir) : data_dir_(std::move(data_dir)) {}
-    ~EtcdServer() { stop(); }
-
-    void start() {
-        std::vector<std::string> args{"etcd",
-                                      "--name", "netd-test",
-                                      "--data-dir", data_dir_,
-                                      "--listen-client-urls",
-                                      "http://" + std::string(host_a_address) + ":2379",
-                                      "--advertise-client-urls",
-                                      "http://" + std::string(host_a_address) + ":2379",
-                                      "--listen-peer-urls", "http://127.0.0.1:2380",
-                                      "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-                                      "--initial-cluster", "netd-test=http://127.0.0.1:2380"};
-        pid_ = fork();
-        if (pid_ == 0) {
-            int log = ::open((data_dir_ + ".log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-            dup2(log, STDOUT_FILENO);
-            dup2(log, STDERR_FILENO);
-            std::vector<char*> argv;
-            for (auto& arg : args) argv.push_back(arg.data());
-            argv.push_back(nullptr);
-            execvp("etcd", argv.data());
-            _exit(127);
-        }
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (!port_open(host_a_address, etcd_port) && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        ASSERT_TRUE(port_open(host_a_address, etcd_port)) << "etcd did not start; see " << data_dir_ << ".log";
-    }
-
-    void stop() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-
-private:
-    std::string data_dir_;
-    pid_t pid_ = -1;
-};
 
 class ClusterTest : public NetnsTest {
 protected:
@@ -100,7 +53,7 @@ protected:
         sh("ip addr add " + std::string(host_a_address) + "/30 dev netd-a && ip link set netd-a up");
         sh("ip -n " + host_b_ + " addr add " + host_b_address + "/30 dev netd-b");
         sh("ip -n " + host_b_ + " link set netd-b up && ip -n " + host_b_ + " link set lo up");
-        etcd_ = std::make_unique<EtcdServer>(dir_ + "/etcd");
+        etcd_ = std::make_unique<EtcdServer>(dir_ + "/etcd", host_a_address);
         etcd_->start();
     }
 
@@ -155,8 +108,21 @@ protected:
         int home_;
     };
 
+    // GET /cluster/blocks as block -> node, once it lists `count` claims: the
+    // daemon's view follows etcd through a watch, milliseconds behind.
+    static std::map<std::string, std::string> settled_claims(HttpClient&& client, std::size_t count) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        auto held = claims(client);
+        while (held.size() != count && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            held = claims(client);
+        }
+        return held;
+    }
+
     // GET /cluster/blocks as block -> node.
-    static std::map<std::string, std::string> claims(HttpClient client) {
+    static std::map<std::string, std::string> claims(HttpClient&& client) { return claims(client); }
+    static std::map<std::string, std::string> claims(HttpClient& client) {
         auto reply = client.get("/cluster/blocks");
         EXPECT_EQ(reply.status, 200) << reply.body;
         std::map<std::string, std::string> out;
@@ -192,10 +158,10 @@ TEST_F(ClusterTest, ConcurrentAllocationsOnTwoHostsGetDistinctBlocks) {
     distinct.insert(from_b.begin(), from_b.end());
     EXPECT_EQ(distinct.size(), 100u);
     for (const auto& address : distinct) EXPECT_EQ(address.find("error"), std::string::npos) << address;
-    auto held = claims(a());
+    auto held = settled_claims(a(), 100);
     EXPECT_EQ(held.size(), 100u);
     EXPECT_EQ(std::count_if(held.begin(), held.end(), [](const auto& claim) { return claim.second == "host-a"; }), 50);
-    EXPECT_EQ(claims(b()), held) << "the hosts see different claims";
+    EXPECT_EQ(settled_claims(b(), 100), held) << "the hosts see different claims";
     EXPECT_EQ(ip_json("link show type tun").size(), 50u) << "host A's kernel";
 }
 
@@ -215,10 +181,15 @@ TEST_F(ClusterTest, AnExplicitBlockHeldByOneHostIsAConflictOnTheOther) {
     EXPECT_EQ(subnet.status, 409);
     EXPECT_NE(subnet.body.find("on node host-a"), std::string::npos) << subnet.body;
 
-    // Released once the kernel has let go of it.
+    // Released once the kernel has let go of it, a moment after the answer.
     EXPECT_EQ(a().del("/tun/site0").status, 204);
-    EXPECT_EQ(subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})").status, 201);
-    auto held = claims(a());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    HttpReply added;
+    do {
+        added = subnet_b.post("/subnet", R"({"cidr":"10.200.0.0/25"})");
+    } while (added.status == 409 && std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(added.status, 201) << added.body;
+    auto held = settled_claims(a(), 2);
     EXPECT_EQ(held["10.200.0.0/25"], "host-b");
     EXPECT_FALSE(held.contains("10.200.0.0/24"));
 }
@@ -275,10 +246,14 @@ TEST_F(ClusterTest, ARestartedHostKeepsItsBlocksAndADeadOnesFreeAfterTheTtl) {
     EXPECT_EQ(claims(b()), before) << "a block changed hands";
     EXPECT_EQ(b().post("/tun", wanted).status, 409);
 
-    // Gone for longer than the TTL: its blocks are free for the other host.
+    // Gone for longer than the TTL: its blocks are dropped, and kept for it
+    // one TTL more (it may only have lost its lease); then they are free for
+    // the other host.
     daemon_a->stop(SIGKILL);
     EXPECT_EQ(b().post("/tun", wanted).status, 409);
     std::this_thread::sleep_for(std::chrono::seconds(lease_ttl + 2));
+    EXPECT_EQ(b().post("/tun", wanted).status, 409) << "a dropped block was free before its node had a TTL";
+    std::this_thread::sleep_for(std::chrono::seconds(lease_ttl));
     auto taken = b().post("/tun", wanted);
     EXPECT_EQ(taken.status, 201) << taken.body;
     EXPECT_EQ(claims(b())[a_block], "host-b");

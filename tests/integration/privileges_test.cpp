@@ -58,7 +58,7 @@ TEST_F(PrivilegesTest, KeepsOnlyNetAdminAndStillWorks) {
                                                                : client.post("/subnet", "{}");
         EXPECT_EQ(created.status, 201) << created.body;
         // Capabilities belong to threads: the journal's sync thread, started
-        // before the drop, must have given up all of its own.
+        // before the drop, and the log flusher must have given up all of theirs.
 #if defined(__SANITIZE_THREAD__)
         // ThreadSanitizer's runtime starts a thread of its own before main(),
         // which keeps what the process started with: the per-thread count
@@ -85,7 +85,7 @@ TEST_F(PrivilegesTest, KeepsOnlyNetAdminAndStillWorks) {
             EXPECT_EQ(status_line(thread, "CapPrm:\t"), expected) << binary << " thread " << thread;
             ++threads;
         }
-        EXPECT_EQ(threads, 2) << binary << ": the server and the journal's sync thread";
+        EXPECT_EQ(threads, 3) << binary << ": the server, the journal's sync thread and the log flusher";
         daemon.stop(SIGTERM);
         auto [log, err] = daemon.expect_log_split(std::string(binary) == NETD_TUN_DAEMON ? "tun_daemon"
                                                                                           : "subnet_daemon");

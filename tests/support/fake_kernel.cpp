@@ -91,31 +91,66 @@ void FakeSubnetBackend::remove(const net::Cidr& network) {
     kernel_.subnets.erase(network);
 }
 
-void FakeCoordinator::check_reachable() const {
-    if (!shared_.reachable) fail(ErrorCode::unavailable, "the fake coordinator is unreachable");
+std::vector<Claim> FakeCoordinator::claims() const {
+    std::vector<Claim> out;
+    for (const auto& [_, claim] : shared_.claims) out.push_back(claim);
+    return out;
 }
 
-ClaimView FakeCoordinator::read() {
-    check_reachable();
-    std::vector<Claim> claims;
-    for (const auto& [_, claim] : shared_.claims) claims.push_back(claim);
-    return {std::move(claims), shared_.revision};
+std::optional<Claim> FakeCoordinator::find_overlap(const net::Cidr& range) const {
+    for (const auto& [block, claim] : shared_.claims) {
+        if (block.overlaps(range)) return claim;
+    }
+    for (const auto& [ticket, outcome] : outcomes_) {
+        if (outcome.state == ClaimOutcome::State::pending && outcome.block.overlaps(range)) {
+            return Claim{outcome.block, node_, "test", "", ""};
+        }
+    }
+    return std::nullopt;
 }
 
-bool FakeCoordinator::claim(const ClaimView& view, const net::Cidr& block, const std::string& name) {
-    check_reachable();
+ClaimOutcome FakeCoordinator::decide(const net::Cidr& block, const std::string& name, int attempt) {
     if (auto interfere = std::exchange(before_next_claim, nullptr)) interfere();
-    if (shared_.revision != view.revision()) return false;
+    if (!shared_.reachable) {
+        return {ClaimOutcome::State::failed, block, attempt, {},
+                Error(ErrorCode::unavailable, "the fake coordinator is unreachable")};
+    }
+    ++shared_.transactions;
+    for (const auto& [held, claim] : shared_.claims) {
+        if (held.overlaps(block)) return {ClaimOutcome::State::lost, block, attempt, claim, {}};
+    }
     shared_.claims[block] = {block, node_, "test", name, "now"};
-    ++shared_.revision;
-    return true;
+    return {ClaimOutcome::State::granted, block, attempt, {}, {}};
+}
+
+ClaimOutcome FakeCoordinator::claim(ClaimTicket ticket, const net::Cidr& block, const std::string& name,
+                                    int attempt) {
+    if (!asynchronous) return decide(block, name, attempt);
+    ClaimOutcome pending{ClaimOutcome::State::pending, block, attempt, {}, {}};
+    outcomes_[ticket] = pending;
+    undecided_.emplace_back(ticket, name);
+    return pending;
+}
+
+void FakeCoordinator::decide() {
+    for (const auto& [ticket, name] : std::exchange(undecided_, {})) {
+        auto& outcome = outcomes_.at(ticket);
+        outcome = decide(outcome.block, name, outcome.attempt);
+    }
+}
+
+std::optional<ClaimOutcome> FakeCoordinator::outcome(ClaimTicket ticket) {
+    auto found = outcomes_.find(ticket);
+    if (found == outcomes_.end()) return std::nullopt;
+    auto outcome = found->second;
+    if (outcome.state != ClaimOutcome::State::pending) outcomes_.erase(found);
+    return outcome;
 }
 
 void FakeCoordinator::release(const net::Cidr& block) noexcept {
     auto it = shared_.claims.find(block);
     if (!shared_.reachable || it == shared_.claims.end() || it->second.node != node_) return;
     shared_.claims.erase(it);
-    ++shared_.revision;
 }
 
 } // namespace netd::testing

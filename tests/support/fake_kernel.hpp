@@ -70,27 +70,37 @@ private:
 // node, all over one map of claims, as real ones share one etcd.
 struct FakeClaims {
     std::map<net::Cidr, Claim> claims;
-    std::int64_t revision = 0;
     bool reachable = true;
+    int transactions = 0;
 };
 
 class FakeCoordinator : public Coordinator {
 public:
     FakeCoordinator(FakeClaims& shared, std::string node) : shared_(shared), node_(std::move(node)) {}
 
-    ClaimView read() override;
-    bool claim(const ClaimView& view, const net::Cidr& block, const std::string& name) override;
+    std::vector<Claim> claims() const override;
+    std::optional<Claim> find_overlap(const net::Cidr& range) const override;
+    ClaimOutcome claim(ClaimTicket ticket, const net::Cidr& block, const std::string& name, int attempt) override;
+    std::optional<ClaimOutcome> outcome(ClaimTicket ticket) override;
     void release(const net::Cidr& block) noexcept override;
 
     // Runs once, just before the next claim is decided: another node's
-    // claim landing between our read and our claim.
+    // claim landing between our choice of a block and our claim.
     std::function<void()> before_next_claim;
+    // When set, claims are decided only by decide(), as a real coordinator
+    // decides them later on a thread of its own; until then they are pending.
+    bool asynchronous = false;
+    // Decides every pending claim, in the order they were asked for.
+    void decide();
+    std::size_t pending() const { return undecided_.size(); }
 
 private:
-    void check_reachable() const;
+    ClaimOutcome decide(const net::Cidr& block, const std::string& name, int attempt);
 
     FakeClaims& shared_;
     std::string node_;
+    std::map<ClaimTicket, ClaimOutcome> outcomes_;
+    std::vector<std::pair<ClaimTicket, std::string>> undecided_; // ticket, name
 };
 
 // Intents kept in memory; `text` is what a real store would hold on disk.

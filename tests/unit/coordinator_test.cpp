@@ -80,7 +80,8 @@ TEST_F(CoordinatorTest, NothingIsAllocatedWithoutAClaim) {
     EXPECT_TRUE(a.kernel.tuns.empty() && a.kernel.subnets.empty());
     EXPECT_EQ(a.tuns.allocator().free_blocks(24), 65536u) << "a block stayed held";
     claims.reachable = true;
-    EXPECT_EQ(a.tuns.create({}).address.network(), Cidr::parse("10.0.0.0/24"));
+    auto block = a.tuns.create({}).address.network();
+    EXPECT_EQ(claims.claims.at(block).node, "node-a");
 }
 
 TEST_F(CoordinatorTest, RemovingOrFailingGivesTheClaimBack) {
@@ -96,6 +97,76 @@ TEST_F(CoordinatorTest, RemovingOrFailingGivesTheClaimBack) {
     b.subnets.add(Cidr::parse("10.9.0.0/24"));
     a.coordinator.release(Cidr::parse("10.9.0.0/24"));
     EXPECT_EQ(claims.claims.size(), 1u);
+}
+
+// A real coordinator decides on a thread of its own: a request that needs a
+// claim answers busy, having changed nothing, and its re-run (same ticket)
+// picks up the outcome.
+TEST_F(CoordinatorTest, ConcurrentRequestsWaitForTheirClaimsAndGetDistinctBlocks) {
+    a.coordinator.asynchronous = true;
+    EXPECT_EQ(code_of([&] { a.subnets.allocate(24, 1); }), ErrorCode::busy);
+    EXPECT_EQ(code_of([&] { a.tuns.create({}, {}, 2); }), ErrorCode::busy);
+    EXPECT_EQ(code_of([&] { a.subnets.allocate(24, 1); }), ErrorCode::busy) << "a re-run asked again";
+    EXPECT_EQ(a.coordinator.pending(), 2u);
+    EXPECT_TRUE(a.kernel.subnets.empty() && a.kernel.tuns.empty() && claims.claims.empty());
+    a.coordinator.decide();
+    EXPECT_EQ(a.subnets.allocate(24, 1).network, Cidr::parse("10.0.0.0/24"));
+    EXPECT_EQ(a.tuns.create({}, {}, 2).address.network(), Cidr::parse("10.0.1.0/24"));
+    EXPECT_EQ(claims.transactions, 2);
+    EXPECT_EQ(a.coordinator.pending(), 0u);
+}
+
+TEST_F(CoordinatorTest, ARaceLostWhileWaitingIsRetriedWithAnotherBlock) {
+    a.coordinator.asynchronous = true;
+    EXPECT_EQ(code_of([&] { a.subnets.allocate(24, 7); }), ErrorCode::busy);
+    b.subnets.add(Cidr::parse("10.0.0.0/24")); // node-b is first
+    a.coordinator.decide();
+    EXPECT_EQ(code_of([&] { a.subnets.allocate(24, 7); }), ErrorCode::busy) << "the re-run claims another block";
+    a.coordinator.decide();
+    EXPECT_EQ(a.subnets.allocate(24, 7).network, Cidr::parse("10.0.1.0/24"));
+    EXPECT_EQ(claims.claims.at(Cidr::parse("10.0.0.0/24")).node, "node-b");
+}
+
+TEST_F(CoordinatorTest, AnExplicitRangeIsAConflictOnceItsClaimIsLost) {
+    b.subnets.add(Cidr::parse("10.7.0.0/16"));
+    a.coordinator.asynchronous = true;
+    EXPECT_EQ(code_of([&] { a.subnets.add(Cidr::parse("10.7.1.0/24"), 3); }), ErrorCode::busy);
+    a.coordinator.decide();
+    EXPECT_EQ(code_of([&] { a.subnets.add(Cidr::parse("10.7.1.0/24"), 3); }), ErrorCode::conflict);
+    EXPECT_TRUE(a.kernel.subnets.empty());
+}
+
+TEST_F(CoordinatorTest, AClaimThatCouldNotBeMadeIsUnavailableOnTheReRun) {
+    a.coordinator.asynchronous = true;
+    EXPECT_EQ(code_of([&] { a.tuns.create({}, {}, 4); }), ErrorCode::busy);
+    claims.reachable = false;
+    a.coordinator.decide();
+    EXPECT_EQ(code_of([&] { a.tuns.create({}, {}, 4); }), ErrorCode::unavailable);
+    EXPECT_TRUE(a.kernel.tuns.empty());
+    EXPECT_EQ(a.tuns.allocator().free_blocks(24), 65536u) << "the block set aside stayed held";
+}
+
+TEST(ClaimRetryDelayTest, FullJitterOverAnExponentialBackoff) {
+    struct Case {
+        int attempt;
+        double random;
+        int millis;
+    };
+    for (const auto& [attempt, random, millis] : {Case{0, 1.0, 0}, Case{1, 1.0, 5}, Case{1, 0.5, 2}, Case{2, 1.0, 10},
+                                                  Case{5, 1.0, 80}, Case{6, 1.0, 160}, Case{7, 1.0, 200},
+                                                  Case{19, 1.0, 200}, Case{19, 0.0, 0}}) {
+        EXPECT_EQ(claim_retry_delay(attempt, random).count(), millis) << attempt << " " << random;
+    }
+}
+
+TEST(AllocatorSpreadTest, HostsStartTheirSearchApart) {
+    testing::FakeKernel kernel;
+    Allocator spread(Cidr::parse("10.0.0.0/8"));
+    spread.spread(65536 * 3 + 300);
+    EXPECT_EQ(spread.allocate(24, kernel, {}), Cidr::parse("10.1.44.0/24"));
+    EXPECT_EQ(spread.allocate(24, kernel, {}), Cidr::parse("10.1.45.0/24"));
+    Allocator plain(Cidr::parse("10.0.0.0/8"));
+    EXPECT_EQ(plain.allocate(24, kernel, {}), Cidr::parse("10.0.0.0/24"));
 }
 
 } // namespace

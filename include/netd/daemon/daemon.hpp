@@ -160,14 +160,22 @@ public:
     Coordinator& coordinator() { return etcd_ ? static_cast<Coordinator&>(*etcd_) : local_coordinator(); }
 
     // Where the serve loop learns what the daemon holds, for the claims to
-    // agree with; maintain() runs it at once and every third of the lease.
+    // agree with; maintain() hands it over at once and every third of the
+    // lease. Neither waits for etcd.
     void track(std::function<HeldBlocks()> held);
     void maintain();
     std::chrono::milliseconds maintain_every() const;
     bool coordinated() const { return etcd_ != nullptr; }
 
+    // Starts talking to etcd, once privileges are dropped, and waits (10 s
+    // at most, or until etcd is found out of reach) for the held blocks to
+    // be claimed under the new lease: a start may wait.
+    void start();
+
     // Reasons for /healthz to say "degraded"; none when all is well.
     std::vector<std::string> problems() const { return etcd_ ? etcd_->problems() : std::vector<std::string>{}; }
+    // The claims' figures for /metrics; none without etcd.
+    std::vector<http::Gauge> gauges() const { return etcd_ ? etcd_->gauges() : std::vector<http::Gauge>{}; }
 
 private:
     std::unique_ptr<EtcdCoordinator> etcd_;
@@ -188,7 +196,8 @@ Status with_journal(Status status, const SavedIntents& saved);
 // the probe fails, and 200 "degraded", with the problems, when there are any.
 void add_status_routes(http::Router& router, const http::Metrics& metrics, Status status);
 
-// GET /cluster/blocks: every claim of the pool, with its node.
+// GET /cluster/blocks: every claim of the pool, with its node, as this
+// daemon last heard (a watch keeps it within milliseconds of etcd).
 void add_cluster_routes(http::Router& router, Coordinator& coordinator);
 
 // Adds the status routes to `router`, then serves it on

@@ -31,6 +31,8 @@ struct Incoming {
     // Who sent it, looked up once when the connection was accepted; empty
     // when the kernel could not tell.
     std::optional<Caller> caller{};
+    // See Request::id.
+    std::uint64_t id = 0;
 };
 
 // Who may use the API. These daemons run as root on localhost, where any web

@@ -28,6 +28,10 @@ struct Request {
     // handler through --self-service: the handler must keep them to what
     // they own. Empty for an admin.
     std::optional<std::uint32_t> limited_to{};
+    // The same across the busy re-runs of one request, and unique among the
+    // server's requests: what a re-run finds its earlier run's work by (a
+    // claim it asked etcd for). 0 when the caller gave none.
+    std::uint64_t id = 0;
 };
 
 struct Response {
@@ -76,7 +80,7 @@ public:
     // Never throws: unknown paths are 404, wrong methods 405 with Allow,
     // netd::Error its mapped status, anything else 500.
     Response dispatch(verb method, std::string_view target, std::string_view content_type, std::string_view body,
-                      std::optional<std::uint32_t> limited_to = {}) const;
+                      std::optional<std::uint32_t> limited_to = {}, std::uint64_t id = 0) const;
 
     struct Route {
         verb method;

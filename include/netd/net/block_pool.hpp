@@ -30,6 +30,10 @@ public:
     std::optional<Cidr> allocate(const std::function<bool(const Cidr&)>& usable);
     std::optional<Cidr> allocate();
 
+    // Moves the cursor to the block at `index` (modulo the count): where the
+    // next search starts.
+    void start_at(std::uint64_t index) { cursor_ = index % block_count_; }
+
     // Whether `range` lies inside the pool.
     bool contains(const Cidr& range) const { return pool_.contains(range); }
     // Whether every block that `range` touches is used.
