@@ -6,24 +6,13 @@
 set -u
 source_dir=${1:?usage: openapi_lint.sh SOURCE_DIR}
 spec="$source_dir/docs/openapi.yaml"
-passed=0 failed=0
 
 if ! command -v python3 >/dev/null || ! python3 -c 'import yaml' 2>/dev/null; then
     echo "SKIP: python3 with the yaml module (python3-yaml) is not installed"
     exit 77
 fi
 
-check() { # name, command...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS: $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL: $name"
-        failed=$((failed + 1))
-    fi
-}
+source "$(dirname "$0")/../check.sh"
 
 yaml_is_sound() {
     python3 - "$spec" <<'PY'

@@ -19,20 +19,8 @@ if [ ! -d "$sdk/usr/include/c++/v1" ]; then
 fi
 build="$binary_dir/macos-cross"
 log="$build.log"
-passed=0 failed=0
 
-check() { # name, command...; returns the command's status
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS: $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL: $name"
-        failed=$((failed + 1))
-        return 1
-    fi
-}
+source "$(dirname "$0")/../check.sh"
 
 # The host's compiler search paths must not reach the macOS build.
 cross() { env -u CPATH -u C_INCLUDE_PATH -u CPLUS_INCLUDE_PATH -u LIBRARY_PATH "$@"; }
