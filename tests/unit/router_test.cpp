@@ -76,6 +76,11 @@ INSTANTIATE_TEST_SUITE_P(
         RouteCase{"post_empty_without_type", verb::post, "/tun", "", "", status::unsupported_media_type, {}},
         RouteCase{"post_form", verb::post, "/tun", "application/x-www-form-urlencoded", "a=b",
                   status::unsupported_media_type, {}},
+        // What `curl -d '{...}'` sends, as the spec's flow does.
+        RouteCase{"post_curl_json", verb::post, "/tun", "application/x-www-form-urlencoded", "{\"name\":\"a\"}",
+                  status::ok, {}},
+        RouteCase{"post_form_array", verb::post, "/tun", "application/x-www-form-urlencoded", "[1]",
+                  status::unsupported_media_type, {}},
         RouteCase{"post_json_lookalike", verb::post, "/tun", "application/jsonp", "{}",
                   status::unsupported_media_type, {}},
         RouteCase{"delete_without_body", verb::delete_, "/tun/tun0", "", "", status::ok, {"tun0"}},
