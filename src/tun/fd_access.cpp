@@ -22,9 +22,11 @@ std::optional<std::string> descriptor_refusal(const DescriptorClaimant& claimant
         return std::nullopt;
     }
     auto refused = "uid " + std::to_string(claimant.uid) + " may not have " + tun.name + "'s descriptor: ";
-    if (!tun.owner && !tun.group) return refused + tun.name + " has no owner or group, so only root may";
+    // A TUN made without owner or group is root's (owner 0).
+    bool others = (tun.owner && *tun.owner != 0) || tun.group;
+    if (!others) return refused + "it belongs to root, so only root may";
     std::string who = "root";
-    if (tun.owner) who += ", uid " + std::to_string(*tun.owner);
+    if (tun.owner && *tun.owner != 0) who += ", uid " + std::to_string(*tun.owner);
     if (tun.group) who += ", or a process in group " + std::to_string(*tun.group);
     return refused + "only " + who + " may";
 }

@@ -37,7 +37,12 @@ std::optional<std::string> descriptor_refusal(const DescriptorClaimant& claimant
 // Where tun-daemon hands out TUN descriptors unless --fd-socket says
 // otherwise, and where netctl tun exec looks. /run/netd is root's (or
 // netd's) and closed to others' writes: nobody else can put a socket there.
+// macOS has no /run (and its root volume is read-only): /var/run there.
+#ifdef __APPLE__
+inline constexpr const char* default_fd_socket = "/var/run/netd/tun-fd.sock";
+#else
 inline constexpr const char* default_fd_socket = "/run/netd/tun-fd.sock";
+#endif
 
 // A request is the TUN's name and a newline, nothing else.
 inline constexpr std::size_t max_descriptor_request = 64; // bytes, newline included
