@@ -46,7 +46,7 @@ record < <("$build/bench/tun_bench" iproute2 "$n")
 # and synced) and the daemons log at their default level, INFO.
 start_tun_daemon() {
     "$build/tun-daemon" --listen 127.0.0.1:3030 --log-dir "$work" --state-dir "$work/state" \
-        --lock-file "$work/allocation.lock" &
+        --lock-file "$work/allocation.lock" --fd-socket "$work/tun-fd.sock" &
     tun_daemon_pid=$!
     pids+=("$tun_daemon_pid")
     wait_for_port 3030
@@ -143,7 +143,7 @@ wait "$subnet_pid" 2>/dev/null || true
 ip -4 addr flush dev lo label 'lo:*'
 
 "$build/tun-daemon" --listen 127.0.0.1:3030 --log-dir "$work" --state-dir "$work/state2" \
-    --lock-file "$work/allocation.lock" &
+    --lock-file "$work/allocation.lock" --fd-socket "$work/tun-fd.sock" &
 tun_pid=$!
 pids+=("$tun_pid")
 wait_for_port 3030

@@ -7,7 +7,8 @@ _netctl() {
     local options="--tun --subnet --tun-socket --subnet-socket --token-file --json --help"
     case "${words[*]}" in
     "") COMPREPLY=($(compgen -W "tun subnet status $options" -- "$cur")) ;;
-    tun) COMPREPLY=($(compgen -W "create list show delete" -- "$cur")) ;;
+    tun) COMPREPLY=($(compgen -W "create list show delete exec" -- "$cur")) ;;
+    "tun exec") COMPREPLY=($(compgen -W "--fd-socket" -- "$cur")) ;;
     "tun create") COMPREPLY=($(compgen -W "--name --mtu --prefix-len --owner --group --multi-queue --ipv6" -- "$cur")) ;;
     subnet) COMPREPLY=($(compgen -W "add list delete" -- "$cur")) ;;
     "subnet add") COMPREPLY=($(compgen -W "--auto --prefix-len" -- "$cur")) ;;

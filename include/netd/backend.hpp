@@ -8,6 +8,10 @@
 
 #include "netd/net/ip.hpp"
 
+namespace netd::platform {
+class UniqueFd; // platform/posix/unique_fd.hpp: whoever calls TunBackend::attach includes it
+}
+
 // The narrow interfaces between the pure core and the operating system. Each
 // OS implements them in platform/<os>/; tests use the fakes in tests/support.
 // Every call reads or changes the kernel's state and reports it as the kernel
@@ -104,6 +108,13 @@ public:
 
     // Removes a tagged TUN. An absent or untagged one is not_found.
     virtual void remove(std::string_view name) = 0;
+
+    // A new descriptor of the tagged TUN `name`, open for its packets, which
+    // tun-daemon hands to a client allowed to have it (tun/fd_access.hpp):
+    // on macOS a utun has no name to open it by, so nobody else could ever
+    // reach it. The caller owns it. An absent or untagged TUN is not_found;
+    // one that takes a single descriptor and has it already is conflict.
+    virtual platform::UniqueFd attach(std::string_view name) = 0;
 };
 
 // A subnet this daemon manages: the network, the address it put on the host

@@ -4,8 +4,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "netd/platform/platform.hpp"
 #include "unique_fd.hpp"
@@ -17,6 +19,28 @@ std::optional<Peer> unix_peer(int fd) {
     socklen_t length = sizeof credentials;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return std::nullopt;
     return Peer{credentials.uid, credentials.pid};
+}
+
+std::vector<std::uint32_t> unix_peer_groups(int fd) {
+    ucred credentials{};
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return {};
+    std::vector<std::uint32_t> groups{credentials.gid}; // the effective group
+    // SO_PEERGROUPS (Linux 4.13) says how many there are when the buffer is
+    // too small (ERANGE); an older kernel lacks it, and then only the
+    // effective group is known.
+    std::vector<gid_t> supplementary(16);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        length = static_cast<socklen_t>(supplementary.size() * sizeof(gid_t));
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, supplementary.data(), &length) == 0) {
+            supplementary.resize(length / sizeof(gid_t));
+            groups.insert(groups.end(), supplementary.begin(), supplementary.end());
+            return groups;
+        }
+        if (errno != ERANGE) break;
+        supplementary.resize(length / sizeof(gid_t) + 1);
+    }
+    return groups;
 }
 
 namespace {

@@ -167,6 +167,34 @@ public:
         names_.freed(link->name);
     }
 
+    // TUNSETIFF on an existing TUN attaches to it, where the flags agree
+    // with its own (IFF_MULTI_QUEUE must match); the daemon may, by
+    // CAP_NET_ADMIN, whoever owns the TUN.
+    UniqueFd attach(std::string_view name) override {
+        auto link = kernel_->link(std::string(name));
+        if (!link || !is_ours(*link)) {
+            fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
+        }
+        auto fd = open_tun_device();
+        ifreq request{};
+        request.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (link->tun_multi_queue ? IFF_MULTI_QUEUE : 0));
+        std::strncpy(request.ifr_name, link->name.c_str(), IFNAMSIZ - 1);
+        if (::ioctl(fd.get(), TUNSETIFF, &request) < 0) {
+            if (errno == EBUSY) {
+                fail(ErrorCode::conflict, link->name + " is open in another program already, and a TUN without "
+                                                       "multi_queue takes one descriptor at a time");
+            }
+            fail_errno(errno, "opening the TUN " + link->name + " (TUNSETIFF)");
+        }
+        // Had the TUN gone since the mirror saw it, TUNSETIFF made a new one
+        // of that name, which lives only with this descriptor: not ours to
+        // hand out. Ours are persistent.
+        if (::ioctl(fd.get(), TUNGETIFF, &request) < 0 || (request.ifr_flags & IFF_PERSIST) == 0) {
+            fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
+        }
+        return fd;
+    }
+
 private:
     static bool is_ours(const Link& link) { return link.kind == "tun" && link.alias == tun_tag; }
 

@@ -4,6 +4,7 @@
 #include <sys/proc_info.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/ucred.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -91,6 +92,20 @@ std::optional<Peer> unix_peer(int fd) {
     socklen_t length = sizeof pid;
     if (::getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, &pid, &length) == 0) peer.pid = pid;
     return peer;
+}
+
+// XNU (bsd/kern/uipc_usrreq.c, unp_connect) copies the connecting process's
+// credentials: cr_groups[0] is its effective group, and at most NGROUPS (16)
+// groups are kept.
+std::vector<std::uint32_t> unix_peer_groups(int fd) {
+    xucred credentials{};
+    socklen_t length = sizeof credentials;
+    if (::getsockopt(fd, SOL_LOCAL, LOCAL_PEERCRED, &credentials, &length) != 0 ||
+        credentials.cr_version != XUCRED_VERSION) {
+        return {};
+    }
+    auto count = std::min<int>(credentials.cr_ngroups, NGROUPS);
+    return {credentials.cr_groups, credentials.cr_groups + std::max(count, 0)};
 }
 
 // macOS has no NETLINK_SOCK_DIAG: the other end's socket is looked for in

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 
+#include "ids.hpp"
 #include "interfaces_macos.hpp"
 #include "kernel_error.hpp"
 #include "macos_rules.hpp"
@@ -91,10 +92,11 @@ class MacTunBackend : public TunBackend {
 public:
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
                         const std::optional<net::InterfaceAddress>& address6) override {
-        if (spec.owner || spec.group) {
-            fail(ErrorCode::invalid, "owner and group are Linux's (TUNSETOWNER); on macOS a utun belongs to the "
-                                     "process holding its descriptor, here tun-daemon");
-        }
+        // A utun has no owner in the kernel: the daemon keeps them, and they
+        // decide who may have its descriptor (attach).
+        std::optional<std::uint32_t> owner, group;
+        if (spec.owner) owner = user_id(*spec.owner);
+        if (spec.group) group = group_id(*spec.group);
         if (spec.multi_queue) fail(ErrorCode::invalid, "multi_queue is Linux's (IFF_MULTI_QUEUE); a utun has one queue");
         if (!spec.extra_addresses.empty() || !spec.routes.empty() || address6) {
             fail(ErrorCode::invalid, "extra_addresses, routes and ipv6 are not supported on macOS yet");
@@ -119,8 +121,8 @@ public:
         interface.ifr_flags |= IFF_UP;
         if (::ioctl(control_.get(), SIOCSIFFLAGS, &interface) < 0) fail_errno(errno, "bringing " + name + " up");
         route_to(name, address.network());
-        held_.emplace(name, std::move(fd));
-        return {name, address, std::nullopt, std::nullopt, std::nullopt, spec.mtu};
+        held_.emplace(name, Held{std::move(fd), owner, group});
+        return {name, address, std::nullopt, owner, group, spec.mtu};
     }
 
     // The kernel numbers a utun asked for without a name; such a create is
@@ -130,8 +132,9 @@ public:
     std::vector<TunInterface> list() override {
         std::vector<TunInterface> out;
         for (const auto& entry : ipv4_addresses()) {
-            if (held_.contains(entry.interface)) {
-                out.push_back({entry.interface, entry.address, std::nullopt, std::nullopt, std::nullopt, mtu_of(entry.interface)});
+            if (auto held = held_.find(entry.interface); held != held_.end()) {
+                out.push_back({entry.interface, entry.address, std::nullopt, held->second.owner, held->second.group,
+                               mtu_of(entry.interface)});
             }
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -147,7 +150,26 @@ public:
         }
     }
 
+    // Another descriptor of the same utun control socket: a utun can be
+    // reached only through the descriptor that made it. The utun then lives
+    // until the last of them closes, so it outlasts a DELETE (and the
+    // daemon) while the client keeps its copy.
+    UniqueFd attach(std::string_view name) override {
+        auto held = held_.find(std::string(name));
+        if (held == held_.end()) {
+            fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
+        }
+        UniqueFd copy(::fcntl(held->second.fd.get(), F_DUPFD_CLOEXEC, 0));
+        if (!copy) fail_errno(errno, "duplicating " + held->first + "'s descriptor");
+        return copy;
+    }
+
 private:
+    struct Held {
+        UniqueFd fd;
+        std::optional<std::uint32_t> owner, group; // who may have a descriptor, besides root
+    };
+
     int mtu_of(const std::string& name) {
         ifreq interface{};
         std::strncpy(interface.ifr_name, name.c_str(), IFNAMSIZ - 1);
@@ -156,7 +178,7 @@ private:
     }
 
     UniqueFd control_{open_inet_control_socket()};
-    std::map<std::string, UniqueFd> held_;
+    std::map<std::string, Held> held_;
     std::uint64_t listings_ = 0;
 };
 

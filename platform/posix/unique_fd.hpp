@@ -24,6 +24,9 @@ public:
     int get() const { return fd_; }
     explicit operator bool() const { return fd_ >= 0; }
 
+    // Gives the descriptor up to a new owner (an asio socket), unclosed.
+    int release() { return std::exchange(fd_, -1); }
+
     void reset(int fd = -1) {
         if (fd_ >= 0) ::close(fd_);
         fd_ = fd;

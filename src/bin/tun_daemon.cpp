@@ -1,5 +1,6 @@
 #include "netd/daemon/daemon.hpp"
 #include "netd/platform/platform.hpp"
+#include "netd/tun/fd_socket.hpp"
 #include "netd/tun/routes.hpp"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,11 @@ int main(int argc, char** argv) {
     app.add_option("--pool6", pool6,
                    "IPv6 range to allocate /64s from (default: a unique local /48 drawn once for this host)");
     netd::daemon::add_self_service_options(app, options, "TUNs");
+    std::string fd_socket = netd::default_fd_socket;
+    app.add_option("--fd-socket", fd_socket,
+                   "Unix socket (mode 0666) that hands a TUN's descriptor to root, its owner or its group "
+                   "(netctl tun exec); empty: none")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     return netd::daemon::run(options, [&] {
@@ -36,6 +42,9 @@ int main(int argc, char** argv) {
                             netd::daemon::with_journal({.probe = [&] { backend->list(); },
                                                         .gauges = [&] { return netd::tun_gauges(service); }},
                                                        saved),
-                            coordination);
+                            coordination, [&](boost::asio::io_context& io) -> std::unique_ptr<netd::daemon::Sidecar> {
+                                if (fd_socket.empty()) return nullptr;
+                                return std::make_unique<netd::FdSocket>(io, fd_socket, service, *backend);
+                            });
     });
 }

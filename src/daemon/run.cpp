@@ -469,7 +469,8 @@ void repeat(boost::asio::steady_timer& timer, std::chrono::milliseconds interval
 
 } // namespace
 
-void serve(const Options& options, http::Router& router, Status status, Coordination& coordination) {
+void serve(const Options& options, http::Router& router, Status status, Coordination& coordination,
+           const OpenSidecar& sidecar) {
     http::Metrics metrics;
     status.problems = [own = std::move(status.problems), &coordination] {
         auto all = own();
@@ -494,6 +495,9 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     std::optional<boost::asio::local::stream_protocol::acceptor> local;
     if (!options.unix_socket.empty()) local = http::listen_unix(io, options.unix_socket, options.unix_socket_group);
     auto acceptor = http::listen(io, http::parse_endpoint(options.listen));
+    // After the port, so that a daemon whose port is taken leaves nothing
+    // behind; still before anything is accepted or READY=1 is sent.
+    auto side = sidecar ? sidecar(io) : nullptr;
     auto bound = acceptor.local_endpoint();
     auto hosts = http::AccessPolicy::default_hosts(bound);
     hosts.insert(hosts.end(), options.allow_hosts.begin(), options.allow_hosts.end());
@@ -515,6 +519,7 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     LogFlusher flusher;
     coordination.start();
     server.start();
+    if (side) side->start();
 
     // SIGTERM: stop accepting and give the requests in flight a bounded
     // time to finish; the interfaces stay. SIGHUP: reopen the logs (logrotate).
@@ -530,6 +535,7 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
         if (ec) return;
         spdlog::info("{} received, shutting down; interfaces stay", signal == SIGINT ? "SIGINT" : "SIGTERM");
         server.stop();
+        if (side) side->stop();
         hangup.cancel();
         deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         wait_for_drain();

@@ -62,6 +62,10 @@ DaemonProcess::DaemonProcess(std::string binary, unsigned short port, std::vecto
     if (std::find(extra.begin(), extra.end(), "--state-dir") == extra.end()) {
         args.insert(args.end(), {"--state-dir", log_dir_ + "/state"});
     }
+    // Never the host's /run/netd/tun-fd.sock, which namespaces do not separate.
+    if (binary_ == NETD_TUN_DAEMON && std::find(extra.begin(), extra.end(), "--fd-socket") == extra.end()) {
+        args.insert(args.end(), {"--fd-socket", log_dir_ + "/tun-fd.sock"});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     if (launcher.empty()) {
         pid_ = spawn(binary_, args, -1);

@@ -1,6 +1,12 @@
 #include "fake_kernel.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
+
+#include "kernel_error.hpp"
+#include "unique_fd.hpp"
 
 namespace netd::testing {
 
@@ -71,6 +77,16 @@ void FakeTunBackend::remove(std::string_view name) {
     if (it == kernel_.tuns.end()) fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed");
     kernel_.throw_if_failing();
     kernel_.tuns.erase(it);
+}
+
+platform::UniqueFd FakeTunBackend::attach(std::string_view name) {
+    if (!kernel_.tuns.contains(std::string(name))) {
+        fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed");
+    }
+    kernel_.throw_if_failing();
+    platform::UniqueFd fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!fd) platform::fail_errno(errno, "opening /dev/null");
+    return fd;
 }
 
 Subnet FakeSubnetBackend::add(const net::Cidr& network, const std::string& interface) {

@@ -10,6 +10,7 @@
 #include "netd/coordinator.hpp"
 #include "netd/error.hpp"
 #include "netd/intents.hpp"
+#include "unique_fd.hpp"
 
 // In-memory stand-ins for the kernel behind the backend interfaces, so that
 // services and handlers are tested without root (in the manner of
@@ -48,6 +49,8 @@ public:
     // Tests change the fake's maps directly, so every listing may differ.
     std::uint64_t generation() override { return ++kernel_.listings; }
     void remove(std::string_view name) override;
+    // /dev/null stands in for the TUN.
+    platform::UniqueFd attach(std::string_view name) override;
 
 private:
     FakeKernel& kernel_;

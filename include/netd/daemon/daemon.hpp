@@ -10,6 +10,7 @@
 
 #include "netd/coordinator.hpp"
 #include "netd/daemon/etcd_coordinator.hpp"
+#include "netd/daemon/sidecar.hpp"
 #include "netd/http/metrics.hpp"
 #include "netd/http/server.hpp"
 #include "netd/intents.hpp"
@@ -203,7 +204,11 @@ void add_cluster_routes(http::Router& router, Coordinator& coordinator);
 // Adds the status routes to `router`, then serves it on
 // options.listen until SIGINT or SIGTERM, telling the service manager
 // (systemd's Type=notify) once it listens.
-// `coordination`'s claims are maintained from the serve loop.
-void serve(const Options& options, http::Router& router, Status status, Coordination& coordination);
+// `coordination`'s claims are maintained from the serve loop. `sidecar`,
+// when given, makes what the daemon serves beside the API on the same
+// io_context (tun-daemon's fd socket), before the API listens.
+using OpenSidecar = std::function<std::unique_ptr<Sidecar>(boost::asio::io_context&)>;
+void serve(const Options& options, http::Router& router, Status status, Coordination& coordination,
+           const OpenSidecar& sidecar = {});
 
 } // namespace netd::daemon

@@ -43,6 +43,14 @@ struct Peer {
 // Linux, getpeereid and LOCAL_PEERPID on macOS); empty when unknown.
 std::optional<Peer> unix_peer(int fd);
 
+// The groups of the process at the other end of a connected Unix socket, as
+// the kernel recorded them when it connected: its effective group first,
+// then its supplementary groups (SO_PEERCRED and SO_PEERGROUPS on Linux;
+// LOCAL_PEERCRED on macOS, which tells 16 groups at most). Empty when
+// unknown. These are what the kernel itself checks when that process opens
+// a TUN of a group (TUNSETIFF), so tun-daemon hands out descriptors by them.
+std::vector<std::uint32_t> unix_peer_groups(int fd);
+
 // The owner of the other end of an accepted TCP connection, when that end is
 // a socket on this host in this network namespace; empty otherwise. On
 // Linux, found by its 4-tuple with NETLINK_SOCK_DIAG: one short netlink
