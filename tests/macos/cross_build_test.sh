@@ -59,7 +59,7 @@ undefined() { "$nm_tool" -u "$build/tun-daemon"; }
 imports() { # symbol (as C names it)
     [ -n "$nm_tool" ] && undefined | grep -qx "_$1"
 }
-for call in socket connect ioctl getsockopt; do
+for call in socket connect ioctl getsockopt sendmsg; do  # utun, then its fd handed over (SCM_RIGHTS)
     check "tun-daemon calls $call" imports $call
 done
 check "tun-daemon names the utun control" grep -qa com.apple.net.utun_control "$build/tun-daemon"
