@@ -82,16 +82,19 @@ std::optional<std::vector<std::string>> match(std::string_view pattern,
     return params;
 }
 
-bool is_json(std::string_view content_type) {
+// Whether `content_type` names the media type `wanted` (lower case),
+// whatever its parameters and the case it is written in.
+bool media_type_is(std::string_view content_type, std::string_view wanted) {
     auto media = content_type.substr(0, content_type.find(';'));
     while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-    constexpr std::string_view json = "application/json";
-    if (media.size() != json.size()) return false;
-    for (std::size_t i = 0; i < json.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(media[i])) != json[i]) return false;
+    if (media.size() != wanted.size()) return false;
+    for (std::size_t i = 0; i < wanted.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(media[i])) != wanted[i]) return false;
     }
     return true;
 }
+
+bool is_json(std::string_view content_type) { return media_type_is(content_type, "application/json"); }
 
 // `curl -d '{...}'`, the spec's own flow, labels its JSON as a form
 // (application/x-www-form-urlencoded): a body of that type that is a JSON
@@ -99,13 +102,7 @@ bool is_json(std::string_view content_type) {
 // an Origin (or Sec-Fetch-Site), which the access policy refuses first, and
 // a real form ("a=b") still gets 415.
 bool is_curl_json(std::string_view content_type, std::string_view body) {
-    auto media = content_type.substr(0, content_type.find(';'));
-    while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-    constexpr std::string_view form = "application/x-www-form-urlencoded";
-    if (media.size() != form.size()) return false;
-    for (std::size_t i = 0; i < form.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(media[i])) != form[i]) return false;
-    }
+    if (!media_type_is(content_type, "application/x-www-form-urlencoded")) return false;
     auto start = body.find_first_not_of(" \t\r\n");
     return start != std::string_view::npos && body[start] == '{';
 }
