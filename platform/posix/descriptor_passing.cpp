@@ -12,6 +12,16 @@
 
 namespace netd::platform {
 
+UniqueFd unix_stream_socket() {
+#ifdef SOCK_CLOEXEC
+    return UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+#else
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    if (fd) ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+    return fd;
+#endif
+}
+
 bool send_with_descriptor(int socket, std::string_view text, int fd) {
     iovec data{const_cast<char*>(text.data()), text.size()};
     msghdr message{};

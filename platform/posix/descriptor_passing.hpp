@@ -10,6 +10,11 @@
 // tun-daemon's fd socket and netctl tun exec do; the same on Linux and macOS.
 namespace netd::platform {
 
+// A new Unix stream socket, close-on-exec from the start where the OS can
+// (SOCK_CLOEXEC; macOS has none, and sets it at once after); invalid with
+// errno set on failure.
+UniqueFd unix_stream_socket();
+
 // Sends `text` in one sendmsg, with `fd` attached to it when it is not -1.
 // Never waits (MSG_DONTWAIT) and never raises SIGPIPE: false, with errno
 // set, when the socket did not take it all at once (a short answer on a

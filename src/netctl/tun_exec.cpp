@@ -47,9 +47,8 @@ platform::UniqueFd connect_to(const std::string& path) {
         throw Failure{invalid, "the fd socket path \"" + path + "\" is empty or too long"};
     }
     std::memcpy(address.sun_path, path.c_str(), path.size());
-    platform::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    auto fd = platform::unix_stream_socket();
     if (!fd) throw Failure{failed, std::string("cannot open a socket: ") + std::strerror(errno)};
-    ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC); // macOS has no SOCK_CLOEXEC
     timeval timeout{answer_seconds, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);

@@ -40,11 +40,6 @@ sockaddr_un address_of(const std::string& path) {
     return address;
 }
 
-platform::UniqueFd unix_socket() {
-    platform::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
-    if (fd) ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC); // macOS has no SOCK_CLOEXEC
-    return fd;
-}
 
 // Users must reach the socket: its directory needs search permission for
 // them. /run/netd holds the allocation lock too, so it stays closed to their
@@ -73,7 +68,7 @@ void clear_stale(const std::string& path) {
     struct stat status {};
     if (::lstat(path.c_str(), &status) != 0) return;
     if (!S_ISSOCK(status.st_mode)) fail_path(path, "something other than a socket is there");
-    auto probe = unix_socket();
+    auto probe = platform::unix_stream_socket();
     auto address = address_of(path);
     ::fcntl(probe.get(), F_SETFL, O_NONBLOCK);
     if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 || errno == EAGAIN) {
@@ -86,7 +81,7 @@ platform::UniqueFd bind_socket(const std::string& path) {
     auto address = address_of(path);
     open_for_search(path);
     clear_stale(path);
-    auto fd = unix_socket();
+    auto fd = platform::unix_stream_socket();
     if (!fd) fail_path(path, std::strerror(errno));
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
         fail_path(path, std::strerror(errno));
