@@ -83,30 +83,9 @@ protected:
     // identifies (or one with the token) change anything, and the kernel of
     // B cannot tell who owns a socket in A's namespace.
     HttpClient b(unsigned short port = tun_port) const {
-        OnHostB there(host_b_);
+        InNamespace there(host_b_);
         return HttpClient(host_b_address, port); // connected before `there` switches back
     }
-    // Runs this thread in host B's network namespace for its lifetime; a
-    // socket stays in the namespace it was made in.
-    class OnHostB {
-    public:
-        explicit OnHostB(const std::string& name)
-            : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
-            int there = ::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-            EXPECT_TRUE(there >= 0 && home_ >= 0 && ::setns(there, CLONE_NEWNET) == 0) << std::strerror(errno);
-            if (there >= 0) ::close(there);
-        }
-        ~OnHostB() {
-            if (home_ < 0) return;
-            EXPECT_EQ(::setns(home_, CLONE_NEWNET), 0) << std::strerror(errno);
-            ::close(home_);
-        }
-        OnHostB(const OnHostB&) = delete;
-        OnHostB& operator=(const OnHostB&) = delete;
-
-    private:
-        int home_;
-    };
 
     // GET /cluster/blocks as block -> node, once it lists `count` claims: the
     // daemon's view follows etcd through a watch, milliseconds behind.

@@ -43,27 +43,6 @@ int env_or(const char* name, int fallback) {
     return value && *value ? std::atoi(value) : fallback;
 }
 
-// Runs this thread in another network namespace for its lifetime; a socket
-// stays in the namespace it was made in.
-class InNamespace {
-public:
-    explicit InNamespace(const std::string& name) : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
-        int there = ::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-        EXPECT_TRUE(there >= 0 && home_ >= 0 && ::setns(there, CLONE_NEWNET) == 0) << std::strerror(errno);
-        if (there >= 0) ::close(there);
-    }
-    ~InNamespace() {
-        if (home_ < 0) return;
-        EXPECT_EQ(::setns(home_, CLONE_NEWNET), 0) << std::strerror(errno);
-        ::close(home_);
-    }
-    InNamespace(const InNamespace&) = delete;
-    InNamespace& operator=(const InNamespace&) = delete;
-
-private:
-    int home_;
-};
-
 class ManyHostsTest : public NetnsTest {
 protected:
     struct Host {

@@ -35,7 +35,9 @@ void expect_kernel_holds(const nlohmann::json& subnet) {
         if (address["local"] == subnet["address"]) {
             found = true;
             EXPECT_EQ(address["prefixlen"], prefix);
-            if (!ipv6) EXPECT_EQ(address["label"], interface);
+            if (!ipv6) {
+                EXPECT_EQ(address["label"], interface);
+            }
         }
     }
     EXPECT_TRUE(found) << subnet.dump() << " not on " << device << ": " << addresses.dump();

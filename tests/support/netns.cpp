@@ -54,4 +54,16 @@ void NetnsTest::SetUp() {
     enter_new_netns();
 }
 
+InNamespace::InNamespace(const std::string& name) : home_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    int there = ::open(("/var/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_TRUE(there >= 0 && home_ >= 0 && ::setns(there, CLONE_NEWNET) == 0) << std::strerror(errno);
+    if (there >= 0) ::close(there);
+}
+
+InNamespace::~InNamespace() {
+    if (home_ < 0) return;
+    EXPECT_EQ(::setns(home_, CLONE_NEWNET), 0) << std::strerror(errno);
+    ::close(home_);
+}
+
 } // namespace netd::testing
