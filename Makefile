@@ -8,9 +8,9 @@ UNAME := $(shell uname -s)
 # The daemons and the namespace tests need root; ask for it only when not root already.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspdlog-dev \
+APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspdlog-dev libssl-dev \
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
-BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest
+BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest openssl@3
 
 .PHONY: all deps test-deps build run test macos-cross macos-cross-deps test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 

@@ -114,7 +114,8 @@ public:
     // on macOS a utun has no name to open it by, so nobody else could ever
     // reach it. The caller owns it. An absent or untagged TUN is not_found;
     // one that takes a single descriptor and has it already is conflict.
-    virtual platform::UniqueFd attach(std::string_view name) = 0;
+    // `vnet_hdr` opens it with IFF_VNET_HDR (Linux; elsewhere invalid).
+    virtual platform::UniqueFd attach(std::string_view name, bool vnet_hdr) = 0;
 };
 
 // A subnet this daemon manages: the network, the address it put on the host

@@ -170,14 +170,18 @@ public:
     // TUNSETIFF on an existing TUN attaches to it, where the flags agree
     // with its own (IFF_MULTI_QUEUE must match); the daemon may, by
     // CAP_NET_ADMIN, whoever owns the TUN.
-    UniqueFd attach(std::string_view name) override {
+    // IFF_VNET_HDR is the TUN's, not the descriptor's: the kernel sets or
+    // clears it at each attach, and the reader that asked for it turns on
+    // the offloads (TUNSETOFFLOAD) itself.
+    UniqueFd attach(std::string_view name, bool vnet_hdr) override {
         auto link = kernel_->link(std::string(name));
         if (!link || !is_ours(*link)) {
             fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
         }
         auto fd = open_tun_device();
         ifreq request{};
-        request.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (link->tun_multi_queue ? IFF_MULTI_QUEUE : 0));
+        request.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (link->tun_multi_queue ? IFF_MULTI_QUEUE : 0) |
+                                               (vnet_hdr ? IFF_VNET_HDR : 0));
         std::strncpy(request.ifr_name, link->name.c_str(), IFNAMSIZ - 1);
         if (::ioctl(fd.get(), TUNSETIFF, &request) < 0) {
             if (errno == EBUSY) {

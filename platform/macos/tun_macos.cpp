@@ -154,7 +154,9 @@ public:
     // reached only through the descriptor that made it. The utun then lives
     // until the last of them closes, so it outlasts a DELETE (and the
     // daemon) while the client keeps its copy.
-    UniqueFd attach(std::string_view name) override {
+    UniqueFd attach(std::string_view name, bool vnet_hdr) override {
+        // A utun has no virtio header and no offloads to turn on.
+        if (vnet_hdr) fail(ErrorCode::invalid, "vnet_hdr is Linux's: a utun has no offloads");
         auto held = held_.find(std::string(name));
         if (held == held_.end()) {
             fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");

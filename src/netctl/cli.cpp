@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon_check.hpp"
+#include "netd/client/daemon_check.hpp"
 #include "ids.hpp"
 #include "netd/http/client.hpp"
 #include "netd/platform/platform.hpp"
@@ -176,7 +176,7 @@ int run(int argc, char** argv) {
     app.add_option("--subnet-socket", settings.subnet.endpoint.unix_socket, "Reach subnet-daemon on this Unix socket");
     app.add_option("--token-file", settings.token_file, "File with the bearer token (else $NETD_TOKEN)");
     app.add_flag("--json", settings.json, "Print the daemon's JSON instead of a table");
-    settings.tun.endpoint.check_server = settings.subnet.endpoint.check_server = check_daemon;
+    settings.tun.endpoint.check_server = settings.subnet.endpoint.check_server = client::check_daemon;
 
     int code = ok;
     auto* tun = app.add_subcommand("tun", "TUN interfaces (tun-daemon)")->require_subcommand(1);

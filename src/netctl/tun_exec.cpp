@@ -1,9 +1,6 @@
 #include "tun_exec.hpp"
 
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,22 +8,12 @@
 #include <cstring>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "cli.hpp"
-#include "daemon_check.hpp"
-#include "descriptor_passing.hpp"
-#include "netd/error.hpp"
-#include "netd/http/client.hpp"
+#include "netd/client/tun_fd.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::netctl {
 namespace {
-
-// How long the daemon may take to answer: it answers at once, unless the
-// socket is someone else's that never does.
-constexpr int answer_seconds = 10;
-constexpr std::size_t max_answer = 4096;
 
 struct Failure {
     int code;
@@ -37,53 +24,8 @@ int exit_for(const std::string& code) {
     if (code == "invalid") return invalid;
     if (code == "not_found") return not_found;
     if (code == "conflict") return conflict;
+    if (code == "unreachable") return unreachable;
     return failed;
-}
-
-platform::UniqueFd connect_to(const std::string& path) {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof address.sun_path) {
-        throw Failure{invalid, "the fd socket path \"" + path + "\" is empty or too long"};
-    }
-    std::memcpy(address.sun_path, path.c_str(), path.size());
-    auto fd = platform::unix_stream_socket();
-    if (!fd) throw Failure{failed, std::string("cannot open a socket: ") + std::strerror(errno)};
-    timeval timeout{answer_seconds, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        throw Failure{unreachable, "cannot reach tun-daemon's fd socket at " + path + ": " + std::strerror(errno) +
-                                       " (is tun-daemon running with --fd-socket " + path + "?)"};
-    }
-    try {
-        check_daemon(fd.get(), true);
-    } catch (const http::Untrusted& error) {
-        throw Failure{failed, "refusing to talk to tun-daemon at " + path + ": " + error.what()};
-    }
-    return fd;
-}
-
-// The daemon's answer line and the descriptor that came with it.
-platform::Received ask(const std::string& path, const std::string& name) {
-    auto fd = connect_to(path);
-    auto request = name + "\n";
-    if (::send(fd.get(), request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
-        throw Failure{unreachable, "cannot send to tun-daemon at " + path + ": " + std::strerror(errno)};
-    }
-    platform::Received answer;
-    while (answer.text.find('\n') == std::string::npos && answer.text.size() < max_answer) {
-        platform::Received part;
-        try {
-            part = platform::receive_with_descriptor(fd.get(), max_answer - answer.text.size());
-        } catch (const Error& error) {
-            throw Failure{unreachable, "tun-daemon at " + path + " did not answer: " + error.what()};
-        }
-        if (part.text.empty()) break; // closed
-        answer.text += part.text;
-        if (part.fd && !answer.fd) answer.fd = std::move(part.fd);
-    }
-    return answer;
 }
 
 // `fd` as fd 3, inherited by the program: dup2 leaves the copy without
@@ -101,19 +43,11 @@ void make_fd3(platform::UniqueFd fd) {
 
 int tun_exec(const std::string& socket_path, const std::string& name, const std::vector<std::string>& command) {
     try {
-        auto answer = ask(socket_path, name);
-        auto line = answer.text.substr(0, answer.text.find('\n'));
-        auto json = nlohmann::json::parse(line, nullptr, false);
-        if (json.is_object() && json.contains("error") && json["error"].is_object()) {
-            const auto& error = json["error"];
-            throw Failure{exit_for(error.value("code", "")), "tun-daemon at " + socket_path + " refused " + name +
-                                                                 ": " + error.value("message", line)};
-        }
-        if (!json.is_object() || json.value("name", "") != name || !answer.fd) {
-            throw Failure{failed, "tun-daemon at " + socket_path + " answered without " + name + "'s descriptor: " +
-                                      line.substr(0, 200)};
-        }
-        make_fd3(std::move(answer.fd));
+        auto tun = client::fetch_tun_descriptor(socket_path, name);
+        make_fd3(std::move(tun.fd));
+    } catch (const client::FdRefused& refused) {
+        std::cerr << "netctl: " << refused.what() << "\n";
+        return exit_for(refused.code);
     } catch (const Failure& failure) {
         std::cerr << "netctl: " << failure.message << "\n";
         return failure.code;

@@ -31,18 +31,30 @@ std::optional<std::string> descriptor_refusal(const DescriptorClaimant& claimant
     return refused + "only " + who + " may";
 }
 
-std::string parse_descriptor_request(std::string_view line) {
+DescriptorRequest parse_descriptor_request(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    DescriptorRequest request;
+    constexpr std::string_view vnet_hdr = " vnet_hdr";
+    if (line.size() > vnet_hdr.size() && line.substr(line.size() - vnet_hdr.size()) == vnet_hdr) {
+        line.remove_suffix(vnet_hdr.size());
+        request.vnet_hdr = true;
+    }
     try {
         net::validate_interface_name(line);
     } catch (const Error& error) {
         // The kernel's rules name what is wrong; the name is quoted escaped.
-        fail(ErrorCode::invalid, "a request is a TUN's name and a newline: " + http::loggable(error.what()));
+        fail(ErrorCode::invalid, "a request is a TUN's name, optionally \" vnet_hdr\", and a newline: " +
+                                     http::loggable(error.what()));
     }
-    return std::string(line);
+    request.name = std::string(line);
+    return request;
 }
 
-std::string descriptor_granted(const std::string& name) { return nlohmann::json{{"name", name}}.dump() + "\n"; }
+std::string descriptor_granted(const DescriptorRequest& request) {
+    nlohmann::json answer{{"name", request.name}};
+    if (request.vnet_hdr) answer["vnet_hdr"] = true;
+    return answer.dump() + "\n";
+}
 
 std::string descriptor_refused(const Error& error) {
     std::string message = error.code() == ErrorCode::internal ? "internal error; see tun-daemon's log" : error.what();

@@ -150,13 +150,13 @@ private:
                                                         std::to_string(max_descriptor_request) + " bytes"));
         }
         if (ec) return; // closed, or the deadline passed: nobody is waiting for an answer
-        std::string name;
         try {
-            name = parse_descriptor_request(line_.substr(0, line_.find('\n') + 1));
+            auto request = parse_descriptor_request(line_.substr(0, line_.find('\n') + 1));
+            const auto& name = request.name;
             auto tun = state_->service.get(name);
             if (auto refusal = descriptor_refusal(claimant_, tun)) fail(ErrorCode::forbidden, *refusal);
-            auto fd = state_->backend.attach(name);
-            if (!platform::send_with_descriptor(socket_.native_handle(), descriptor_granted(name), fd.get())) {
+            auto fd = state_->backend.attach(name, request.vnet_hdr);
+            if (!platform::send_with_descriptor(socket_.native_handle(), descriptor_granted(request), fd.get())) {
                 spdlog::warn("could not hand {}'s descriptor to {}: {}", name, describe(claimant_),
                              std::strerror(errno));
                 return;

@@ -79,7 +79,7 @@ void FakeTunBackend::remove(std::string_view name) {
     kernel_.tuns.erase(it);
 }
 
-platform::UniqueFd FakeTunBackend::attach(std::string_view name) {
+platform::UniqueFd FakeTunBackend::attach(std::string_view name, bool /*vnet_hdr*/) {
     if (!kernel_.tuns.contains(std::string(name))) {
         fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed");
     }

@@ -50,7 +50,7 @@ public:
     std::uint64_t generation() override { return ++kernel_.listings; }
     void remove(std::string_view name) override;
     // /dev/null stands in for the TUN.
-    platform::UniqueFd attach(std::string_view name) override;
+    platform::UniqueFd attach(std::string_view name, bool vnet_hdr) override;
 
 private:
     FakeKernel& kernel_;

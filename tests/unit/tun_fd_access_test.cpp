@@ -63,10 +63,20 @@ INSTANTIATE_TEST_SUITE_P(
         AccessCase{"a group-only TUN", {2000, {2000}}, tun(std::nullopt, 100),
                    "uid 2000 may not have tun0's descriptor: only root, or a process in group 100 may"}));
 
-TEST(DescriptorRequest, IsANameAndANewline) {
-    EXPECT_EQ(parse_descriptor_request("tun0\n"), "tun0");
-    EXPECT_EQ(parse_descriptor_request("utun7\n"), "utun7");
-    for (const char* bad : {"\n", "tun0 extra\n", "../x\n", "a-name-far-too-long\n", "tun\x1b\n"}) {
+TEST(DescriptorRequest, IsANameAnOptionalVnetHdrAndANewline) {
+    struct Case {
+        const char* line;
+        const char* name;
+        bool vnet_hdr;
+    };
+    for (auto [line, name, vnet_hdr] : {Case{"tun0\n", "tun0", false}, Case{"utun7\n", "utun7", false},
+                                        Case{"tun0 vnet_hdr\n", "tun0", true}, Case{"nt0 vnet_hdr", "nt0", true}}) {
+        auto request = parse_descriptor_request(line);
+        EXPECT_EQ(request.name, name) << line;
+        EXPECT_EQ(request.vnet_hdr, vnet_hdr) << line;
+    }
+    for (const char* bad : {"\n", "tun0 extra\n", "../x\n", "a-name-far-too-long\n", "tun\x1b\n", " vnet_hdr\n",
+                            "tun0 vnet_hdr vnet_hdr\n", "tun0  vnet_hdr\n", "tun0 VNET_HDR\n"}) {
         try {
             parse_descriptor_request(bad);
             ADD_FAILURE() << "accepted " << bad;
@@ -78,7 +88,8 @@ TEST(DescriptorRequest, IsANameAndANewline) {
 }
 
 TEST(DescriptorAnswer, IsOneJsonLine) {
-    EXPECT_EQ(descriptor_granted("tun0"), "{\"name\":\"tun0\"}\n");
+    EXPECT_EQ(descriptor_granted({"tun0"}), "{\"name\":\"tun0\"}\n");
+    EXPECT_EQ(descriptor_granted({"nt0", true}), "{\"name\":\"nt0\",\"vnet_hdr\":true}\n");
     auto refused = descriptor_refused(Error(ErrorCode::forbidden, "uid 1 may not"));
     EXPECT_EQ(refused, "{\"error\":{\"code\":\"forbidden\",\"message\":\"uid 1 may not\"}}\n");
     // An internal error's details stay in the log.

@@ -44,17 +44,26 @@ inline constexpr const char* default_fd_socket = "/var/run/netd/tun-fd.sock";
 inline constexpr const char* default_fd_socket = "/run/netd/tun-fd.sock";
 #endif
 
-// A request is the TUN's name and a newline, nothing else.
+// A request is the TUN's name, optionally " vnet_hdr", and a newline.
 inline constexpr std::size_t max_descriptor_request = 64; // bytes, newline included
 
-// The name in a request line (newline removed); throws invalid, quoting
-// the line escaped, when it is not an interface name.
-std::string parse_descriptor_request(std::string_view line);
+struct DescriptorRequest {
+    std::string name;
+    // Open it with IFF_VNET_HDR, so that its reader may turn on the TUN's
+    // offloads (TUNSETOFFLOAD, which needs no privilege) and move 64 KiB
+    // segments instead of packets: netd-tunnel asks for it.
+    bool vnet_hdr = false;
+};
 
-// The answer lines: {"name":"tun0"} (sent with the descriptor) and
+// What a request line asks (newline removed); throws invalid, quoting the
+// line escaped, when it is not an interface name and the options above.
+DescriptorRequest parse_descriptor_request(std::string_view line);
+
+// The answer lines: {"name":"tun0"} (sent with the descriptor; with
+// "vnet_hdr":true when asked and done) and
 // {"error":{"code":"forbidden","message":"..."}}, each ending in a newline.
 // An internal error's message is replaced by a fixed one, as in the API.
-std::string descriptor_granted(const std::string& name);
+std::string descriptor_granted(const DescriptorRequest& request);
 std::string descriptor_refused(const Error& error);
 
 } // namespace netd

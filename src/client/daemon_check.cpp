@@ -1,4 +1,4 @@
-#include "daemon_check.hpp"
+#include "netd/client/daemon_check.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 #include "netd/http/client.hpp"
 #include "netd/platform/platform.hpp"
 
-namespace netd::netctl {
+namespace netd::client {
 namespace {
 
 using http::Untrusted;
@@ -54,4 +54,4 @@ void check_daemon(int fd, bool local) {
                     ": someone else holds the daemon's address; nothing was sent");
 }
 
-} // namespace netd::netctl
+} // namespace netd::client

@@ -1,0 +1,49 @@
+#pragma once
+
+// First: Boost 1.74's asio/awaitable.hpp uses std::exchange without it.
+#include <utility>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "unique_fd.hpp"
+
+// The TUN's descriptor on the I/O thread: reads as they come, in bursts,
+// each handed on as one record (tunnel_wire.hpp: the offload header, then
+// the packet), and writes of the records peers send.
+namespace netd::tunnel {
+
+class TunPort {
+public:
+    using OnRecord = std::function<void(const std::uint8_t* record, std::size_t size)>;
+
+    // `vnet_hdr`: the descriptor carries a virtio header (Linux, with the
+    // offloads on); without one, reads get a zero header put before them
+    // and writes of a record that needs an offload are refused.
+    TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record);
+
+    void start();
+    // While paused, packets wait in the kernel's queue (500 by default),
+    // and past it the kernel drops them, as for any slow reader.
+    void pause();
+    void resume();
+
+    // Writes one record to the TUN: false when the kernel refused it (a
+    // full queue, a malformed header), which the caller counts as a drop.
+    bool write(const std::uint8_t* record, std::size_t size);
+
+private:
+    void wait();
+    void drain();
+
+    boost::asio::posix::stream_descriptor descriptor_;
+    bool vnet_hdr_;
+    OnRecord on_record_;
+    std::vector<std::uint8_t> buffer_;
+    bool paused_ = false, waiting_ = false;
+};
+
+} // namespace netd::tunnel

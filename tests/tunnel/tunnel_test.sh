@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# netd-tunnel end to end, in network namespaces this script makes (a server
+# and two clients joined by veths), each with its own tun-daemon:
+#   ping and TCP through the tunnel both ways, a route to one client,
+#   source pinning, a client reaching the other through the server;
+#   a wrong token gets 401 and no packet passes; a spoofed source is
+#   dropped and counted; the server killed with -9 and restarted, traffic
+#   back within 10 s without touching the client; nginx terminating TLS in
+#   front; netd-tunnel's own TLS; CapEff 0; a bad config's exit 2 and one line.
+# Prints "N passed, N failed"; exits 77 (skipped) when it cannot make
+# namespaces or lacks a program it needs, saying why.
+#   tests/tunnel/tunnel_test.sh BUILD_DIR
+set -uo pipefail
+build=$(cd "$1" && pwd)
+tunnel=$build/netd-tunnel tun_daemon=$build/tun-daemon
+skip() { echo "SKIPPED: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "the tunnel test makes network namespaces and TUNs, which needs root"
+[ -x "$tunnel" ] || skip "netd-tunnel is not built (it needs OpenSSL and Linux)"
+for c in ip nginx openssl python3 setpriv curl ping; do
+    command -v "$c" >/dev/null || skip "$c is not installed (make test-deps installs it)"
+done
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+
+id=$$
+srv=nt-srv-$id c1=nt-c1-$id c2=nt-c2-$id
+work=$(mktemp -d /tmp/netd-tunnel-test.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+    [ -f "$work/nginx.pid" ] && kill -9 "$(cat "$work/nginx.pid")" 2>/dev/null
+    for ns in $srv $c1 $c2; do ip netns del "$ns" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+passed=0 failed=0
+check() { # check NAME COMMAND...: one result line
+    local name=$1; shift
+    if "$@" >"$work/check.out" 2>&1; then
+        echo "ok   $name"; passed=$((passed + 1))
+    else
+        echo "FAIL $name"; sed 's/^/     /' "$work/check.out" | tail -15; failed=$((failed + 1))
+    fi
+}
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# Waits up to $1 s for the command to succeed.
+within() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done; }
+
+# ---- the hosts: veths 10.99.1.0/24 (srv-c1) and 10.99.2.0/24 (srv-c2) ----
+for ns in $srv $c1 $c2; do ip netns add "$ns" || skip "cannot make network namespaces"; in_ns "$ns" ip link set lo up; done
+ip link add ntv1-$id type veth peer name ntv1p-$id || skip "cannot make veths"
+ip link add ntv2-$id type veth peer name ntv2p-$id
+ip link set ntv1-$id netns $srv; ip link set ntv1p-$id netns $c1
+ip link set ntv2-$id netns $srv; ip link set ntv2p-$id netns $c2
+in_ns $srv ip addr add 10.99.1.1/24 dev ntv1-$id; in_ns $srv ip link set ntv1-$id up
+in_ns $srv ip addr add 10.99.2.1/24 dev ntv2-$id; in_ns $srv ip link set ntv2-$id up
+in_ns $c1 ip addr add 10.99.1.2/24 dev ntv1p-$id; in_ns $c1 ip link set ntv1p-$id up
+in_ns $c2 ip addr add 10.99.2.2/24 dev ntv2p-$id; in_ns $c2 ip link set ntv2p-$id up
+# The server forwards between its clients, as a hub does.
+in_ns $srv sysctl -qw net.ipv4.ip_forward=1
+
+# ---- a tun-daemon on each host; netd-tunnel runs as uid 65534, whose group
+# (nogroup) is the daemons' admin group here ----
+admin_group=$(id -gn 65534)
+for ns in $srv $c1 $c2; do
+    d=$work/$ns; mkdir -p "$d/log" "$d/state"
+    in_ns "$ns" "$tun_daemon" --log-dir "$d/log" --state-dir "$d/state" --lock-file "$d/lock" \
+        --fd-socket "$d/fd.sock" --admin-group "$admin_group" --pool 10.200.0.0/16 &
+    pids+=($!)
+done
+for ns in $srv $c1 $c2; do
+    within 10 in_ns "$ns" curl -sf localhost:3030/healthz || { echo "tun-daemon in $ns did not start"; cat "$work/$ns/log/"*; exit 1; }
+done
+
+token1=alpha-token token2=beta-token
+sha1() { printf %s "$1" | sha1sum | cut -d' ' -f1; }
+sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+cat >"$work/server.json" <<JSON
+[{"name": "nt0", "port": 8080, "net": "10.10.0.1/24",
+  "clients": [
+    {"token": "$(sha1 $token1)", "ip": "10.10.0.2", "routes": ["10.61.0.0/24"]},
+    {"token_sha256": "$(sha256 $token2)", "ip": "10.10.0.3", "sources": ["192.168.77.1"]}
+  ]}]
+JSON
+client_config() { # NAME URL TOKEN [EXTRA JSON]
+    printf '{"name": "%s", "server": "%s", "token": "%s"%s}\n' "$1" "$2" "$3" "${4:-}"
+}
+client_config nt0 http://10.99.1.1:8080/ip $token1 >"$work/c1.json"
+client_config nt0 http://10.99.2.1:8080/ip $token2 >"$work/c2.json"
+chmod 644 "$work"/*.json
+
+start_tunnel() { # NS CONFIG [as-root]: prints the pid
+    local ns=$1 config=$2 as=(setpriv --reuid=65534 --regid=65534 --init-groups)
+    [ "${3:-}" = as-root ] && as=()
+    in_ns "$ns" "${as[@]}" "$tunnel" --fd-socket "$work/$ns/fd.sock" --metrics "unix:$work/$ns/metrics.sock" \
+        "$config" >>"$work/$ns/tunnel.log" 2>&1 &
+    echo $!
+}
+metrics() { curl -s --unix-socket "$work/$1/metrics.sock" http://x/metrics; }
+chmod 777 "$work/$srv" "$work/$c1" "$work/$c2"
+
+# The server as root, to show it drops what it was started with.
+server_pid=$(start_tunnel $srv "$work/server.json" as-root); pids+=($server_pid)
+c1_pid=$(start_tunnel $c1 "$work/c1.json"); pids+=($c1_pid)
+c2_pid=$(start_tunnel $c2 "$work/c2.json"); pids+=($c2_pid)
+
+has_address() { in_ns "$1" ip -j addr show dev "$2" | grep -q "\"local\":\"$3\""; }
+check "client 1 gets its address from the server's hello" within 15 has_address $c1 nt0 10.10.0.2
+check "client 2 too" within 15 has_address $c2 nt0 10.10.0.3
+
+check "ping client 1 -> server" in_ns $c1 ping -c 3 -i 0.2 -W 2 10.10.0.1
+check "ping server -> client 1" in_ns $srv ping -c 3 -i 0.2 -W 2 10.10.0.2
+check "ping server -> client 2" in_ns $srv ping -c 3 -i 0.2 -W 2 10.10.0.3
+check "ping client 1 -> client 2, through the server" in_ns $c1 ping -c 3 -i 0.2 -W 2 10.10.0.3
+
+# TCP both ways: 4 MiB each way through a python echo of its hash.
+cat >"$work/tcp.py" <<'PY'
+import hashlib, socket, sys
+mode, host = sys.argv[1], sys.argv[2]
+if mode == "serve":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((host, 5001)); s.listen(1)
+    s.settimeout(20); c, _ = s.accept(); c.settimeout(20)
+    h, n = hashlib.sha256(), 0
+    while n < 4 << 20:
+        b = c.recv(65536)
+        if not b: break
+        h.update(b); n += len(b)
+    c.sendall(h.hexdigest().encode() + b"\n" + bytes(4 << 20)); c.close()
+else:
+    data = bytes(range(256)) * (16 << 10)
+    c = socket.create_connection((host, 5001), timeout=20); c.sendall(data)
+    got = b""
+    while len(got) < 65 + (4 << 20):
+        b = c.recv(65536)
+        if not b: break
+        got += b
+    ok = got[:64].decode() == hashlib.sha256(data).hexdigest() and len(got) == 65 + (4 << 20)
+    sys.exit(0 if ok else 1)
+PY
+tcp_both_ways() { # SERVER_NS ADDRESS CLIENT_NS
+    in_ns "$1" python3 "$work/tcp.py" serve "$2" & local p=$!
+    within 5 in_ns "$1" bash -c "ss -ltn | grep -q ':5001'"
+    in_ns "$3" python3 "$work/tcp.py" send "$2"; local r=$?
+    wait $p; return $r
+}
+check "TCP client 1 <-> server (4 MiB each way)" tcp_both_ways $srv 10.10.0.1 $c1
+check "TCP server <-> client 2 (4 MiB each way)" tcp_both_ways $c2 10.10.0.3 $srv
+
+# A route to client 1: 10.61.0.0/24 is behind it (here, an address on its lo).
+in_ns $c1 ip addr add 10.61.0.1/32 dev lo
+check "the server reaches client 1's route 10.61.0.0/24" in_ns $srv ping -c 2 -i 0.2 -W 2 10.61.0.1
+# Source pinning: from 192.168.77.1 (pinned to client 2) to client 1's
+# route goes to client 2 instead.
+in_ns $srv ip addr add 192.168.77.1/32 dev lo
+rx_packets() { in_ns "$1" ip -s -j link show dev nt0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
+pinned() {
+    local before; before=$(rx_packets $c2)
+    in_ns $srv ping -c 3 -i 0.2 -W 1 -I 192.168.77.1 10.61.0.1 >/dev/null 2>&1
+    [ $(( $(rx_packets $c2) - before )) -ge 3 ] || { echo "client 2's TUN got $(( $(rx_packets $c2) - before )) packets, not 3"; return 1; }
+}
+check "a source pinned to client 2 goes to client 2" pinned
+
+# Anti-spoofing: client 1 sends from an address it was not given.
+in_ns $c1 ip addr add 10.77.0.1/32 dev lo
+spoof_dropped() {
+    ! in_ns $c1 ping -c 2 -i 0.2 -W 1 -I 10.77.0.1 10.10.0.1 || { echo "a spoofed ping got an answer"; return 1; }
+    metrics $srv | grep -E 'netd_tunnel_drops_total\{tunnel="nt0",peer="10.10.0.2",reason="spoofed"\} [1-9]'
+}
+check "a spoofed source is dropped and counted" spoof_dropped
+
+# A wrong token: 401, and no packet passes.
+wrong_token() {
+    local code
+    code=$(in_ns $c1 curl -s -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+        -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'x-api-key: guess' \
+        http://10.99.1.1:8080/ip)
+    [ "$code" = 401 ] || { echo "got $code"; return 1; }
+    mkdir -p "$work/c1b"
+    client_config bad0 http://10.99.1.1:8080/ip wrong >"$work/bad.json"; chmod 644 "$work/bad.json"
+    in_ns $c1 setpriv --reuid=65534 --regid=65534 --init-groups timeout 3 "$tunnel" --fd-socket "$work/$c1/fd.sock" \
+        "$work/bad.json" >"$work/bad.log" 2>&1
+    grep -q 'refused the token (401)' "$work/bad.log" || { cat "$work/bad.log"; return 1; }
+    ! in_ns $c1 ip link show bad0 2>/dev/null || { echo "a TUN was made for a refused client"; return 1; }
+    ! grep -q 'wrong' "$work/$srv/tunnel.log" || { echo "the token was logged"; return 1; }
+    grep -q 'refused a connection from 10.99.1.2' "$work/$srv/tunnel.log"
+}
+check "a wrong token gets 401, no TUN, no packet, and is not logged" wrong_token
+
+capeff() { awk '/^CapEff/ {print $2}' "/proc/$1/status"; }
+nnp() { awk '/^NoNewPrivs/ {print $2}' "/proc/$1/status"; }
+no_privileges() {
+    for p in $server_pid $c1_pid; do
+        local child; child=$(pgrep -P "$p" -f netd-tunnel || echo "$p")
+        [ "$(capeff "$child")" = 0000000000000000 ] || { echo "pid $child CapEff $(capeff "$child")"; return 1; }
+        [ "$(nnp "$child")" = 1 ] || { echo "pid $child NoNewPrivs $(nnp "$child")"; return 1; }
+    done
+}
+check "netd-tunnel runs with CapEff 0 and NoNewPrivs (the server started as root)" no_privileges
+
+metrics_shown() { metrics $srv | grep -q 'netd_tunnel_connected{tunnel="nt0",peer="10.10.0.2"} 1' && metrics $c1 | grep -q 'netd_tunnel_bytes_total'; }
+check "metrics per client" metrics_shown
+
+# The server killed with -9 and restarted: traffic is back within 10 s,
+# the client untouched.
+restart_server() {
+    kill -9 "$server_pid"; wait "$server_pid" 2>/dev/null
+    sleep 1
+    server_pid=$(start_tunnel $srv "$work/server.json" as-root); pids+=($server_pid)
+    local start=$SECONDS
+    within 10 in_ns $c1 ping -c 1 -W 1 10.10.0.1 || { echo "no traffic within 10 s"; return 1; }
+    echo "back after $((SECONDS - start)) s"
+    kill -0 "$c1_pid"
+}
+check "the server killed with -9 and restarted: traffic back within 10 s" restart_server
+
+# ---- TLS: nginx terminating it in front of the server, and netd-tunnel's own ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=netd-test \
+    -addext subjectAltName=IP:10.99.1.1,IP:10.99.2.1 -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+chmod 644 "$work/key.pem" "$work/cert.pem"
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx-body;
+    proxy_temp_path $work/nginx-proxy;
+    # The README's snippet: a WebSocket upgrade passed on, and no buffering
+    # or timeouts in the way of a long-lived stream.
+    map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+    server {
+        listen 10.99.1.1:8443 ssl;
+        ssl_certificate $work/cert.pem;
+        ssl_certificate_key $work/key.pem;
+        location /ip {
+            proxy_pass http://127.0.0.1:8080;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection \$connection_upgrade;
+            proxy_buffering off;
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }
+    }
+}
+NGINX
+in_ns $srv nginx -c "$work/nginx.conf" -g 'daemon on;' >"$work/nginx.out" 2>&1
+through_nginx() {
+    kill "$c1_pid"; wait "$c1_pid" 2>/dev/null
+    client_config nt0 https://10.99.1.1:8443/ip $token1 ", \"ca\": \"$work/cert.pem\"" >"$work/c1-tls.json"
+    chmod 644 "$work/c1-tls.json"
+    c1_pid=$(start_tunnel $c1 "$work/c1-tls.json"); pids+=($c1_pid)
+    within 10 in_ns $c1 ping -c 1 -W 1 10.10.0.1 || { cat "$work/nginx.err" "$work/$c1/tunnel.log" | tail; return 1; }
+    tcp_both_ways $srv 10.10.0.1 $c1
+}
+check "through nginx terminating TLS: ping and TCP" through_nginx
+wrong_ca() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=other \
+        -keyout "$work/other.key" -out "$work/other.pem" >/dev/null 2>&1
+    chmod 644 "$work/other.pem"
+    client_config tls1 https://10.99.1.1:8443/ip $token1 ", \"ca\": \"$work/other.pem\"" >"$work/wrong-ca.json"
+    chmod 644 "$work/wrong-ca.json"
+    in_ns $c1 setpriv --reuid=65534 --regid=65534 --init-groups timeout 3 "$tunnel" --fd-socket "$work/$c1/fd.sock" \
+        "$work/wrong-ca.json" >"$work/wrong-ca.log" 2>&1
+    grep -q 'certificate verify failed' "$work/wrong-ca.log" || { cat "$work/wrong-ca.log"; return 1; }
+}
+check "a certificate the client's ca did not sign is refused" wrong_ca
+
+native_tls() {
+    cat >"$work/server-tls.json" <<JSON
+{"name": "nts0", "listen": "10.99.2.1:8444", "net": "10.11.0.1/24", "tls": {"cert": "$work/cert.pem", "key": "$work/key.pem"},
+ "clients": [{"token": "$(sha1 $token2)", "ip": "10.11.0.2"}]}
+JSON
+    chmod 644 "$work/server-tls.json"
+    local p; p=$(in_ns $srv setpriv --reuid=65534 --regid=65534 --init-groups "$tunnel" --fd-socket "$work/$srv/fd.sock" \
+        "$work/server-tls.json" >>"$work/$srv/tls.log" 2>&1 & echo $!); pids+=($p)
+    client_config nts0 https://10.99.2.1:8444/ip $token2 ", \"ca\": \"$work/cert.pem\"" >"$work/c2-tls.json"
+    chmod 644 "$work/c2-tls.json"
+    local q; q=$(start_tunnel $c2 "$work/c2-tls.json"); pids+=($q)
+    within 15 in_ns $c2 ping -c 1 -W 1 10.11.0.1 || { tail "$work/$srv/tls.log" "$work/$c2/tunnel.log"; return 1; }
+    tcp_both_ways $srv 10.11.0.1 $c2
+}
+check "netd-tunnel's own TLS: ping and TCP" native_tls
+
+# ---- a bad config: exit 2 and one line naming the field ----
+bad_config() {
+    echo '{"name": "x", "port": 8080, "net": "10.12.0.1/24", "clients": [{"token": "abc", "ip": "10.12.0.2"}]}' >"$work/badfield.json"
+    "$tunnel" "$work/badfield.json" >"$work/badfield.out" 2>&1; local code=$?
+    cat "$work/badfield.out"
+    [ $code = 2 ] && [ "$(wc -l <"$work/badfield.out")" = 1 ] && grep -q 'clients\[0\].token' "$work/badfield.out"
+}
+check "a bad field: exit 2 and one line naming it" bad_config
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
