@@ -22,6 +22,8 @@
 # Everything happens in two namespaces made here (netd-tb-s-PID and
 # netd-tb-c-PID) and deleted on exit with every process started in them; the
 # host's own interfaces are never touched.
+# TUNNEL_ROWS=REGEX runs only the rows whose names match (and the veth, the
+# latencies' baseline), to debug one; the ratios then lack their anchors.
 # TUNNEL_KEEP=1 keeps the work directory (logs, configurations) and says where.
 # shellcheck disable=SC2317 # functions called through until_true and the trap
 set -euo pipefail
@@ -161,6 +163,7 @@ measure() {
     fi
     echo "$name: $t1 / $t4 Gbit/s, rtt $rtt ms" >&2
 }
+wanted() { [[ $1 =~ ${TUNNEL_ROWS:-.} ]]; }
 # failed NAME KIND WHY LOG...: a row whose tunnel never came up.
 failed() {
     local name=$1 kind=$2 why=$3
@@ -194,7 +197,8 @@ make_certs() {
         openssl x509 -req -in "$pki/$who.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
             -days 2 -extfile "$pki/$who.ext" -out "$pki/$who.pem"
     done
-    chmod 644 "$pki"/*
+    chmod 644 "$pki"/*.pem
+    chmod 600 "$pki"/*.key
 }
 make_certs >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log" >&2; exit 1; }
 
@@ -217,7 +221,7 @@ vxlan_row() {
     ip -n "$ns_s" link del vx0 2>/dev/null || true
     ip -n "$ns_c" link del vx0 2>/dev/null || true
 }
-vxlan_row "vxlan (in the kernel)"
+wanted "vxlan (in the kernel)" && vxlan_row "vxlan (in the kernel)"
 
 # --- OpenVPN 2.6 ------------------------------------------------------------------
 # Point to point (--ifconfig, no server mode), userspace data channel
@@ -238,6 +242,7 @@ ovpn_port=1194
 ovpn_net=210
 openvpn_row() {
     local name=$1 proto=$2 crypto=$3
+    wanted "$name" || return 0
     local net=10.$ovpn_net.0 log_s=$work/openvpn-$ovpn_net-s.log log_c=$work/openvpn-$ovpn_net-c.log
     ovpn_net=$((ovpn_net + 1))
     [ -f "$work/static.key" ] || openvpn --genkey secret "$work/static.key" >/dev/null 2>&1
@@ -270,8 +275,8 @@ openvpn_row() {
     spawn "$ns_c" "$log_c" openvpn "${common[@]}" "${c[@]}" --ifconfig "$net.2" "$net.1"
     if until_true 150 reachable "$net.1"; then
         measure "$name" userspace "$net.1"
-        if [ "$crypto" = tls ] && ! grep -q "AES-256-GCM" "$log_c"; then
-            notes+=("WARNING: $name: the client's log never names AES-256-GCM")
+        if [ "$crypto" = tls ] && ! grep -q "Data Channel: cipher 'AES-256-GCM'" "$log_c"; then
+            notes+=("WARNING: $name: the client's log does not show AES-256-GCM on the data channel")
         fi
     else
         failed "$name" userspace "no ping through it in 15 s" "$log_s" "$log_c"
@@ -299,6 +304,7 @@ fi
 socat_net=220
 socat_row() {
     local name=$1 transport=$2
+    wanted "$name" || return 0
     local net=10.$socat_net.0 log_s=$work/socat-$socat_net-s.log log_c=$work/socat-$socat_net-c.log mtu
     socat_net=$((socat_net + 1))
     local tun=(TUN:"$net.1/24,tun-name=sx0,iff-no-pi,iff-up") tunc=(TUN:"$net.2/24,tun-name=sx0,iff-no-pi,iff-up")
@@ -315,7 +321,7 @@ socat_row() {
                 "OPENSSL-DTLS-SERVER:5001,bind=$veth_s,cert=$pki/server.pem,key=$pki/server.key,cafile=$pki/ca.pem,verify=0" \
                 "${tun[@]}"
             until_true 100 listening "$ns_s" 5001 || true
-            spawn "$ns_c" "$log_c" socat -b 65536 \
+            spawn "$ns_c" "$log_c" socat -d -d -b 65536 \
                 "OPENSSL-DTLS-CLIENT:$veth_s:5001,cafile=$pki/ca.pem,verify=1,commonname=$veth_s" "${tunc[@]}"
             ;;
     esac
@@ -360,6 +366,7 @@ start_netd_tunnel() { # NS DIR CONFIG
 client_connected() { in_c ip -j addr show dev nt0 2>/dev/null | grep -q '"local":"10.10.0.2"'; }
 netd_tunnel_row() {
     local name=$1 tls=$2 dir_s=$work/nt-s-$2 dir_c=$work/nt-c-$2
+    wanted "$name" || return 0
     mkdir -p "$dir_s" "$dir_c"
     local hash scheme=http tls_s="" ca_c=""
     hash=$(printf %s "$nt_token" | sha1sum | cut -d' ' -f1)
