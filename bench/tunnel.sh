@@ -159,6 +159,13 @@ measure() {
         t4=$(iperf "$ip" 4)
     fi
     names+=("$name") kinds+=("$kind") one+=("$t1") four+=("$t4") rtts+=("$rtt")
+    local what value
+    for what in "1 stream:$t1" "4 streams:$t4" "ping:$rtt"; do
+        value=${what#*:}
+        if ! awk -v v="$value" 'BEGIN { exit !(v ~ /^[0-9.]+$/ && v > 0) }'; then
+            notes+=("FAILED: $name: ${what%%:*} got nothing through ($value; the tunnel may have died, see TUNNEL_KEEP=1)")
+        fi
+    done
     reassembled=$(($(reassembly) - reassembled))
     if [ "$reassembled" -gt 100 ]; then
         notes+=("WARNING: $name: $reassembled IP fragments reassembled on the server's side (outer packets above the veth's MTU)")
