@@ -25,6 +25,8 @@
 # TUNNEL_ROWS=REGEX runs only the rows whose names match (and the veth, the
 # latencies' baseline), to debug one; the ratios then lack their anchors.
 # TUNNEL_KEEP=1 keeps the work directory (logs, configurations) and says where.
+# TUNNEL_ROUNDS=N measures every row N times, taking turns, and gives each
+# row's median: one round of anchors swings with the machine's load.
 # shellcheck disable=SC2317 # functions called through until_true and the trap
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -129,7 +131,18 @@ ip -n "$ns_c" link set veth0 up
 until_true 50 reachable "$veth_s" || { echo "the veth between the namespaces does not carry pings" >&2; exit 1; }
 
 # --- measuring one row ---------------------------------------------------------
+# Per row, in the order first met: its name, kind (kernel, userspace: an
+# anchor of the ratios, subject: netd-tunnel), and each round's values.
 names=() one=() four=() rtts=() kinds=() notes=()
+record() { # record NAME KIND 1-STREAM 4-STREAMS RTT
+    local i
+    for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && break; done
+    if [ ${#names[@]} = 0 ] || [ "${names[$i]}" != "$1" ]; then
+        i=${#names[@]}
+        names+=("$1") kinds+=("$2") one+=("") four+=("") rtts+=("")
+    fi
+    one[i]+="$3 " four[i]+="$4 " rtts[i]+="$5 "
+}
 gbits() { jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' 2>/dev/null; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # IP datagrams the server's namespace has had to reassemble so far: a tunnel
@@ -158,7 +171,7 @@ measure() {
         t1=$(iperf "$ip" 1)
         t4=$(iperf "$ip" 4)
     fi
-    names+=("$name") kinds+=("$kind") one+=("$t1") four+=("$t4") rtts+=("$rtt")
+    record "$name" "$kind" "$t1" "$t4" "$rtt"
     local what value
     for what in "1 stream:$t1" "4 streams:$t4" "ping:$rtt"; do
         value=${what#*:}
@@ -177,7 +190,7 @@ wanted() { [[ $1 =~ ${TUNNEL_ROWS:-.} ]]; }
 failed() {
     local name=$1 kind=$2 why=$3
     shift 3
-    names+=("$name") kinds+=("$kind") one+=(n/a) four+=(n/a) rtts+=(n/a)
+    record "$name" "$kind" n/a n/a n/a
     notes+=("FAILED: $name: $why")
     echo "FAILED: $name: $why" >&2
     local log
@@ -212,8 +225,8 @@ make_certs() {
 make_certs >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log" >&2; exit 1; }
 
 # --- veth and vxlan: the kernel's own -----------------------------------------
-# The veth: the machine's limit for one TCP flow between two namespaces.
-measure "veth (the limit)" kernel "$veth_s"
+# The veth: the machine's limit for one TCP flow between two namespaces
+# (measured first in each round, one_round below).
 
 # vxlan over that veth (UDP 4789, VNI 42), the kernel's MTU for it (1450).
 vxlan_row() {
@@ -230,7 +243,6 @@ vxlan_row() {
     ip -n "$ns_s" link del vx0 2>/dev/null || true
     ip -n "$ns_c" link del vx0 2>/dev/null || true
 }
-wanted "vxlan (in the kernel)" && vxlan_row "vxlan (in the kernel)"
 
 # --- OpenVPN 2.6 ------------------------------------------------------------------
 # Point to point (--ifconfig, no server mode), userspace data channel
@@ -295,15 +307,6 @@ openvpn_row() {
     fi
     end_row
 }
-if command -v openvpn >/dev/null; then
-    for proto in udp tcp; do
-        openvpn_row "OpenVPN $proto, cleartext" $proto clear
-        openvpn_row "OpenVPN $proto, static key (AES-256-CBC, HMAC-SHA256)" $proto static
-        openvpn_row "OpenVPN $proto, TLS (AES-256-GCM)" $proto tls
-    done
-else
-    skipped "OpenVPN rows: openvpn is not installed"
-fi
 
 # --- socat -----------------------------------------------------------------------------
 # socat's TUN (no packet information header on either side) to a datagram
@@ -356,12 +359,6 @@ socat_row() {
     fi
     end_row
 }
-if command -v socat >/dev/null; then
-    socat_row "socat TUN over UDP" udp
-    socat_row "socat TUN over DTLS" dtls
-else
-    skipped "socat rows: socat is not installed"
-fi
 
 # --- netd-tunnel ------------------------------------------------------------------------
 # The contract with netd-tunnel, all of it here: a tun-daemon as root in each
@@ -414,14 +411,54 @@ JSON
     fi
     end_row
 }
-if [ -x "$build/netd-tunnel" ]; then
-    netd_tunnel_row "netd-tunnel" plain
-    netd_tunnel_row "netd-tunnel, TLS" tls
-else
-    skipped "netd-tunnel is not built ($build/netd-tunnel): its rows are left out"
-    names+=("netd-tunnel" "netd-tunnel, TLS") kinds+=(subject subject) one+=(skipped skipped)
-    four+=(skipped skipped) rtts+=(skipped skipped)
-fi
+
+# --- the rounds ------------------------------------------------------------------------
+# Each round sets up and measures every row in turn; a row's value is its
+# median over the rounds (TUNNEL_ROUNDS, default 1), each anchor's too.
+rounds=${TUNNEL_ROUNDS:-1}
+one_round() {
+    measure "veth (the limit)" kernel "$veth_s"
+    wanted "vxlan (in the kernel)" && vxlan_row "vxlan (in the kernel)"
+    if command -v openvpn >/dev/null; then
+        local proto
+        for proto in udp tcp; do
+            openvpn_row "OpenVPN $proto, cleartext" $proto clear
+            openvpn_row "OpenVPN $proto, static key (AES-256-CBC, HMAC-SHA256)" $proto static
+            openvpn_row "OpenVPN $proto, TLS (AES-256-GCM)" $proto tls
+        done
+    else
+        skipped "OpenVPN rows: openvpn is not installed"
+    fi
+    if command -v socat >/dev/null; then
+        socat_row "socat TUN over UDP" udp
+        socat_row "socat TUN over DTLS" dtls
+    else
+        skipped "socat rows: socat is not installed"
+    fi
+    if [ -x "$build/netd-tunnel" ]; then
+        netd_tunnel_row "netd-tunnel" plain
+        netd_tunnel_row "netd-tunnel, TLS" tls
+    else
+        skipped "netd-tunnel is not built ($build/netd-tunnel): its rows are left out"
+        record "netd-tunnel" subject skipped skipped skipped
+        record "netd-tunnel, TLS" subject skipped skipped skipped
+    fi
+}
+for round in $(seq "$rounds"); do
+    [ "$rounds" -gt 1 ] && echo "round $round of $rounds" >&2
+    one_round
+done
+# Each row's median over the rounds (of the rounds that measured something).
+of_rounds() { # of_rounds "V V ...": the median of the numbers, else the first word
+    local numbers
+    numbers=$(tr ' ' '\n' | grep -E '^[0-9.]+$' || true)
+    if [ -n "$numbers" ]; then median <<<"$numbers" | awk '{ printf "%.3f\n", $1 }'; else awk '{ print $1 }' <<<"$1"; fi
+}
+for i in "${!names[@]}"; do
+    one[i]=$(of_rounds "${one[$i]}" <<<"${one[$i]}")
+    four[i]=$(of_rounds "${four[$i]}" <<<"${four[$i]}")
+    rtts[i]=$(of_rounds "${rtts[$i]}" <<<"${rtts[$i]}")
+done
 
 # --- the table -------------------------------------------------------------------------
 # The best userspace anchor, column by column.
@@ -453,7 +490,8 @@ results=$(
     echo "Best userspace anchor: 1 stream, $best1_name ($best1 Gbit/s); 4 streams, $best4_name ($best4 Gbit/s)."
     echo "Target: netd-tunnel, plain and TLS, at least 2 times the best userspace anchor."
     echo "iperf3 TCP, ${seconds} s per test; latency: median of $pings pings, less the veth's ($veth_rtt ms)."
-    for note in "${notes[@]}"; do echo "$note"; done
+    [ "$rounds" -gt 1 ] && echo "Each value is the row's median over $rounds rounds."
+    printf '%s\n' "${notes[@]}" | awk 'NF && !seen[$0]++'
 )
 echo "$results"
 status=0
