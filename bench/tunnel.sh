@@ -52,12 +52,11 @@ work=$(mktemp -d)
 chmod 755 "$work"
 pids=()
 
-
 cleanup() {
     set +e
     [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
-    # Whatever still runs in our namespaces was started here (iperf3 -s forks
-    # nothing, but be sure): it must go before the namespaces can.
+    # Whatever still runs in our namespaces was started here (by the pids
+    # above, or a child of theirs): it must go before the namespaces can.
     for ns in "$ns_s" "$ns_c"; do
         [ -e "/run/netns/$ns" ] || continue
         for _ in $(seq 50); do
@@ -134,6 +133,7 @@ until_true 50 reachable "$veth_s" || { echo "the veth between the namespaces doe
 # Per row, in the order first met: its name, kind (kernel, userspace: an
 # anchor of the ratios, subject: netd-tunnel), and each round's values.
 names=() one=() four=() rtts=() kinds=() notes=()
+measured=0 # rows measured so far, over all rounds: names their logs
 record() { # record NAME KIND 1-STREAM 4-STREAMS RTT
     local i
     for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && break; done
@@ -160,7 +160,8 @@ iperf() { # iperf IP STREAMS: Gbit/s received, or n/a
 # just set up (the client namespace reaches SERVER_IP through it).
 measure() {
     local name=$1 kind=$2 ip=$3 log
-    log="$work/iperf3-${#names[@]}.log"
+    measured=$((measured + 1))
+    log="$work/iperf3-$measured.log"
     spawn "$ns_s" "$log" iperf3 -s -B "$ip" -p 5201
     local t1=n/a t4=n/a rtt=n/a reassembled
     reassembled=$(reassembly)
@@ -262,11 +263,11 @@ vxlan_row() {
 #   tls    TLS 1.3 control channel (ECDSA P-256 certificates), data channel
 #          AES-256-GCM (--data-ciphers AES-256-GCM, negotiated p2p).
 ovpn_port=1194
-ovpn_net=210
+ovpn_net=210 # 10.210.0.0/24 for the first row, and so on: reset each round
 openvpn_row() {
     local name=$1 proto=$2 crypto=$3
     wanted "$name" || return 0
-    local net=10.$ovpn_net.0 log_s=$work/openvpn-$ovpn_net-s.log log_c=$work/openvpn-$ovpn_net-c.log
+    local net=10.$ovpn_net.0 log_s=$work/openvpn-$round-$ovpn_net-s.log log_c=$work/openvpn-$round-$ovpn_net-c.log
     ovpn_net=$((ovpn_net + 1))
     [ -f "$work/static.key" ] || openvpn --genkey secret "$work/static.key" >/dev/null 2>&1
     local common=(--dev ovpn0 --dev-type tun --disable-dco --verb 3 --sndbuf 0 --rcvbuf 0 --tun-mtu 1500
@@ -319,11 +320,11 @@ openvpn_row() {
 # client's log, at -d -d, names it). The DTLS client verifies the server's
 # certificate against the CA. No socat over TCP: a byte stream loses the
 # packets' boundaries, and that tunnel dies under load.
-socat_net=220
+socat_net=220 # as ovpn_net
 socat_row() {
     local name=$1 transport=$2
     wanted "$name" || return 0
-    local net=10.$socat_net.0 log_s=$work/socat-$socat_net-s.log log_c=$work/socat-$socat_net-c.log mtu
+    local net=10.$socat_net.0 log_s=$work/socat-$round-$socat_net-s.log log_c=$work/socat-$round-$socat_net-c.log mtu
     socat_net=$((socat_net + 1))
     local tun=(TUN:"$net.1/24,tun-name=sx0,iff-no-pi,iff-up") tunc=(TUN:"$net.2/24,tun-name=sx0,iff-no-pi,iff-up")
     case $transport in
@@ -377,7 +378,7 @@ start_netd_tunnel() { # NS DIR CONFIG
 }
 client_connected() { in_c ip -j addr show dev nt0 2>/dev/null | grep -q '"local":"10.10.0.2"'; }
 netd_tunnel_row() {
-    local name=$1 tls=$2 dir_s=$work/nt-s-$2 dir_c=$work/nt-c-$2
+    local name=$1 tls=$2 dir_s=$work/nt-s-$2-$round dir_c=$work/nt-c-$2-$round
     wanted "$name" || return 0
     mkdir -p "$dir_s" "$dir_c"
     local hash scheme=http tls_s="" ca_c=""
@@ -416,7 +417,9 @@ JSON
 # Each round sets up and measures every row in turn; a row's value is its
 # median over the rounds (TUNNEL_ROUNDS, default 1), each anchor's too.
 rounds=${TUNNEL_ROUNDS:-1}
+round=1
 one_round() {
+    ovpn_net=210 socat_net=220
     measure "veth (the limit)" kernel "$veth_s"
     wanted "vxlan (in the kernel)" && vxlan_row "vxlan (in the kernel)"
     if command -v openvpn >/dev/null; then
