@@ -2,9 +2,9 @@
 # make bench, tunnels: IP over a tunnel between two network namespaces joined
 # by a veth, measured side by side in one run. Each row carries iperf3 TCP,
 # 1 stream and then 4, for TUNNEL_SECONDS each (default 10), from the client
-# namespace to an iperf3 server in the server namespace, and 20 pings (0.05 s
-# apart) whose median round trip, less the bare veth's, is the latency the
-# tunnel adds. Rows:
+# namespace to an iperf3 server in the server namespace, and before them 20
+# pings (0.05 s apart) whose median round trip, less the bare veth's, is the
+# latency the tunnel adds. Rows:
 #   - veth: the two namespaces' own link, the limit on this machine;
 #   - vxlan: the kernel's own tunnel over that veth;
 #   - OpenVPN 2.6, point to point, over UDP and over TCP, each in the clear,
