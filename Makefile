@@ -48,13 +48,14 @@ run: build
 
 # What the tests need beyond the build: a real etcd for the cluster tests,
 # python3 for the install test's plist check and (with python3-yaml) the
-# OpenAPI document's lint, systemd-analyze for the units' security scores.
-TEST_APT_PACKAGES := etcd-server python3 python3-yaml systemd
+# OpenAPI document's lint, systemd-analyze for the units' security scores,
+# nginx, openssl and ping for the tunnel test (TLS in front of netd-tunnel).
+TEST_APT_PACKAGES := etcd-server python3 python3-yaml systemd nginx-light openssl iputils-ping
 TEST_BREW_PACKAGES := etcd
 # Every command a test or test script calls, checked once the packages are
 # in, so that a missing one is named here rather than deep in a test's
 # output. (coreutils, util-linux and mawk come with every Debian.)
-TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare prlimit flock timeout awk
+TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare prlimit flock timeout awk nginx openssl ping
 test-deps: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)" BREW_PACKAGES="$(TEST_BREW_PACKAGES)"
 ifneq ($(UNAME),Darwin)

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "netd/error.hpp"
 #include "netd/tunnel_forwarding.hpp"
 #include "netd/tunnel_wire.hpp"
 
