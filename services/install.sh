@@ -113,13 +113,54 @@ purge_interfaces() {
     done
 }
 
-# netctl, its man page and its bash completion come with either daemon,
-# and go with the last of them.
+# netd-tunnel (where the build made it: Linux with OpenSSL) with its
+# service: a systemd template whose instances are the admin's to enable
+# (systemctl enable --now netd-tunnel@NAME runs /etc/netd/tunnel/NAME.json),
+# or a launchd plist, loaded by hand. Its user, netd-tunnel, is in the group
+# netd, so that tun-daemon makes its TUN as asked.
+if [ "$(uname -s)" = Darwin ]; then
+    tunnel_service_source=$here/launchd/com.netd.netd-tunnel.plist
+    tunnel_service_file=/Library/LaunchDaemons/com.netd.netd-tunnel.plist
+else
+    tunnel_service_source=$here/systemd/netd-tunnel@.service
+    tunnel_service_file=/etc/systemd/system/netd-tunnel@.service
+fi
+install_tunnel() {
+    [ -x "$BUILD_DIR/netd-tunnel" ] || return 0
+    install -m 0755 "$BUILD_DIR/netd-tunnel" "$DESTDIR$bindir/netd-tunnel"
+    sed "s|@BINDIR@|$bindir|g" "$tunnel_service_source" >"$rendered_tunnel"
+    install -d "$DESTDIR$(dirname "$tunnel_service_file")"
+    install -m 0644 "$rendered_tunnel" "$DESTDIR$tunnel_service_file"
+    if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && [ "$(uname -s)" != Darwin ]; then
+        add_account
+        if ! getent passwd netd-tunnel >/dev/null; then
+            useradd --system --user-group --groups "$account" --no-create-home --home-dir /nonexistent \
+                --shell /usr/sbin/nologin --comment "netd-tunnel" netd-tunnel &&
+                note "created the system user netd-tunnel (netd-tunnel@.service runs as it)"
+        fi
+        install -d -m 0750 -g netd-tunnel /etc/netd/tunnel
+    fi
+}
+
+uninstall_tunnel() {
+    if manages_services && [ "$(uname -s)" != Darwin ]; then
+        for unit in $(systemctl list-units --plain --no-legend 'netd-tunnel@*' 2>/dev/null | awk '{print $1}'); do
+            systemctl disable --now "$unit" 2>/dev/null || true
+        done
+    fi
+    rm -f "$DESTDIR$bindir/netd-tunnel" "$DESTDIR$tunnel_service_file"
+}
+
+# netctl, its man page and its bash completion, and netd-tunnel, come with
+# either daemon, and go with the last of them.
 install_client() {
     install -d "$DESTDIR$mandir" "$DESTDIR$completiondir"
     install -m 0755 "$BUILD_DIR/netctl" "$DESTDIR$bindir/netctl"
     install -m 0644 "$here/../docs/netctl.1" "$DESTDIR$mandir/netctl.1"
     install -m 0644 "$here/../docs/netctl.bash" "$DESTDIR$completiondir/netctl"
+    rendered_tunnel=$(mktemp)
+    install_tunnel
+    rm -f "$rendered_tunnel"
 }
 
 uninstall_client() {
@@ -127,6 +168,7 @@ uninstall_client() {
         if [ "$other" != "$daemon" ] && [ -e "$DESTDIR$bindir/$other" ]; then return 0; fi
     done
     rm -f "$DESTDIR$bindir/netctl" "$DESTDIR$mandir/netctl.1" "$DESTDIR$completiondir/netctl"
+    uninstall_tunnel
     if [ -n "$DESTDIR" ]; then
         remove_empty_dirs "$mandir"
         remove_empty_dirs "$completiondir"

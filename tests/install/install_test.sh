@@ -49,12 +49,25 @@ done
 check "netctl binary mode 755" test "$(mode /opt/netd/bin/netctl)" = 755
 check "netctl man page" test "$(mode /opt/netd/share/man/man1/netctl.1)" = 644
 check "netctl bash completion" test "$(mode /opt/netd/share/bash-completion/completions/netctl)" = 644
+if [ -x "$build_dir/netd-tunnel" ]; then
+    check "netd-tunnel binary mode 755" test "$(mode /opt/netd/bin/netd-tunnel)" = 755
+    tunnel_unit=$stage/etc/systemd/system/netd-tunnel@.service
+    check "netd-tunnel@ unit mode 644" test "$(mode /etc/systemd/system/netd-tunnel@.service)" = 644
+    check "netd-tunnel@ unit runs the installed binary on its instance's config" \
+        grep -q "^ExecStart=/opt/netd/bin/netd-tunnel .* /etc/netd/tunnel/%i.json$" "$tunnel_unit"
+    check "netd-tunnel@ unit has no capability" grep -q "^CapabilityBoundingSet=$" "$tunnel_unit"
+fi
 check "netctl stays while a daemon does" bash -c "$(printf '%q ' "${run_make[@]}") uninstall_tun && test -x '$stage/opt/netd/bin/netctl'"
 check "install_tun again succeeds" "${run_make[@]}" install_tun
 check "uninstall_tun and uninstall succeed" "${run_make[@]}" uninstall_tun uninstall
 check "uninstall leaves the staging tree empty" test -z "$(ls -A "$stage")"
 [ -z "$(ls -A "$stage")" ] || find "$stage"
 
+check "netd-tunnel plist parses and runs netd-tunnel as nobody" python3 -c '
+import plistlib, sys
+p = plistlib.load(open(sys.argv[1], "rb"))
+assert p["ProgramArguments"][0] == "@BINDIR@/netd-tunnel" and p["UserName"] == "nobody" and p["KeepAlive"]
+' "$source_dir/services/launchd/com.netd.netd-tunnel.plist"
 for daemon in tun-daemon subnet-daemon; do
     stem=${daemon/-/_}
     check "$daemon plist parses and holds the required keys" python3 - "$source_dir/services/launchd/com.netd.$daemon.plist" "$daemon" "$stem" <<'PY'

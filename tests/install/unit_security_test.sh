@@ -13,9 +13,14 @@ passed=0
 failed=0
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
-for daemon in tun-daemon subnet-daemon; do
+units="tun-daemon.service subnet-daemon.service"
+# netd-tunnel's template, as an instance, where the build made netd-tunnel.
+[ -x "$build_dir/netd-tunnel" ] && units="$units netd-tunnel@.service"
+for unit in $units; do
+    daemon=${unit%.service}
+    daemon=${daemon/%@/@test}
     # Rendered with the build's binary, so that verify finds an executable.
-    sed "s|@BINDIR@|$build_dir|g" "$source_dir/services/systemd/$daemon.service" >"$rendered/$daemon.service"
+    sed "s|@BINDIR@|$build_dir|g" "$source_dir/services/systemd/$unit" >"$rendered/$daemon.service"
     score=$(systemd-analyze security --offline=true "$rendered/$daemon.service" 2>&1 |
         sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
     if [ -n "$score" ] && awk "BEGIN { exit !($score <= 1.7) }"; then
