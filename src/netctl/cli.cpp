@@ -17,6 +17,7 @@
 #include "netd/platform/platform.hpp"
 #include "netd/tun/fd_access.hpp"
 #include "tun_exec.hpp"
+#include "tunnel_status.hpp"
 
 namespace netd::netctl {
 namespace {
@@ -243,6 +244,40 @@ int run(int argc, char** argv) {
     remove_subnet->add_option("CIDR", cidr)->required();
     remove_subnet->callback([&] {
         code = request(settings, settings.subnet, "DELETE", "/subnet/" + path_segment(cidr), nullptr, {});
+    });
+
+    auto* tunnel = app.add_subcommand("tunnel", "netd-tunnel")->require_subcommand(1);
+    std::string tunnel_name, metrics_at;
+    auto* tunnel_status = tunnel->add_subcommand(
+        "status", "Peers and traffic of netd-tunnel@NAME (or of the netd-tunnel serving --metrics)");
+    tunnel_status->add_option("NAME", tunnel_name, "The instance: its metrics are at unix:/run/netd-tunnel/NAME.metrics");
+    tunnel_status->add_option("--metrics", metrics_at, "netd-tunnel's --metrics: HOST:PORT or unix:PATH");
+    tunnel_status->callback([&] {
+        if (metrics_at.empty() && tunnel_name.empty()) throw CLI::ValidationError("give NAME or --metrics");
+        if (metrics_at.empty()) metrics_at = tunnel_metrics_default(tunnel_name);
+        // Read-only and without a token: no check of who serves it.
+        Daemon source{"netd-tunnel", {}};
+        if (metrics_at.rfind("unix:", 0) == 0) {
+            source.endpoint.unix_socket = metrics_at.substr(5);
+        } else {
+            source.endpoint.tcp = metrics_at;
+        }
+        Reply reply;
+        try {
+            reply = call(source.endpoint, "GET", "/metrics", "", "");
+        } catch (const std::exception& error) {
+            std::cerr << "netctl: cannot reach netd-tunnel's metrics at " << metrics_at << ": " << error.what() << "\n";
+            code = unreachable;
+            return;
+        }
+        if (reply.status != 200) {
+            std::cerr << "netctl: netd-tunnel at " << metrics_at << " answered " << reply.status << "\n";
+            code = failed;
+            return;
+        }
+        code = report(settings, {ok, tunnel_rows(reply.body)},
+                      {"tunnel", "peer", "connected", "connects", "bytes_in", "bytes_out", "packets_in", "packets_out",
+                       "drops", "refused"});
     });
 
     app.add_subcommand("status", "Health of both daemons")->callback([&] {
