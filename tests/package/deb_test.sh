@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The Debian package: built as make deb builds it (packaging/deb.sh:
 # dpkg-buildpackage, then lintian with no error and no warning), then
-# installed with dpkg --root into a throwaway minimal Debian root (the
-# cached debootstrap root of make check-fresh, tests/fresh/minbase_root.sh),
-# where dpkg runs the maintainer scripts chrooted: never into /. Checks the
+# installed by dpkg into a throwaway minimal Debian root (the cached
+# debootstrap root of make check-fresh, tests/fresh/minbase_root.sh), the
+# root's own dpkg run chrooted, maintainer scripts and all: never into /. Checks the
 # layout, modes, conffiles, the user netd and the enabled units; a
 # conffile edited and kept across a reinstall; then remove (conffiles,
 # state and logs stay) and purge (nothing is left but the user netd, as
 # policy says). Prints "N passed, N failed"; exits 77 to skip.
 #   deb_test.sh SOURCE_DIR BINARY_DIR [SKIP_REASON]
+#   NETD_TEST_DEB=FILE: install FILE (built before) instead of building one.
 set -u
 source_dir=${1:?usage: deb_test.sh SOURCE_DIR BINARY_DIR [SKIP_REASON]}
 binary_dir=${2:?usage: deb_test.sh SOURCE_DIR BINARY_DIR [SKIP_REASON]}
@@ -48,11 +49,16 @@ build() {
     cat "$work/deb.log"
     return $status
 }
-if ! check "make deb builds the package and lintian reports no error or warning" build; then
+# NETD_TEST_DEB=FILE tests a package built before (make deb) instead.
+if [ -n "${NETD_TEST_DEB:-}" ]; then
+    echo "testing $NETD_TEST_DEB, built before (NETD_TEST_DEB)"
+    deb=$NETD_TEST_DEB
+elif check "make deb builds the package and lintian reports no error or warning" build; then
+    deb=$(tail -n 1 "$work/deb.log")
+else
     echo "$passed passed, $failed failed"
     exit 1
 fi
-deb=$(tail -n 1 "$work/deb.log")
 
 check "a minimal root to install into" bash "$source_dir/tests/fresh/minbase_root.sh" "$root" || {
     echo "$passed passed, $failed failed"
@@ -62,13 +68,18 @@ check "a minimal root to install into" bash "$source_dir/tests/fresh/minbase_roo
 snapshot() { (cd "$root" && find . -xdev | LC_ALL=C sort); }
 snapshot >"$work/before"
 
-# The root lacks the libraries the programs link (nothing runs them here),
-# hence --force-depends; adduser and init-system-helpers, which the
-# maintainer scripts call, are in it. The root has no systemd running, so
-# the units are enabled but not started.
-in_dpkg() { dpkg --root="$root" --force-depends "$@" >>"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; return 1; }; }
-check "dpkg --root installs the package" in_dpkg -i "$deb"
-check "the package is installed" bash -c "dpkg --root='$root' -s netd | grep -q '^Status: install ok installed'"
+# The root's own dpkg, run chrooted, so that its configuration, database
+# and log are the root's (the host's dpkg --root would still log to the
+# host's /var/log/dpkg.log and read its dpkg.cfg.d). The root lacks the
+# libraries the programs link (nothing runs them here), hence
+# --force-depends; adduser and init-system-helpers, which the maintainer
+# scripts call, are in it. No systemd runs in the root, so the units are
+# enabled but not started.
+cp "$deb" "$root/tmp/netd.deb"
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+in_dpkg() { in_root dpkg --force-depends "$@" >>"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; return 1; }; }
+check "dpkg installs the package" in_dpkg -i /tmp/netd.deb
+check "the package is installed" bash -c "chroot '$root' dpkg -s netd | grep -q '^Status: install ok installed'"
 
 mode() { stat -c '%a %U:%G' "$root$1" 2>/dev/null; }
 owner_in_root() { chroot "$root" stat -c '%a %U:%G' "$1" 2>/dev/null; }
@@ -102,12 +113,12 @@ check "the system user netd, in the group netd, with no shell" \
         test \"\$(chroot '$root' id -gn netd)\" = netd"
 check "netd's uid is a system one" bash -c "test \$(chroot '$root' id -u netd) -lt 1000"
 check "nothing but the package's own files is shipped under /var" \
-    bash -c "! dpkg --root='$root' -L netd | grep -E '^/var/(lib|log)/'"
+    bash -c "! chroot '$root' dpkg -L netd | grep -E '^/var/(lib|log)/'"
 
 # An admin's change to a conffile survives a reinstall (an upgrade to the
 # same version); then the daemons' state, as they would leave it.
 echo 'TUN_DAEMON_ARGS="--log-level debug"' >>"$root/etc/default/tun-daemon"
-check "dpkg --root reinstalls the package" in_dpkg -i "$deb"
+check "dpkg reinstalls the package" in_dpkg -i /tmp/netd.deb
 check "the edited conffile is kept" grep -qx 'TUN_DAEMON_ARGS="--log-level debug"' "$root/etc/default/tun-daemon"
 mkdir -p "$root/var/lib/tun-daemon" "$root/var/lib/subnet-daemon"
 echo '{}' >"$root/var/lib/tun-daemon/journal"
@@ -115,7 +126,7 @@ echo '{}' >"$root/var/lib/subnet-daemon/journal"
 echo rotated >"$root/var/log/tun_daemon.log.1"
 gzip -c "$root/var/log/tun_daemon.log.1" >"$root/var/log/subnet_daemon.err.2.gz"
 
-check "dpkg --root removes the package" in_dpkg -r netd
+check "dpkg removes the package" in_dpkg -r netd
 for program in tun-daemon subnet-daemon netctl; do
     check "remove: /usr/bin/$program is gone" test ! -e "$root/usr/bin/$program"
 done
@@ -125,18 +136,23 @@ check "remove: the conffiles stay" test -e "$root/etc/default/tun-daemon" -a -e 
 check "remove: the state stays" test -e "$root/var/lib/tun-daemon/journal"
 check "remove: the logs stay" test -e "$root/var/log/tun_daemon.log" -a -e "$root/var/log/subnet_daemon.err"
 
-check "dpkg --root purges the package" in_dpkg -P netd
-check "purge: the package is gone" bash -c "! dpkg --root='$root' -s netd >/dev/null 2>&1"
+rm -f "$root/tmp/netd.deb"
+check "dpkg purges the package" in_dpkg -P netd
+check "purge: the package is gone" bash -c "! chroot '$root' dpkg -s netd >/dev/null 2>&1"
 snapshot >"$work/after"
+check "purge: the conffiles are gone" test ! -e "$root/etc/default/tun-daemon" -a ! -e "$root/etc/logrotate.d/netd-tun-daemon"
+check "purge: the state is gone" test ! -e "$root/var/lib/tun-daemon" -a ! -e "$root/var/lib/subnet-daemon"
+check "purge: the logs are gone, rotated ones too" \
+    bash -c "! ls '$root/var/log/' | grep -E '^(tun|subnet)_daemon'"
 # What may differ: dpkg's own records and log, the users and groups (netd
 # stays, as Debian's packages leave system users) with their backups, and
-# the directories dpkg made for the package that are shared with others.
-allowed='^\./(var/lib/dpkg/|var/log/dpkg\.log$|etc/(passwd|group|shadow|gshadow)-?$|var/log/(apt|journal)$)'
+# adduser's lock in /run (a tmpfs on a running system).
+allowed='^\./(var/lib/dpkg/|var/log/dpkg\.log$|etc/(passwd|group|shadow|gshadow)-?$|run/adduser$)'
 leftover=$(comm -13 "$work/before" "$work/after" | grep -Ev "$allowed")
 check "purge: nothing else is left (left: ${leftover:-nothing})" test -z "$leftover"
 gone=$(comm -23 "$work/before" "$work/after" | grep -Ev "$allowed")
 check "purge: nothing of the root is gone (gone: ${gone:-nothing})" test -z "$gone"
-check "purge: the user netd stays" chroot "$root" getent passwd netd
+check "purge: the user netd stays" bash -c "chroot '$root' getent passwd netd >/dev/null"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
