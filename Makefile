@@ -58,7 +58,8 @@ TEST_BREW_PACKAGES := etcd
 # Every command a test or test script calls, checked once the packages are
 # in, so that a missing one is named here rather than deep in a test's
 # output. (coreutils, util-linux and mawk come with every Debian.)
-TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare prlimit flock timeout awk
+TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare prlimit flock timeout awk \
+                 dpkg-buildpackage dh lintian
 test-deps: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)" BREW_PACKAGES="$(TEST_BREW_PACKAGES)"
 ifneq ($(UNAME),Darwin)
