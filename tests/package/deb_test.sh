@@ -40,6 +40,7 @@ teardown() {
     rm -rf --one-file-system "$work"
 }
 trap teardown EXIT
+trap 'exit 130' INT TERM
 
 build() {
     # No debug symbols package: 38 MB to compress for nothing here.
