@@ -11,8 +11,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspdlog-dev libssl-dev \
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest openssl@3
+# What make deb builds the Debian package with (see below).
+DEB_APT_PACKAGES := debhelper devscripts lintian fakeroot dpkg-dev
 
-.PHONY: all deps test-deps build run test macos-cross macos-cross-deps test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
+.PHONY: all deps test-deps deb-deps deb build run test macos-cross macos-cross-deps test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 
 all: build
 
@@ -50,18 +52,35 @@ run: build
 # python3 for the install test's plist check and (with python3-yaml) the
 # OpenAPI document's lint, systemd-analyze for the units' security scores,
 # nginx, openssl and ping for the tunnel test (TLS in front of netd-tunnel).
-TEST_APT_PACKAGES := etcd-server python3 python3-yaml systemd nginx-light openssl iputils-ping
+# The package test (tests/package/deb_test.sh) builds the Debian package with
+# make deb's tools and installs it into a debootstrapped root.
+TEST_APT_PACKAGES := etcd-server python3 python3-yaml systemd nginx-light openssl iputils-ping \
+                     $(DEB_APT_PACKAGES) debootstrap
 TEST_BREW_PACKAGES := etcd
 # Every command a test or test script calls, checked once the packages are
 # in, so that a missing one is named here rather than deep in a test's
 # output. (coreutils, util-linux and mawk come with every Debian.)
-TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare prlimit flock timeout awk nginx openssl ping
+TEST_COMMANDS := ip curl etcd python3 systemd-analyze setpriv unshare prlimit flock timeout awk nginx openssl ping \
+                 dpkg-buildpackage dh lintian
 test-deps: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(TEST_APT_PACKAGES)" BREW_PACKAGES="$(TEST_BREW_PACKAGES)"
 ifneq ($(UNAME),Darwin)
 	@missing=""; for c in $(TEST_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then echo "make test: the tests call commands that are not installed:$$missing" >&2; exit 1; fi
 endif
+
+# ---- the Debian package ----
+# make deb: build-deb/netd_VERSION_ARCH.deb (apt install ./build-deb/netd_...),
+# built by dpkg-buildpackage and debhelper from debian/ in a copy of the
+# tree, then checked by lintian (packaging/deb.sh). Its build dependencies
+# are the build's own packages (APT_PACKAGES).
+DEB_DIR ?= build-deb
+
+deb-deps: deps
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="$(DEB_APT_PACKAGES)"
+
+deb: deb-deps
+	DEB_JOBS=$(JOBS) bash packaging/deb.sh $(DEB_DIR)
 
 # ---- macOS, cross-built from Linux ----
 # tun-daemon, subnet-daemon and netctl for macOS 12 on x86_64, built here
@@ -178,7 +197,7 @@ bench: deps
 	cd $(BUILD_DIR) && $(SUDO) ctest -L bench --output-on-failure
 
 clean:
-	rm -rf $(BUILD_DIR) build-sanitize build-tsan build-fuzz $(MACOS_BUILD_DIR) var
+	rm -rf $(BUILD_DIR) $(DEB_DIR) build-sanitize build-tsan build-fuzz $(MACOS_BUILD_DIR) var
 
 # ---- install ----
 # make install_tun / install (subnet-daemon, as the spec names it) / install_all,

@@ -7,14 +7,13 @@
 # missing install step hides there; a minimal root hides nothing.
 #
 # The debootstrapped root is cached as a tarball (FRESH_CACHE, default
-# /var/cache/netd-check-fresh) and unpacked anew each run; everything is torn
-# down on exit, failure or not. Needs root (chroot, mounts).
+# /var/cache/netd-check-fresh; see tests/fresh/minbase_root.sh) and unpacked
+# anew each run; everything is torn down on exit, failure or not. Needs root (chroot, mounts).
 #   tests/fresh/check_fresh.sh
 #   FRESH_SUITE (bookworm), FRESH_MIRROR (the configured one), FRESH_CACHE,
 #   FRESH_KEEP=1 to leave the root in place for a look after a failure.
 set -euo pipefail
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
-suite=${FRESH_SUITE:-bookworm}
 cache=${FRESH_CACHE:-/var/cache/netd-check-fresh}
 
 say() { echo "check-fresh: $*"; }
@@ -23,38 +22,6 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-# The first URI that this host's apt uses for the suite itself, in either
-# format (deb822 .sources or one-line .list).
-configured_mirror() {
-    local file
-    for file in /etc/apt/sources.list.d/*.sources; do
-        [ -r "$file" ] || continue
-        awk -v suite="$suite" '
-            /^[[:space:]]*$/ { if (uri != "" && has_suite && deb) { print uri; exit } uri = ""; has_suite = 0; deb = 0; next }
-            /^URIs:/ { uri = $2 }
-            /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) has_suite = 1 }
-            END { if (uri != "" && has_suite && deb) print uri }' "$file"
-    done
-    for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -r "$file" ] || continue
-        awk -v suite="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i + 1) == suite) { print $i; exit } }' "$file"
-    done
-}
-mirror=${FRESH_MIRROR:-$(configured_mirror | head -n 1)}
-if [ -z "$mirror" ]; then
-    say "no apt source for $suite is configured on this host; set FRESH_MIRROR" >&2
-    exit 1
-fi
-
-if ! command -v debootstrap >/dev/null; then
-    say "installing debootstrap"
-    apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
-fi
-
-arch=$(dpkg --print-architecture)
-tarball=$cache/$suite-minbase-$arch.tar.gz
 work=$(mktemp -d /var/tmp/netd-check-fresh.XXXXXX)
 root=$work/root
 
@@ -83,20 +50,7 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-if [ ! -s "$tarball" ]; then
-    say "building a minimal $suite root from $mirror (cached in $tarball afterwards)"
-    mkdir -p "$cache"
-    debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 || {
-        tail -30 "$work/debootstrap.log" >&2
-        exit 1
-    }
-    tar --numeric-owner -C "$root" -czf "$tarball.tmp" .
-    mv "$tarball.tmp" "$tarball"
-else
-    say "unpacking the cached minimal root $tarball"
-    mkdir -p "$root"
-    tar --numeric-owner -C "$root" -xzf "$tarball"
-fi
+bash "$source_dir/tests/fresh/minbase_root.sh" "$root"
 
 # The host's own apt configuration, as a machine installed from that mirror
 # would have it: its sources (the suite, updates, security) and how to reach
@@ -120,6 +74,10 @@ mount --make-private "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
 mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
+# The package test of the `make test` inside installs the package into a
+# root of its own, unpacked from the same cached tarball: bound read-only.
+mkdir -p "$root$cache"
+mount --bind "$cache" "$root$cache" && mount -o remount,bind,ro "$root$cache"
 
 git -C "$source_dir" clone -q --no-hardlinks "$source_dir" "$root/root/netd"
 say "testing $(git -C "$root/root/netd" log -1 --format='%h %s')"
