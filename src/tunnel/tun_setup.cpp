@@ -21,6 +21,10 @@ json request_for(const TunWanted& wanted) {
               {"owner", wanted.owner}};
     if (!wanted.extra_addresses.empty()) body["extra_addresses"] = net::to_strings(wanted.extra_addresses);
     if (!wanted.routes.empty()) body["routes"] = net::to_strings(wanted.routes);
+    // A mark with no routes (tapotun's client example) means the marked
+    // traffic takes the tunnel: a default route in the mark's table, which
+    // only marked packets look up. tun-daemon wants routes with a mark.
+    if (wanted.mark && wanted.routes.empty()) body["routes"] = {"0.0.0.0/0"};
     if (wanted.mark) body["mark"] = {{"value", wanted.mark->value}, {"table", wanted.mark->table}};
     return body;
 }

@@ -103,6 +103,15 @@ for daemon in tun-daemon subnet-daemon; do
         check "$log 640 netd:adm" test "$(owner_in_root "$log")" = "640 netd:adm"
     done
 done
+check "/usr/bin/netd-tunnel 755 root:root" test "$(mode /usr/bin/netd-tunnel)" = "755 root:root"
+check "the netd-tunnel@ template runs /usr/bin/netd-tunnel on its instance's config" \
+    grep -q '^ExecStart=/usr/bin/netd-tunnel .* /etc/netd/tunnel/%i.json$' "$root/lib/systemd/system/netd-tunnel@.service"
+check "the template is not enabled (instances are the admin's)" \
+    test ! -e "$root/etc/systemd/system/multi-user.target.wants/netd-tunnel@.service"
+check "the system user netd-tunnel, in the group netd" \
+    bash -c "chroot '$root' id -nG netd-tunnel | tr ' ' '\n' | grep -qx netd"
+check "/etc/netd/tunnel 750 root:netd-tunnel (its configs hold tokens)" \
+    test "$(owner_in_root /etc/netd/tunnel)" = "750 root:netd-tunnel"
 check "/usr/share/man/man1/netctl.1.gz" test -s "$root/usr/share/man/man1/netctl.1.gz"
 check "bash completion for netctl" test "$(mode /usr/share/bash-completion/completions/netctl)" = "644 root:root"
 check "copyright and changelog" test -s "$root/usr/share/doc/netd/copyright" -a -s "$root/usr/share/doc/netd/changelog.gz"
@@ -128,7 +137,7 @@ echo rotated >"$root/var/log/tun_daemon.log.1"
 gzip -c "$root/var/log/tun_daemon.log.1" >"$root/var/log/subnet_daemon.err.2.gz"
 
 check "dpkg removes the package" in_dpkg -r netd
-for program in tun-daemon subnet-daemon netctl; do
+for program in tun-daemon subnet-daemon netctl netd-tunnel; do
     check "remove: /usr/bin/$program is gone" test ! -e "$root/usr/bin/$program"
 done
 check "remove: the units are gone" \

@@ -47,18 +47,25 @@ inline constexpr std::size_t link_high_water = 1 << 20;
 // No message in is larger than a full queue plus one record.
 inline constexpr std::size_t link_max_message = 2 * link_high_water + 2 * max_record;
 
-// The options both sides set on their WebSocket: a ping when idle, so that
-// a peer gone without a word (a host down, a cable out) is noticed within
-// `idle` and the client reconnects; no fragmenting of messages, and a
-// write buffer large enough that a client's masking does not cut a batch
-// into small writes.
+// How often a link checks that its peer is alive: a ping after a quiet
+// period, and the link closed after two quiet periods in a row, so that a
+// peer gone without a word (a host down, a cable out) is noticed within
+// 20 s and the client reconnects. This is the link's own timer, armed once
+// a period: Beast's idle timeout re-arms a timer at every read, a syscall
+// per packet that showed in the latency.
+inline constexpr std::chrono::seconds link_heartbeat{10};
+
+// The options both sides set on their WebSocket: a bound on the closing
+// handshake (the opening one is bounded by the caller), no fragmenting of
+// messages, and a write buffer large enough that a client's masking does
+// not cut a batch into small writes.
 template <class WebSocket>
-void tune(WebSocket& ws, std::chrono::seconds idle = std::chrono::seconds(20)) {
+void tune(WebSocket& ws) {
     namespace websocket = boost::beast::websocket;
     websocket::stream_base::timeout timeout{};
     timeout.handshake_timeout = std::chrono::seconds(10);
-    timeout.idle_timeout = idle;
-    timeout.keep_alive_pings = true;
+    timeout.idle_timeout = websocket::stream_base::none();
+    timeout.keep_alive_pings = false;
     ws.set_option(timeout);
     ws.auto_fragment(false);
     ws.write_buffer_bytes(256 * 1024);
@@ -68,11 +75,14 @@ void tune(WebSocket& ws, std::chrono::seconds idle = std::chrono::seconds(20)) {
 template <class WebSocket>
 class WsLink : public Link, public std::enable_shared_from_this<WsLink<WebSocket>> {
 public:
-    explicit WsLink(WebSocket ws) : ws_(std::move(ws)) { ws_.binary(true); }
+    explicit WsLink(WebSocket ws) : ws_(std::move(ws)), heartbeat_(ws_.get_executor()) { ws_.binary(true); }
 
     void start(LinkEvents events) override {
         events_ = std::move(events);
+        // A pong (or a ping) is a sign of life too.
+        ws_.control_callback([this](boost::beast::websocket::frame_type, boost::beast::string_view) { heard_ = true; });
         read();
+        beat();
     }
 
     void send(const std::uint8_t* record, std::size_t size) override {
@@ -97,8 +107,27 @@ private:
         });
     }
 
+    void beat() {
+        heartbeat_.expires_after(link_heartbeat);
+        heartbeat_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
+            if (ec || self->closed_) return;
+            if (self->heard_) {
+                self->heard_ = false;
+                self->quiet_ = 0;
+            } else if (++self->quiet_ >= 2) {
+                return self->fail_with("the peer went silent");
+            } else if (self->writing_) {
+                self->ping_due_ = true; // one write at a time: after this one
+            } else {
+                self->ping();
+            }
+            self->beat();
+        });
+    }
+
     void on_read(const boost::system::error_code& ec) {
         if (closed_) return;
+        heard_ = true;
         if (ec) return fail(ec);
         if (!ws_.got_binary()) return fail_with("the peer sent text where packets belong");
         auto data = static_cast<const std::uint8_t*>(in_.data().data());
@@ -111,6 +140,17 @@ private:
         read();
     }
 
+    // A ping takes its turn among the writes.
+    void ping() {
+        writing_ = true;
+        ws_.async_ping({}, [self = this->shared_from_this()](const boost::system::error_code& ec) {
+            self->writing_ = false;
+            if (self->closed_) return;
+            if (ec) return self->fail(ec);
+            if (!self->pending_.empty()) self->write();
+        });
+    }
+
     void write() {
         writing_ = true;
         bool was_congested = congested();
@@ -121,7 +161,12 @@ private:
             self->writing_ = false;
             if (self->closed_) return;
             if (ec) return self->fail(ec);
-            if (!self->pending_.empty()) self->write();
+            if (self->ping_due_) {
+                self->ping_due_ = false;
+                self->ping();
+            } else if (!self->pending_.empty()) {
+                self->write();
+            }
             if (was_congested && self->pending_.size() < link_high_water / 2) self->events_.on_drained();
         });
     }
@@ -139,6 +184,7 @@ private:
 
     void finish(const std::string& why) {
         closed_ = true;
+        heartbeat_.cancel();
         pending_.clear();
         if (events_.on_closed) {
             auto on_closed = std::move(events_.on_closed);
@@ -147,6 +193,10 @@ private:
     }
 
     WebSocket ws_;
+    boost::asio::steady_timer heartbeat_;
+    bool heard_ = false; // since the last beat
+    bool ping_due_ = false;
+    int quiet_ = 0;      // beats in a row with nothing heard
     LinkEvents events_;
     boost::beast::flat_buffer in_;
     std::string pending_, out_;
