@@ -131,6 +131,22 @@ TEST_F(TunMarkTest, WhatOthersHoldIsAConflictAndBadMarksAreRefused) {
     EXPECT_TRUE(routes_in("-4", 500).empty());
 }
 
+// At start, a rule of ours (protocol 78) whose table holds none of our
+// routes is what a crash or a TUN deleted behind the daemon's back left: it
+// goes, and is logged. Anyone else's rule stays, whatever it looks like.
+TEST_F(TunMarkTest, TheStartSweepsRulesOfOursLeftWithoutATun) {
+    sh("ip rule add fwmark 9 table 9 proto 78");
+    sh("ip -6 rule add fwmark 9 table 9 proto 78");
+    sh("ip rule add fwmark 10 table 10");
+    auto daemon = start();
+    EXPECT_TRUE(rules_with("-4", 9).empty()) << "a stale rule of ours survived the start";
+    EXPECT_TRUE(rules_with("-6", 9).empty()) << "a stale IPv6 rule of ours survived the start";
+    EXPECT_EQ(rules_with("-4", 10), std::set<std::string>{"0xa/10/"}) << "a foreign rule was touched";
+    EXPECT_EQ(daemon->stop(SIGTERM), 0);
+    auto [log, err] = daemon->expect_log_split("tun_daemon");
+    EXPECT_NE(err.find("removed the IPv4 rule \"fwmark 9 lookup 9\""), std::string::npos) << err;
+}
+
 TEST_F(TunMarkTest, ARebootRestoresTheMarkFromTheJournal) {
     nlohmann::json before;
     {
