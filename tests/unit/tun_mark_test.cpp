@@ -11,7 +11,8 @@
 #include "netd/tun_service.hpp"
 
 // "mark" (policy routing): its parsing and validation, its conflicts, and
-// its journaling, through the fakes.
+// its journaling, through the fakes (its restore after a reboot is with the
+// other restores, in tun_service_test.cpp).
 namespace netd {
 namespace {
 
@@ -143,30 +144,6 @@ TEST_F(TunMarkServiceTest, MarkedRoutesHoldNoMainTableSpace) {
     auto json = to_json(tuns.get("vpn0"));
     EXPECT_EQ(json.at("mark"), (nlohmann::json{{"value", 100}, {"table", 100}}));
     EXPECT_FALSE(to_json(tuns.create({.name = "bare"})).contains("mark"));
-}
-
-TEST_F(TunMarkServiceTest, TheJournalKeepsTheMarkForARestore) {
-    tuns.create(marked("vpn0", {100, 1000}));
-    EXPECT_EQ(intents.records().at("vpn0").at("mark"), (nlohmann::json{{"value", 100}, {"table", 1000}}));
-
-    kernel.tuns.clear(); // the reboot
-    Intents reloaded(store, problem);
-    EXPECT_EQ(problem, "");
-    TunService restored(backend, kernel, reloaded, Cidr::parse("10.0.0.0/8"), Cidr::parse("fd00:1::/48"));
-    auto outcomes = restored.restore();
-    ASSERT_EQ(outcomes.size(), 1u);
-    EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
-    EXPECT_EQ(restored.get("vpn0").mark, (TunMark{100, 1000}));
-
-    // Taken by someone else meanwhile: not restored, and said why.
-    kernel.tuns.clear();
-    kernel.foreign_marks = {{100, "the IPv4 rule \"fwmark 100 lookup 5\""}};
-    Intents again(store, problem);
-    TunService blocked(backend, kernel, again, Cidr::parse("10.0.0.0/8"), Cidr::parse("fd00:1::/48"));
-    outcomes = blocked.restore();
-    ASSERT_EQ(outcomes.size(), 1u);
-    EXPECT_FALSE(outcomes[0].ok);
-    EXPECT_NE(outcomes[0].message.find("fwmark 100 is taken"), std::string::npos) << outcomes[0].message;
 }
 
 // A TUN adopted from the kernel (its journal lost) is journaled with the
