@@ -21,6 +21,16 @@ namespace netd {
 // Ethernet's, what a new TUN has unless asked otherwise.
 inline constexpr int default_tun_mtu = 1500;
 
+// Policy routing for a TUN (Linux only): the FIB rule "fwmark value lookup
+// table", and the TUN's routes in `table` instead of main, so that only
+// traffic carrying the mark takes the tunnel.
+struct TunMark {
+    std::uint32_t value = 0;
+    std::uint32_t table = 0;
+
+    friend bool operator==(const TunMark&, const TunMark&) = default;
+};
+
 // A TUN interface this daemon manages.
 struct TunInterface {
     std::string name;
@@ -32,7 +42,8 @@ struct TunInterface {
     int mtu = default_tun_mtu;
     bool multi_queue = false; // one descriptor per queue (IFF_MULTI_QUEUE)
     std::vector<net::InterfaceAddress> extra_addresses{};
-    std::vector<net::Cidr> routes{}; // routed to the TUN
+    std::vector<net::Cidr> routes{}; // routed to the TUN, in the mark's table when it has one
+    std::optional<TunMark> mark{};
 
     friend bool operator==(const TunInterface&, const TunInterface&) = default;
 };
@@ -47,6 +58,7 @@ struct TunSpec {
     bool multi_queue = false;
     std::vector<net::InterfaceAddress> extra_addresses{};
     std::vector<net::Cidr> routes{};
+    std::optional<TunMark> mark{};
 };
 
 // Something on the host that holds an IPv4 or IPv6 range: an interface address or a
@@ -89,10 +101,18 @@ public:
     // Creates a persistent TUN as `spec` asks, tags it as this daemon's,
     // configures `address` with its netmask and broadcast, and `address6`
     // when given (and the extra addresses and routes), and brings it up.
+    // With a mark, also the rule "fwmark value lookup table" (for IPv6 too
+    // when address6 is given), tagged, and the routes go in its table.
     // All or nothing: a failure after the link exists removes it again. A
-    // taken name is a conflict; an unknown owner or group is invalid.
+    // taken name is a conflict, and so is a mark whose value or table a rule
+    // or route already uses; an unknown owner or group is invalid, and so is
+    // a mark where the OS has no fwmark.
     virtual TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
                                 const std::optional<net::InterfaceAddress>& address6) = 0;
+
+    // Whether the OS routes by a packet's mark, as TunSpec::mark needs:
+    // Linux does (fwmark); macOS has nothing like it.
+    virtual bool supports_marks() const { return true; }
 
     // The name create() would give a TUN asked for without one, so that the
     // create can be journaled under it before the kernel is asked; nullopt
@@ -106,7 +126,8 @@ public:
     // caller may keep its last answer until then.
     virtual std::uint64_t generation() = 0;
 
-    // Removes a tagged TUN. An absent or untagged one is not_found.
+    // Removes a tagged TUN, and its mark's rules. An absent or untagged one
+    // is not_found.
     virtual void remove(std::string_view name) = 0;
 
     // A new descriptor of the tagged TUN `name`, open for its packets, which

@@ -35,7 +35,7 @@ public:
 // what to recreate when the kernel has forgotten it, after a reboot.
 //
 // The store holds JSON Lines: a snapshot
-// {"version":4,"intents":{...},"pending":{...}}, then one line per change:
+// {"version":5,"intents":{...},"pending":{...}}, then one line per change:
 // {"begin":key,"record":{...}} before a create's first kernel call (write
 // ahead), {"put":key,"record":{...}} once it is done, {"abandon":key} when
 // it failed, {"erase":key} before a delete. A change costs one short append
@@ -45,10 +45,13 @@ public:
 //
 // Version 4 lets a subnet's record name its "owner", the uid that made it
 // through --self-service: the kernel has nowhere to keep it, so this is the
-// record of it. Versions 1 to 3 load as they are (their subnets have no
-// owner); a daemon of version 3 or older sets a version 4 journal aside, as
-// it would any journal from a newer version, rather than let an owner it
-// does not know about pass unnoticed.
+// record of it. Version 5 lets a TUN's record carry a "mark" (policy
+// routing: its routes go in the mark's table, not main). Versions 1 to 4
+// load as they are (their subnets have no owner, their TUNs no mark); a
+// daemon of an older version sets a newer journal aside, as it would any
+// journal from a newer version, rather than let an owner or a mark it does
+// not know about pass unnoticed (a TUN restored without its mark would put
+// its routes in the main table, for all traffic).
 //
 // All or nothing: a change the store cannot take is not made here either,
 // and the caller gets the store's error (unavailable) to undo what it did
@@ -56,7 +59,7 @@ public:
 // file rather than append to one that may end in a partial line.
 class Intents {
 public:
-    static constexpr int format_version = 4;
+    static constexpr int format_version = 5;
 
     // Loads the store (a version 1 file, a single JSON document, too). Text
     // that is corrupt or from a newer version is set aside and the intents

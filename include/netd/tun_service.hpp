@@ -79,7 +79,7 @@ private:
     static std::set<net::Cidr> held_by(const std::vector<TunInterface>& tuns);
     static std::set<net::Cidr> held6_by(const std::vector<TunInterface>& tuns);
     static void check_usable(const net::InterfaceAddress& address);
-    void check_free(const std::vector<net::Cidr>& ranges);
+    void check_free(const std::vector<net::Cidr>& ranges, bool on_host = true);
     std::vector<TunInterface> sync();
 
     TunBackend& backend_;

@@ -31,7 +31,7 @@ public:
             return Occupant{*occupied, "the address " + address.address.to_string() + " on " + holder};
         }
         for (const auto& [_, route] : kernel_->routes()) {
-            if (route.destination == *occupied) {
+            if (route.destination == *occupied && route.table == main_table) {
                 return Occupant{*occupied, "the route " + occupied->to_string() + " on " + name_of(route.index)};
             }
         }

@@ -9,14 +9,21 @@
 namespace netd::platform {
 namespace {
 
-bool occupies(const Route& route) { return route.destination.prefix_len() >= 2; }
+// Only the main table's routes hold address space: another table's serve
+// only the traffic a rule sends there.
+bool occupies(const Route& route) { return route.table == main_table && route.destination.prefix_len() >= 2; }
+
+// RTNLGRP_IPV6_RULE has no RTMGRP_ macro of its own.
+constexpr unsigned ipv6_rule_group = 1u << (RTNLGRP_IPV6_RULE - 1);
 
 // The lowest key an interface's addresses can have.
 KernelMirror::Addresses::key_type lowest_key_of(int index) { return {index, net::InterfaceAddress(net::IpAddress(), 0)}; }
 
 } // namespace
 
-KernelMirror::KernelMirror() : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE) {
+KernelMirror::KernelMirror()
+    : events_(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE |
+              RTMGRP_IPV4_RULE | ipv6_rule_group) {
     // At start nothing is served yet, so a host too busy for one dump to
     // finish (another daemon restoring, a routing daemon) is waited out for
     // a while rather than ending the start: up to about 10 s, backing off.
@@ -71,7 +78,7 @@ void KernelMirror::drop_address(const Addresses::key_type& key) {
 }
 
 void KernelMirror::put_route(const Route& route) {
-    Routes::key_type key{route.destination, route.index};
+    Routes::key_type key{route.destination, route.index, route.table};
     if (routes_.contains(key)) return;
     if (occupies(route)) occupied_.insert(route.destination);
     routes_.emplace(key, route);
@@ -83,6 +90,12 @@ void KernelMirror::drop_route(const Routes::key_type& key) {
     if (occupies(route->second)) occupied_.erase(route->second.destination);
     routes_.erase(route);
 }
+
+void KernelMirror::put_rule(const Rule& rule) {
+    if (std::find(rules_.begin(), rules_.end(), rule) == rules_.end()) rules_.push_back(rule);
+}
+
+void KernelMirror::drop_rule(const Rule& rule) { std::erase(rules_, rule); }
 
 void KernelMirror::reload_routes() {
     auto fresh = dumps_.routes(); // read whole before anything is dropped
@@ -100,10 +113,12 @@ void KernelMirror::reload() {
     auto links = dumps_.links();
     auto addresses = dumps_.addresses();
     auto routes = dumps_.routes();
+    auto rules = dumps_.rules();
     ++generation_;
     links_.clear();
     addresses_.clear();
     routes_.clear();
+    rules_ = std::move(rules);
     link_names_.clear();
     labels_.clear();
     occupied_.clear();
@@ -128,7 +143,10 @@ void KernelMirror::apply(const nlmsghdr* message) {
         routes_stale_ = true; // likewise the routes that depended on the address
     } else if (auto route = parse_route(message)) {
         if (type == RTM_NEWROUTE) return put_route(*route);
-        drop_route({route->destination, route->index});
+        drop_route({route->destination, route->index, route->table});
+    } else if (auto rule = parse_rule(message)) {
+        if (type == RTM_NEWRULE) return put_rule(*rule);
+        drop_rule(*rule);
     }
 }
 
@@ -158,6 +176,11 @@ const KernelMirror::Addresses& KernelMirror::addresses() {
 const KernelMirror::Routes& KernelMirror::routes() {
     refresh();
     return routes_;
+}
+
+const KernelMirror::Rules& KernelMirror::rules() {
+    refresh();
+    return rules_;
 }
 
 std::optional<Link> KernelMirror::link(const std::string& name) {

@@ -13,7 +13,8 @@
 
 namespace netd::platform {
 
-// The kernel's links, addresses and main-table routes, held in memory
+// The kernel's links, addresses, main-table routes (and netd's routes of
+// other tables) and rules, held in memory
 // and kept current by rtnetlink notifications, so that a read costs no dump.
 // Beside them it keeps the indexes that the hot paths query, so that creating
 // the 10,000th interface costs what creating the first did: link names and
@@ -36,13 +37,17 @@ public:
     using Links = std::map<int, Link>;
     // By interface index first, so that one interface's addresses are a range.
     using Addresses = std::map<std::tuple<int, net::InterfaceAddress>, Address>;
-    using Routes = std::map<std::tuple<net::Cidr, int>, Route>;
+    using Routes = std::map<std::tuple<net::Cidr, int, std::uint32_t>, Route>; // destination, interface, table
+    // Rules are few (a handful on most hosts), and the kernel may hold two
+    // that differ only in priority.
+    using Rules = std::vector<Rule>;
 
     KernelMirror();
 
     const Links& links();
     const Addresses& addresses();
     const Routes& routes();
+    const Rules& rules();
     std::optional<Link> link(const std::string& name);
     // An interface's addresses in `addresses`.
     static std::vector<const Address*> addresses_of(const Addresses& addresses, int index);
@@ -76,12 +81,15 @@ private:
     void drop_address(const Addresses::key_type& key);
     void put_route(const Route& route);
     void drop_route(const Routes::key_type& key);
+    void put_rule(const Rule& rule);
+    void drop_rule(const Rule& rule);
 
     Netlink events_; // subscribed first, so that nothing between it and the dump is missed
     Netlink dumps_;
     Links links_;
     Addresses addresses_;
     Routes routes_;
+    Rules rules_;
     std::map<std::string, int> link_names_;
     std::multiset<std::string> labels_;
     net::RangeSet occupied_;

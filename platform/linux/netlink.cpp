@@ -4,6 +4,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -21,6 +22,13 @@ namespace {
 constexpr int ifa_proto_attribute = 11;
 #else
 constexpr int ifa_proto_attribute = IFA_PROTO;
+#endif
+
+// Since 4.17; older kernel headers lack it.
+#ifndef FRA_PROTOCOL
+constexpr int fra_protocol_attribute = 21;
+#else
+constexpr int fra_protocol_attribute = FRA_PROTOCOL;
 #endif
 
 // Large enough for any one dump batch the kernel sends.
@@ -224,7 +232,10 @@ std::optional<Address> parse_address(const nlmsghdr* message) {
     return address;
 }
 
-std::optional<Route> parse_route(const nlmsghdr* message) {
+namespace {
+
+// A route of any table.
+std::optional<Route> parse_any_route(const nlmsghdr* message) {
     if (message->nlmsg_type != RTM_NEWROUTE && message->nlmsg_type != RTM_DELROUTE) return std::nullopt;
     const auto* info = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(message));
     if (info->rtm_family != AF_INET && info->rtm_family != AF_INET6) return std::nullopt;
@@ -237,8 +248,40 @@ std::optional<Route> parse_route(const nlmsghdr* message) {
         if (type == RTA_DST) destination = address_of(attribute).value_or(destination);
         if (type == RTA_OIF) index = static_cast<int>(mnl_attr_get_u32(attribute));
     });
-    if (table != RT_TABLE_MAIN) return std::nullopt;
-    return Route{net::Cidr(destination, info->rtm_dst_len), index, info->rtm_protocol};
+    return Route{net::Cidr(destination, info->rtm_dst_len), index, info->rtm_protocol, table};
+}
+
+// The table's number in a header's byte where it fits; beyond that the
+// header says "unspecified" and the attribute carries it.
+unsigned char header_table(std::uint32_t table) {
+    return table < 256 ? static_cast<unsigned char>(table) : static_cast<unsigned char>(RT_TABLE_UNSPEC);
+}
+
+} // namespace
+
+std::optional<Route> parse_route(const nlmsghdr* message) {
+    // The local table's routes (one per address and broadcast) and other
+    // programs' tables are of no use to the mirror, which would only grow.
+    auto route = parse_any_route(message);
+    if (!route || (route->table != main_table && route->protocol != netd_protocol)) return std::nullopt;
+    return route;
+}
+
+std::optional<Rule> parse_rule(const nlmsghdr* message) {
+    if (message->nlmsg_type != RTM_NEWRULE && message->nlmsg_type != RTM_DELRULE) return std::nullopt;
+    const auto* header = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(message));
+    if (header->family != AF_INET && header->family != AF_INET6) return std::nullopt;
+    Rule rule;
+    rule.family = header->family == AF_INET ? net::Family::v4 : net::Family::v6;
+    if (header->action == FR_ACT_TO_TBL) rule.table = header->table;
+    for_each_attribute(message, sizeof(fib_rule_hdr), [&](int type, const nlattr* attribute) {
+        if (type == FRA_PRIORITY) rule.priority = mnl_attr_get_u32(attribute);
+        if (type == FRA_FWMARK) rule.fwmark = mnl_attr_get_u32(attribute);
+        if (type == FRA_FWMASK) rule.fwmask = mnl_attr_get_u32(attribute);
+        if (type == FRA_TABLE && header->action == FR_ACT_TO_TBL) rule.table = mnl_attr_get_u32(attribute);
+        if (type == fra_protocol_attribute) rule.protocol = mnl_attr_get_u8(attribute);
+    });
+    return rule;
 }
 
 template <typename T>
@@ -271,6 +314,14 @@ std::vector<Link> Netlink::links() { return collect<Link>(RTM_GETLINK, sizeof(if
 std::vector<Address> Netlink::addresses() { return collect<Address>(RTM_GETADDR, sizeof(ifaddrmsg), parse_address); }
 
 std::vector<Route> Netlink::routes() { return collect<Route>(RTM_GETROUTE, sizeof(rtmsg), parse_route); }
+
+std::vector<Rule> Netlink::rules() { return collect<Rule>(RTM_GETRULE, sizeof(fib_rule_hdr), parse_rule); }
+
+std::vector<Route> Netlink::routes_in_table(std::uint32_t table) {
+    auto all = collect<Route>(RTM_GETROUTE, sizeof(rtmsg), parse_any_route);
+    std::erase_if(all, [table](const Route& route) { return route.table != table; });
+    return all;
+}
 
 void Netlink::create_link(const std::string& name, const std::string& kind) {
     auto* message = start(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
@@ -359,19 +410,57 @@ void Netlink::add_address(int index, const AddressSpec& spec) {
     exchange("adding " + spec.address.to_string() + " to interface " + std::to_string(index));
 }
 
-void Netlink::add_route(int index, const net::Cidr& destination) {
+void Netlink::add_route(int index, const net::Cidr& destination, std::uint32_t table) {
     auto* message = start(RTM_NEWROUTE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
     auto* info = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(message, sizeof(rtmsg)));
     info->rtm_family = family_of(destination.family());
     info->rtm_dst_len = static_cast<unsigned char>(destination.prefix_len());
-    info->rtm_table = RT_TABLE_MAIN;
+    info->rtm_table = header_table(table);
     info->rtm_protocol = netd_protocol;
     // IPv6 routes have no scope of their own.
     info->rtm_scope = destination.family() == net::Family::v4 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
     info->rtm_type = RTN_UNICAST;
     put_address(message, RTA_DST, destination.network());
     mnl_attr_put_u32(message, RTA_OIF, static_cast<std::uint32_t>(index));
-    exchange("routing " + destination.to_string() + " to interface " + std::to_string(index));
+    mnl_attr_put_u32(message, RTA_TABLE, table);
+    exchange("routing " + destination.to_string() + " to interface " + std::to_string(index) +
+             (table == main_table ? "" : " in table " + std::to_string(table)));
+}
+
+namespace {
+
+// RTM_NEWRULE and RTM_DELRULE name a rule alike.
+void put_rule(nlmsghdr* message, net::Family family, std::uint32_t value, std::uint32_t mask, std::uint32_t table) {
+    auto* header = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(message, sizeof(fib_rule_hdr)));
+    header->family = family_of(family);
+    header->action = FR_ACT_TO_TBL;
+    header->table = header_table(table);
+    mnl_attr_put_u32(message, FRA_FWMARK, value);
+    mnl_attr_put_u32(message, FRA_FWMASK, mask);
+    mnl_attr_put_u32(message, FRA_TABLE, table);
+    mnl_attr_put_u8(message, fra_protocol_attribute, netd_protocol);
+}
+
+std::string rule_text(net::Family family, std::uint32_t value, std::uint32_t table) {
+    return std::string(family == net::Family::v4 ? "the IPv4" : "the IPv6") + " rule fwmark " +
+           std::to_string(value) + " lookup " + std::to_string(table);
+}
+
+} // namespace
+
+void Netlink::add_rule(net::Family family, std::uint32_t value, std::uint32_t table) {
+    // All of the mark's bits: a mask would let other marks match too.
+    put_rule(start(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL), family, value, 0xffffffffu, table);
+    exchange("adding " + rule_text(family, value, table));
+}
+
+void Netlink::delete_rule(const Rule& rule) {
+    auto* message = start(RTM_DELRULE, NLM_F_ACK);
+    put_rule(message, rule.family, rule.fwmark, rule.fwmask, rule.table);
+    // Without a priority the kernel deletes the first rule that matches the
+    // rest, whatever its priority.
+    if (rule.priority != 0) mnl_attr_put_u32(message, FRA_PRIORITY, rule.priority);
+    exchange("deleting " + rule_text(rule.family, rule.fwmark, rule.table));
 }
 
 void Netlink::delete_address(int index, const net::InterfaceAddress& address) {

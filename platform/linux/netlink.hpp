@@ -36,10 +36,27 @@ struct Address {
     std::uint8_t proto = 0; // IFA_PROTO, 0 when absent
 };
 
+// The kernel's main routing table (RT_TABLE_MAIN).
+inline constexpr std::uint32_t main_table = 254;
+
 struct Route {
     net::Cidr destination;
     int index = 0;             // the output interface, 0 when none
     std::uint8_t protocol = 0; // rtm_protocol: who installed it
+    std::uint32_t table = main_table;
+};
+
+// A FIB rule (policy routing) of IPv4 or IPv6: "fwmark F/M lookup T", as
+// far as the daemons read them.
+struct Rule {
+    net::Family family = net::Family::v4;
+    std::uint32_t priority = 0;
+    std::uint32_t fwmark = 0; // 0 when the rule matches no mark
+    std::uint32_t fwmask = 0;
+    std::uint32_t table = 0;  // 0 when the rule does not look a table up
+    std::uint8_t protocol = 0; // FRA_PROTOCOL: who installed it
+
+    friend bool operator==(const Rule&, const Rule&) = default;
 };
 
 // What netd writes in IFA_PROTO and rtm_protocol to mark the addresses and
@@ -54,12 +71,13 @@ struct AddressSpec {
 };
 
 // The kernel's messages about links, IPv4 and IPv6 addresses (but link-local
-// ones) and main-table routes,
-// parsed; nullopt for any other message (another family, another table).
-// Dumps and event notifications share them.
+// ones), routes of the main table and netd's routes of any table, and
+// IPv4 and IPv6 rules, parsed; nullopt for any other message (another
+// family, another table). Dumps and event notifications share them.
 std::optional<Link> parse_link(const nlmsghdr* message);
 std::optional<Address> parse_address(const nlmsghdr* message);
 std::optional<Route> parse_route(const nlmsghdr* message);
+std::optional<Rule> parse_rule(const nlmsghdr* message);
 
 // A NETLINK_ROUTE socket: dumps of links, addresses and main-table
 // routes, and the few changes the daemons make. Every request is
@@ -84,6 +102,10 @@ public:
     std::vector<Link> links();
     std::vector<Address> addresses();
     std::vector<Route> routes();
+    std::vector<Rule> rules();
+    // Every route of `table`, whoever made it (a dump of all tables,
+    // filtered: asked for only when a mark is about to take the table).
+    std::vector<Route> routes_in_table(std::uint32_t table);
 
     void create_link(const std::string& name, const std::string& kind);
     void delete_link(int index);
@@ -102,9 +124,13 @@ public:
     void set_up(int index);
     void add_address(int index, const AddressSpec& spec);
     void delete_address(int index, const net::InterfaceAddress& address);
-    // A main-table route to `destination` out of interface `index`, marked
+    // A route to `destination` out of interface `index` in `table`, marked
     // as netd's (netd_protocol).
-    void add_route(int index, const net::Cidr& destination);
+    void add_route(int index, const net::Cidr& destination, std::uint32_t table = main_table);
+    // The rule "fwmark value lookup table" of `family`, marked as netd's
+    // (FRA_PROTOCOL netd_protocol); the kernel gives it its priority.
+    void add_rule(net::Family family, std::uint32_t value, std::uint32_t table);
+    void delete_rule(const Rule& rule);
 
     // Passes every queued notification to `each` without blocking. Returns
     // false when the kernel had to drop some (the receive buffer overflowed),

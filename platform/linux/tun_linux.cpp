@@ -19,6 +19,7 @@
 #include "ids.hpp"
 #include "kernel_mirror.hpp"
 #include "netlink.hpp"
+#include "tun_marks_linux.hpp"
 #include "unique_fd.hpp"
 
 namespace netd::platform {
@@ -50,6 +51,7 @@ public:
         for (const auto& name : netlink_.delete_unaddressed_links("tun", tun_tag)) {
             spdlog::warn("removed {}, a TUN of ours left without an address by an earlier crash", name);
         }
+        sweep_stale_rules();
     }
 
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
@@ -65,6 +67,10 @@ public:
             // TUNSETIFF would attach to an existing persistent TUN of that
             // name rather than fail, so a taken name is caught here first.
             if (kernel_->link(name)) fail(ErrorCode::conflict, "interface " + name + " already exists");
+        }
+        if (spec.mark) {
+            sweep_stale_rules(); // a rule of ours that lost its TUN must not hold its mark
+            check_mark_free(*kernel_, netlink_, *spec.mark);
         }
         auto fd = open_tun_device();
         ifreq request{};
@@ -83,7 +89,7 @@ public:
             fail_errno(errno, "setting the TUN's group (TUNSETGROUP)");
         }
         TunInterface tun{request.ifr_name, address,  address6, owner, group, spec.mtu, spec.multi_queue,
-                         spec.extra_addresses, spec.routes};
+                         spec.extra_addresses, spec.routes, spec.mark};
         // if_nametoindex would open and close a socket of its own each time.
         int index = ::ioctl(control_.get(), SIOCGIFINDEX, &request) == 0 ? request.ifr_ifindex : 0;
         if (index == 0) fail_errno(errno, "finding the new TUN " + tun.name);
@@ -105,15 +111,23 @@ public:
         if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) fail_errno(errno, "making the TUN persistent (TUNSETPERSIST)");
         crash_point_for_tests("persistent");
         fd.reset();
+        std::vector<Rule> rules; // added, to be deleted again if the create fails
         try {
             kernel_->add_address(netlink_, index, {address, {}, 0});
             if (address6) kernel_->add_address(netlink_, index, {*address6, {}, 0});
             // The extras carry netd's mark, which tells them from the main
             // address when the kernel is read back.
             for (const auto& extra : spec.extra_addresses) kernel_->add_address(netlink_, index, {extra, {}, netd_protocol});
-            for (const auto& route : spec.routes) netlink_.add_route(index, route);
+            // The rules before the routes: a crash in between leaves rules
+            // without routes, which the next start sweeps, rather than routes
+            // in a table no rule leads to, which would read back as no mark.
+            if (spec.mark) rules = add_mark_rules(netlink_, *spec.mark, address6.has_value());
+            for (const auto& route : spec.routes) {
+                netlink_.add_route(index, route, spec.mark ? spec.mark->table : main_table);
+            }
         } catch (...) {
             netlink_.discard_link(index);
+            undo_mark_rules(netlink_, rules);
             throw;
         }
         return tun;
@@ -132,6 +146,7 @@ public:
         for (const auto& [_, route] : kernel_->routes()) {
             if (route.protocol == netd_protocol) routes[route.index].push_back(route.destination);
         }
+        auto marks = marks_by_index(*kernel_);
         std::vector<TunInterface> out;
         for (const auto& [index, link] : links) {
             if (!is_ours(link)) continue;
@@ -151,6 +166,7 @@ public:
             // it holds no block, so it is not listed.
             if (!addressed) continue;
             if (routes.contains(index)) tun.routes = routes[index];
+            if (auto mark = marks.find(index); mark != marks.end()) tun.mark = mark->second;
             out.push_back(std::move(tun));
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -162,9 +178,17 @@ public:
         if (!link || !is_ours(*link)) {
             fail(ErrorCode::not_found, "no TUN named " + std::string(name) + " is managed by tun-daemon");
         }
-        // RTM_DELLINK removes it even while some program holds it open.
+        auto marks = marks_by_index(*kernel_);
+        auto mark = marks.find(link->index);
+        // RTM_DELLINK removes it even while some program holds it open, and
+        // its routes with it. The rules go after it: should that fail, or
+        // the daemon die in between, they are left without routes, and swept.
         netlink_.delete_link(link->index);
         names_.freed(link->name);
+        if (mark != marks.end() && delete_mark_rules(*kernel_, netlink_, mark->second.table) > 0) {
+            spdlog::warn("could not delete every rule of {}'s mark (table {}); the next start sweeps them", name,
+                         mark->second.table);
+        }
     }
 
     // TUNSETIFF on an existing TUN attaches to it, where the flags agree
@@ -201,6 +225,13 @@ public:
 
 private:
     static bool is_ours(const Link& link) { return link.kind == "tun" && link.alias == tun_tag; }
+
+    void sweep_stale_rules() {
+        for (const auto& rule : delete_stale_rules(*kernel_, netlink_)) {
+            spdlog::warn("removed {}, a rule of ours whose TUN is gone (a crash, or the TUN deleted behind "
+                         "tun-daemon's back)", rule);
+        }
+    }
 
 
     std::shared_ptr<KernelMirror> kernel_ = KernelMirror::shared();

@@ -125,6 +125,9 @@ public:
         return {name, address, std::nullopt, owner, group, spec.mtu};
     }
 
+    // No fwmark, so no policy routing by mark (TunService refuses one).
+    bool supports_marks() const override { return false; }
+
     // The kernel numbers a utun asked for without a name; such a create is
     // journaled once it is made (a utun dies with the daemon anyway).
     std::optional<std::string> next_name() override { return std::nullopt; }

@@ -6,6 +6,7 @@
 
 #include "netd/error.hpp"
 #include "netd/net/interface_name.hpp"
+#include "netd/tun_mark.hpp"
 
 namespace netd {
 
@@ -21,6 +22,7 @@ nlohmann::json record_of(const TunSpec& spec, const net::InterfaceAddress& addre
     if (spec.multi_queue) record["multi_queue"] = true;
     if (!spec.extra_addresses.empty()) record["extra_addresses"] = net::to_strings(spec.extra_addresses);
     if (!spec.routes.empty()) record["routes"] = net::to_strings(spec.routes);
+    if (spec.mark) record["mark"] = to_json(*spec.mark);
     return record;
 }
 
@@ -34,6 +36,7 @@ nlohmann::json record_of(const TunInterface& tun) {
     if (tun.multi_queue) record["multi_queue"] = true;
     if (!tun.extra_addresses.empty()) record["extra_addresses"] = net::to_strings(tun.extra_addresses);
     if (!tun.routes.empty()) record["routes"] = net::to_strings(tun.routes);
+    if (tun.mark) record["mark"] = to_json(*tun.mark);
     return record;
 }
 
@@ -48,7 +51,20 @@ TunSpec spec_of(const std::string& name, const nlohmann::json& record) {
             record.value("mtu", default_tun_mtu),
             record.value("multi_queue", false),
             net::parse_all<net::InterfaceAddress>(record.value("extra_addresses", std::vector<std::string>{})),
-            net::parse_all<net::Cidr>(record.value("routes", std::vector<std::string>{}))};
+            net::parse_all<net::Cidr>(record.value("routes", std::vector<std::string>{})),
+            record.contains("mark") ? std::optional(mark_from_json(record.at("mark"))) : std::nullopt};
+}
+
+// What a TUN puts in the host's main table, to be checked for overlaps:
+// its addresses, and its routes unless a mark puts them in a table of
+// their own, where they hold nothing of the main table's space.
+std::vector<net::Cidr> main_ranges_of(const TunSpec& spec, const net::InterfaceAddress& address,
+                                      const std::optional<net::InterfaceAddress>& address6) {
+    std::vector<net::Cidr> ranges{address.network()};
+    if (address6) ranges.push_back(address6->network());
+    for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
+    if (!spec.mark) ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
+    return ranges;
 }
 
 std::optional<net::InterfaceAddress> address6_of(const nlohmann::json& record) {
@@ -113,10 +129,11 @@ void TunService::check_usable(const net::InterfaceAddress& address) {
 }
 
 // Everything the request adds to the host, the main addresses first: each
-// must overlap nothing there, nor another of the same request.
-void TunService::check_free(const std::vector<net::Cidr>& ranges) {
+// must overlap nothing there (unless `on_host` is false), nor another of the
+// same request.
+void TunService::check_free(const std::vector<net::Cidr>& ranges, bool on_host) {
     for (std::size_t i = 0; i < ranges.size(); ++i) {
-        if (auto occupant = host_.find_overlap(ranges[i])) {
+        if (auto occupant = on_host ? host_.find_overlap(ranges[i]) : std::nullopt) {
             fail(ErrorCode::conflict, ranges[i].to_string() + " overlaps " + occupant->holder);
         }
         for (std::size_t j = 0; j < i; ++j) {
@@ -153,6 +170,19 @@ TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addre
         check_usable(extra);
     }
     for (const auto& route : spec.routes) net::check_assignable(route);
+    if (spec.mark) {
+        if (!backend_.supports_marks()) {
+            fail(ErrorCode::invalid, "\"mark\" is Linux only: this OS has no fwmark to route by");
+        }
+        check_mark(*spec.mark);
+        // Nothing in the kernel but the routes in its table ties a rule to
+        // the TUN, and without routes the rule would send marked traffic to
+        // an empty table, which falls through to main: it would do nothing.
+        if (spec.routes.empty()) {
+            fail(ErrorCode::invalid, "\"mark\" needs \"routes\": they are what goes in table " +
+                                         std::to_string(spec.mark->table));
+        }
+    }
 
     std::lock_guard host_lock(host_);
     std::vector<net::Cidr> allocated; // and to be given back if creating fails
@@ -176,11 +206,9 @@ TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addre
                 allocator6_.allocate(block6_prefix_len, host_, [this] { return held6_by(backend_.list()); }));
             address6 = net::InterfaceAddress::first_host_of(allocated.back());
         }
-        std::vector<net::Cidr> ranges{address.network()};
-        if (address6) ranges.push_back(address6->network());
-        for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
-        ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
-        check_free(ranges);
+        check_free(main_ranges_of(spec, address, address6));
+        // In the mark's table they must only keep apart from one another.
+        if (spec.mark) check_free(spec.routes, false);
         if (addressing.address) {
             claim_given(coordinator_, allocator_.pool(), address.network(), claim_name, ticket);
             claimed = address.network();
@@ -257,12 +285,7 @@ std::vector<Restored> TunService::restore(bool kernel_restarted) {
         intents_, present, host_,
         [&](const std::string& name, const nlohmann::json& record) {
             // Everything it puts on the host, as a create checks it.
-            std::vector ranges{address_of(record).network()};
-            if (auto address6 = address6_of(record)) ranges.push_back(address6->network());
-            auto spec = spec_of(name, record);
-            for (const auto& extra : spec.extra_addresses) ranges.push_back(extra.network());
-            ranges.insert(ranges.end(), spec.routes.begin(), spec.routes.end());
-            return ranges;
+            return main_ranges_of(spec_of(name, record), address_of(record), address6_of(record));
         },
         [&](const std::string& name, const nlohmann::json& record) {
             auto address = address_of(record);

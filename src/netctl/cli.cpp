@@ -66,6 +66,12 @@ void print_table(const nlohmann::json& rows, const std::vector<std::string>& col
                 std::string joined;
                 for (const auto& item : row[column]) joined += (joined.empty() ? "" : ",") + item.get<std::string>();
                 line.push_back(joined.empty() ? "-" : joined);
+            } else if (row[column].is_object()) { // e.g. a TUN's mark: table=1000,value=100
+                std::string joined;
+                for (const auto& [key, item] : row[column].items()) {
+                    joined += (joined.empty() ? "" : ",") + key + "=" + (item.is_string() ? item.get<std::string>() : item.dump());
+                }
+                line.push_back(joined.empty() ? "-" : joined);
             } else {
                 line.push_back(row[column].dump());
             }
@@ -158,7 +164,7 @@ std::string path_segment(const std::string& cidr) {
     return encoded;
 }
 
-const std::vector<std::string> tun_columns{"name", "ip_addr", "netmask", "broadcast", "mtu", "ip6_addr", "routes"};
+const std::vector<std::string> tun_columns{"name", "ip_addr", "netmask", "broadcast", "mtu", "ip6_addr", "routes", "mark"};
 const std::vector<std::string> subnet_columns{"network", "interface", "address"};
 
 } // namespace

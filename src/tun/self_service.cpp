@@ -23,6 +23,7 @@ void limit_to_owner(std::uint32_t uid, TunSpec& spec, const TunAddressing& addre
     }
     if (spec.group) needs_admin(uid, "\"group\"");
     if (!spec.routes.empty()) needs_admin(uid, "\"routes\"");
+    if (spec.mark) needs_admin(uid, "\"mark\"");
     if (!spec.extra_addresses.empty()) needs_admin(uid, "\"extra_addresses\"");
     if (addressing.address && !pool.contains(addressing.address->network())) {
         needs_admin(uid, "an \"address\" outside the pool " + pool.to_string());

@@ -5,6 +5,7 @@
 #include "netd/error.hpp"
 #include "netd/http/json_body.hpp"
 #include "netd/http/rendered_list.hpp"
+#include "netd/tun_mark.hpp"
 
 namespace netd {
 
@@ -40,6 +41,7 @@ nlohmann::json to_json(const TunInterface& tun) {
     if (tun.owner) out["owner"] = *tun.owner;
     if (tun.group) out["group"] = *tun.group;
     if (tun.multi_queue) out["multi_queue"] = true;
+    if (tun.mark) out["mark"] = to_json(*tun.mark);
     return out;
 }
 
@@ -55,7 +57,7 @@ std::vector<http::Gauge> tun_gauges(TunService& service) {
 void add_tun_routes(http::Router& router, TunService& service, SelfService self_service) {
     router.add(verb::post, "/tun", [&service, self_service](const Request& request) {
         http::JsonBody body(request.body, {"name", "owner", "group", "mtu", "prefix_len", "multi_queue", "address",
-                                           "extra_addresses", "routes", "ipv6"});
+                                           "extra_addresses", "routes", "ipv6", "mark"});
         TunSpec spec{body.string("name"),
                      body.id("owner"),
                      body.id("group"),
@@ -63,6 +65,9 @@ void add_tun_routes(http::Router& router, TunService& service, SelfService self_
                      body.boolean("multi_queue").value_or(false),
                      net::parse_all<net::InterfaceAddress>(body.strings("extra_addresses")),
                      net::parse_all<net::Cidr>(body.strings("routes"))};
+        if (auto mark = body.value().find("mark"); mark != body.value().end() && !mark->is_null()) {
+            spec.mark = mark_from_json(*mark);
+        }
         TunAddressing addressing;
         auto prefix_len = body.integer("prefix_len", 0, 32);
         if (auto address = body.string("address")) {

@@ -19,6 +19,8 @@ std::optional<Occupant> FakeKernel::find_overlap(const net::Cidr& range) {
         for (const auto& address : addresses) {
             all.push_back({address.network(), "the address " + address.to_string() + " on " + name});
         }
+        // A mark's routes are in a table of their own, not main.
+        if (tun.mark) continue;
         for (const auto& route : tun.routes) all.push_back({route, "the route " + route.to_string() + " on " + name});
     }
     for (const auto& [network, subnet] : subnets) {
@@ -49,6 +51,20 @@ TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAdd
         if (!kernel_.name_taken("tun" + std::to_string(n))) chosen = "tun" + std::to_string(n);
     }
     if (kernel_.name_taken(chosen)) fail(ErrorCode::conflict, "interface " + chosen + " already exists");
+    if (spec.mark) {
+        auto check = [](const std::map<std::uint32_t, std::string>& used, std::uint32_t number, const std::string& what) {
+            if (auto it = used.find(number); it != used.end()) {
+                fail(ErrorCode::conflict, what + " " + std::to_string(number) + " is taken: " + it->second);
+            }
+        };
+        check(kernel_.foreign_marks, spec.mark->value, "fwmark");
+        check(kernel_.foreign_tables, spec.mark->table, "table");
+        for (const auto& [name, tun] : kernel_.tuns) {
+            if (!tun.mark) continue;
+            check({{tun.mark->value, "the mark of " + name}}, spec.mark->value, "fwmark");
+            check({{tun.mark->table, "the mark of " + name}}, spec.mark->table, "table");
+        }
+    }
     // Only numeric ids: a fake has no user database.
     auto id = [](const std::optional<std::string>& text) -> std::optional<std::uint32_t> {
         if (!text) return std::nullopt;
@@ -57,7 +73,7 @@ TunInterface FakeTunBackend::create(const TunSpec& spec, const net::InterfaceAdd
     return kernel_.tuns[chosen] =
                TunInterface{chosen,           address,          address6,   id(spec.owner),
                             id(spec.group),   spec.mtu,         spec.multi_queue, spec.extra_addresses,
-                            spec.routes};
+                            spec.routes,      spec.mark};
 }
 
 std::optional<std::string> FakeTunBackend::next_name() {

@@ -30,6 +30,10 @@ public:
     std::map<net::Cidr, Subnet> subnets;
     std::vector<Occupant> foreign;          // addresses and routes that are not ours
     std::vector<std::string> foreign_links; // interface names that are not ours
+    // fwmark values and routing tables that rules or routes not ours use,
+    // with what uses them, for a conflict message.
+    std::map<std::uint32_t, std::string> foreign_marks;
+    std::map<std::uint32_t, std::string> foreign_tables;
     std::optional<Error> fail_next;         // thrown by the next mutating call
     int locks = 0, unlocks = 0;             // uses of the host-wide lock
     std::uint64_t listings = 0;             // the backends' generation
@@ -42,9 +46,12 @@ class FakeTunBackend : public TunBackend {
 public:
     explicit FakeTunBackend(FakeKernel& kernel) : kernel_(kernel) {}
 
+    bool marks = true; // false: an OS without fwmark, as macOS
+
     TunInterface create(const TunSpec& spec, const net::InterfaceAddress& address,
                         const std::optional<net::InterfaceAddress>& address6) override;
     std::optional<std::string> next_name() override;
+    bool supports_marks() const override { return marks; }
     std::vector<TunInterface> list() override;
     // Tests change the fake's maps directly, so every listing may differ.
     std::uint64_t generation() override { return ++kernel_.listings; }

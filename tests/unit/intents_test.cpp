@@ -23,12 +23,12 @@ TEST(Intents, AFreshStoreStartsWithASnapshotThenAppends) {
     std::string problem;
     Intents intents(store, problem);
     intents.put("tun0", record(0));
-    EXPECT_EQ(*store.text, R"({"intents":{"tun0":{"address":"10.0.0.1/24"}},"version":4})"
+    EXPECT_EQ(*store.text, R"({"intents":{"tun0":{"address":"10.0.0.1/24"}},"version":5})"
                            "\n");
     intents.put("tun1", record(1));
     intents.erase("tun0");
     intents.erase("never-there");
-    EXPECT_EQ(*store.text, R"({"intents":{"tun0":{"address":"10.0.0.1/24"}},"version":4})"
+    EXPECT_EQ(*store.text, R"({"intents":{"tun0":{"address":"10.0.0.1/24"}},"version":5})"
                            "\n"
                            R"({"put":"tun1","record":{"address":"10.0.1.1/24"}})"
                            "\n"
@@ -77,7 +77,7 @@ TEST(Intents, ALastLineCutShortIsDroppedAndTheFileRewrittenWithoutIt) {
     EXPECT_TRUE(intents.records().contains("a"));
     // Else the next line would be glued to the piece, and the whole file
     // set aside at the next start.
-    EXPECT_EQ(*store.text, R"({"intents":{"a":{"address":"10.0.0.1/24"}},"version":4})"
+    EXPECT_EQ(*store.text, R"({"intents":{"a":{"address":"10.0.0.1/24"}},"version":5})"
                            "\n");
     intents.put("c", record(3));
     Intents reloaded(store, problem);
@@ -93,14 +93,14 @@ TEST(Intents, ReadsVersionOneFiles) {
     Intents intents(store, problem);
     EXPECT_EQ(problem, "");
     EXPECT_EQ(intents.records().at("tun0"), record(0));
-    EXPECT_EQ(*store.text, R"({"intents":{"tun0":{"address":"10.0.0.1/24"}},"version":4})"
+    EXPECT_EQ(*store.text, R"({"intents":{"tun0":{"address":"10.0.0.1/24"}},"version":5})"
                            "\n")
         << "not rewritten in this version's form";
 }
 
 // Version 4 only added a subnet's "owner" to its record: a version 3
 // journal, write-ahead lines and all, loads as it is, and is rewritten in
-// version 4's form with nothing lost.
+// version 5's form with nothing lost.
 TEST(Intents, ReadsVersionThreeJournals) {
     FakeIntentStore store;
     store.text = R"({"version":3,"intents":{"10.1.0.0/24":{"interface":"lo:0"}},)"
@@ -117,7 +117,7 @@ TEST(Intents, ReadsVersionThreeJournals) {
                                                                           {"10.2.0.0/24", {{"interface", "lo:1"}}}}));
     EXPECT_EQ(intents.pending().at("10.3.0.0/24"), (nlohmann::json{{"interface", ""}}));
     EXPECT_EQ(*store.text, R"({"intents":{"10.1.0.0/24":{"interface":"lo:0"},"10.2.0.0/24":{"interface":"lo:1"}},)"
-                           R"("pending":{"10.3.0.0/24":{"interface":""}},"version":4})"
+                           R"("pending":{"10.3.0.0/24":{"interface":""}},"version":5})"
                            "\n");
     intents.put("10.4.0.0/24", {{"interface", "lo:2"}, {"owner", 65534}});
     Intents reloaded(store, problem);
@@ -126,7 +126,7 @@ TEST(Intents, ReadsVersionThreeJournals) {
 
 TEST(Intents, CorruptOrFutureStateIsSetAside) {
     for (const std::string text :
-         {"{not json", R"({"version":99,"intents":{}})", R"({"version":5,"intents":{}})",
+         {"{not json", R"({"version":99,"intents":{}})", R"({"version":6,"intents":{}})",
           R"({"version":1,"intents":{"a":5}})", R"([1,2])", "",
           "{\"version\":2,\"intents\":{}}\n{\"put\":\"a\"}\n", "{\"version\":2,\"intents\":{}}\n[]\n",
           "{\"version\":2,\"intents\":{}}\nnot json\n{\"erase\":\"a\"}\n"}) {

@@ -147,7 +147,7 @@ TEST_F(SubnetServiceTest, AnOwnerIsJournaledWithItsSubnet) {
     auto subnets = service();
     EXPECT_EQ(subnets.add(Cidr::parse("10.1.0.0/24"), 1000).owner, 1000u);
     // A snapshot with the begun create, then the line that completes it.
-    EXPECT_EQ(*store.text, R"({"intents":{},"pending":{"10.1.0.0/24":{"interface":"","owner":1000}},"version":4})"
+    EXPECT_EQ(*store.text, R"({"intents":{},"pending":{"10.1.0.0/24":{"interface":"","owner":1000}},"version":5})"
                            "\n"
                            R"({"put":"10.1.0.0/24","record":{"interface":"lo:0","owner":1000}})"
                            "\n");

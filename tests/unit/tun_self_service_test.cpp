@@ -61,6 +61,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
         CreateCase{"route_inside_the_pool", {.routes = {net::Cidr::parse("10.9.0.0/24")}}, {}, 0,
                    "\"routes\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
+        CreateCase{"mark", {.mark = TunMark{1, 100}}, {}, 0,
+                   "\"mark\" needs an admin: uid 1000 may only create TUNs of its own in the pool (--self-service)"},
         CreateCase{"extras", {.extra_addresses = {net::InterfaceAddress::parse("10.7.0.1/24")}}, {}, 0,
                    "\"extra_addresses\" needs an admin: uid 1000 may only create TUNs of its own in the pool "
                    "(--self-service)"},

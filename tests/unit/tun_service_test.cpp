@@ -380,6 +380,25 @@ TEST_F(TunRestoreTest, ChecksExtraAddressesAndRoutesLikeACreate) {
     EXPECT_EQ(restored.list().size(), 1u);
 }
 
+// The journal keeps a TUN's mark; a mark someone else's rule took
+// meanwhile keeps the TUN from coming back, and the outcome says why.
+TEST_F(TunRestoreTest, BringsBackTheMarkAndChecksItToo) {
+    auto routes = std::vector{Cidr::parse("10.200.0.0/16")};
+    before_reboot([&](TunService& tuns) {
+        tuns.create({.name = "kept", .routes = routes, .mark = TunMark{100, 1000}});
+        tuns.create({.name = "taken", .routes = routes, .mark = TunMark{200, 2000}});
+    });
+    kernel.foreign_marks = {{200, "the IPv4 rule \"fwmark 200 lookup 5\""}};
+    auto& restored = after_reboot();
+    auto outcomes = restored.restore();
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_TRUE(outcomes[0].ok) << outcomes[0].message;
+    EXPECT_FALSE(outcomes[1].ok);
+    EXPECT_NE(outcomes[1].message.find("fwmark 200 is taken"), std::string::npos) << outcomes[1].message;
+    EXPECT_EQ(restored.get("kept").mark, (TunMark{100, 1000}));
+    EXPECT_EQ(restored.get("kept").routes, routes);
+}
+
 TEST_F(TunRestoreTest, BringsBackTheIpv6AddressAndChecksItToo) {
     before_reboot([](TunService& tuns) {
         tuns.create({.name = "six"}, {.ipv6 = true});
