@@ -27,6 +27,7 @@ work=$(mktemp -d /tmp/netd-tunnel-test.XXXXXX)
 chmod 755 "$work"
 pids=()
 cleanup() {
+    disown -a 2>/dev/null
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     [ -f "$work/nginx.pid" ] && kill -9 "$(cat "$work/nginx.pid")" 2>/dev/null
     for ns in $srv $c1 $c2; do ip netns del "$ns" 2>/dev/null; done
@@ -88,7 +89,9 @@ client_config() { # NAME URL TOKEN [EXTRA JSON]
     printf '{"name": "%s", "server": "%s", "token": "%s"%s}\n' "$1" "$2" "$3" "${4:-}"
 }
 client_config nt0 http://10.99.1.1:8080/ip $token1 >"$work/c1.json"
-client_config nt0 http://10.99.2.1:8080/ip $token2 >"$work/c2.json"
+# Client 2 with tapotun's mark: its routes go to table 177, which only
+# packets marked 77 look up.
+client_config nt0 http://10.99.2.1:8080/ip $token2 ', "mark": {"value": 77, "table": 177}' >"$work/c2.json"
 chmod 644 "$work"/*.json
 
 start_tunnel() { # NS CONFIG [as-root]: prints the pid
@@ -110,6 +113,12 @@ has_address() { in_ns "$1" ip -j addr show dev "$2" | grep -q "\"local\":\"$3\""
 check "client 1 gets its address from the server's hello" within 15 has_address $c1 nt0 10.10.0.2
 check "client 2 too" within 15 has_address $c2 nt0 10.10.0.3
 
+marked() {
+    in_ns $c2 ip -j rule | grep -q '"fwmark":"0x4d","table":"177"' || { in_ns $c2 ip rule; return 1; }
+    in_ns $c2 ip -j route show table 177 | grep -q '"dst":"10.61.0.0/24","dev":"nt0"' || { in_ns $c2 ip route show table all | grep nt0; return 1; }
+    ! in_ns $c2 ip -j route show table main | grep -q '10.61.0.0/24'
+}
+check "client 2's mark: a rule fwmark 77 lookup 177 and its routes in table 177, not main" marked
 check "ping client 1 -> server" in_ns $c1 ping -c 3 -i 0.2 -W 2 10.10.0.1
 check "ping server -> client 1" in_ns $srv ping -c 3 -i 0.2 -W 2 10.10.0.2
 check "ping server -> client 2" in_ns $srv ping -c 3 -i 0.2 -W 2 10.10.0.3
