@@ -91,16 +91,24 @@ std::vector<net::Cidr> networks_of(const json* value, const std::string& where) 
     return networks;
 }
 
+// An object of two fields, both required and nothing else (mark's and
+// tls's shape).
+std::pair<const json*, const json*> both_of(const json& value, const std::string& field, const char* first,
+                                           const char* second, const std::string& shape) {
+    if (!value.is_object()) throw ConfigError(field, "must be an object " + shape);
+    check_fields(value, field, {first, second});
+    auto* one = find(value, first);
+    auto* other = find(value, second);
+    if (!one) throw ConfigError(at(field, first), "is missing");
+    if (!other) throw ConfigError(at(field, second), "is missing");
+    return {one, other};
+}
+
 std::optional<Mark> mark_of(const json& object, const std::string& where) {
     auto* value = find(object, "mark");
     if (!value) return std::nullopt;
     auto field = at(where, "mark");
-    if (!value->is_object()) throw ConfigError(field, "must be an object {\"value\": N, \"table\": T}");
-    check_fields(*value, field, {"value", "table"});
-    auto* number = find(*value, "value");
-    auto* table = find(*value, "table");
-    if (!number) throw ConfigError(at(field, "value"), "is missing");
-    if (!table) throw ConfigError(at(field, "table"), "is missing");
+    auto [number, table] = both_of(*value, field, "value", "table", "{\"value\": N, \"table\": T}");
     Mark mark;
     mark.value = static_cast<std::uint32_t>(number_of(*number, at(field, "value"), 1, 0xffffffff));
     mark.table = static_cast<std::uint32_t>(number_of(*table, at(field, "table"), 1, 0xffffffff));
@@ -211,12 +219,7 @@ ServerConfig server_of(const json& object, const std::string& where) {
     server.mark = mark_of(object, where);
     if (auto* tls = find(object, "tls")) {
         auto field = at(where, "tls");
-        if (!tls->is_object()) throw ConfigError(field, "must be an object {\"cert\": PATH, \"key\": PATH}");
-        check_fields(*tls, field, {"cert", "key"});
-        auto* cert = find(*tls, "cert");
-        auto* key = find(*tls, "key");
-        if (!cert) throw ConfigError(at(field, "cert"), "is missing");
-        if (!key) throw ConfigError(at(field, "key"), "is missing");
+        auto [cert, key] = both_of(*tls, field, "cert", "key", "{\"cert\": PATH, \"key\": PATH}");
         server.tls = Tls{string_of(*cert, at(field, "cert")), string_of(*key, at(field, "key"))};
     }
     auto* clients = find(object, "clients");

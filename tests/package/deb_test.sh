@@ -106,6 +106,7 @@ done
 check "/usr/bin/netd-tunnel 755 root:root" test "$(mode /usr/bin/netd-tunnel)" = "755 root:root"
 check "the netd-tunnel@ template runs /usr/bin/netd-tunnel on its instance's config" \
     grep -q '^ExecStart=/usr/bin/netd-tunnel .* /etc/netd/tunnel/%i.json$' "$root/lib/systemd/system/netd-tunnel@.service"
+check "/usr/share/man/man8/netd-tunnel.8.gz" test -s "$root/usr/share/man/man8/netd-tunnel.8.gz"
 check "the template is not enabled (instances are the admin's)" \
     test ! -e "$root/etc/systemd/system/multi-user.target.wants/netd-tunnel@.service"
 check "the system user netd-tunnel, in the group netd" \

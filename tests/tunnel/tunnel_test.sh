@@ -29,7 +29,12 @@ pids=()
 cleanup() {
     disown -a 2>/dev/null
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    [ -f "$work/nginx.pid" ] && kill -9 "$(cat "$work/nginx.pid")" 2>/dev/null
+    # Everything still running in the hosts (ip netns exec may fork, so a
+    # recorded pid can be the ip that started it): a process left behind
+    # would also hold the test's output open, and ctest would wait for it.
+    for ns in $srv $c1 $c2; do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    done
     for ns in $srv $c1 $c2; do ip netns del "$ns" 2>/dev/null; done
     rm -rf "$work"
 }
@@ -68,7 +73,7 @@ admin_group=$(id -gn 65534)
 for ns in $srv $c1 $c2; do
     d=$work/$ns; mkdir -p "$d/log" "$d/state"
     in_ns "$ns" "$tun_daemon" --log-dir "$d/log" --state-dir "$d/state" --lock-file "$d/lock" \
-        --fd-socket "$d/fd.sock" --admin-group "$admin_group" --pool 10.200.0.0/16 &
+        --fd-socket "$d/fd.sock" --admin-group "$admin_group" --pool 10.200.0.0/16 >"$d/daemon.out" 2>&1 &
     pids+=($!)
 done
 for ns in $srv $c1 $c2; do
@@ -256,7 +261,7 @@ http {
     }
 }
 NGINX
-in_ns $srv nginx -c "$work/nginx.conf" -g 'daemon on;' >"$work/nginx.out" 2>&1
+in_ns $srv nginx -c "$work/nginx.conf" -g 'daemon on;' >"$work/nginx.out" 2>&1 </dev/null
 through_nginx() {
     kill "$c1_pid"; wait "$c1_pid" 2>/dev/null
     client_config nt0 https://10.99.1.1:8443/ip $token1 ", \"ca\": \"$work/cert.pem\"" >"$work/c1-tls.json"
