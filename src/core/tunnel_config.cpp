@@ -25,7 +25,8 @@ std::string quoted(const json& value) {
 }
 
 void check_fields(const json& object, const std::string& where, std::initializer_list<const char*> allowed) {
-    for (const auto& [key, value] : object.items()) {
+    for (const auto& item : object.items()) {
+        const auto& key = item.key();
         if (std::none_of(allowed.begin(), allowed.end(), [&](const char* name) { return key == name; })) {
             throw ConfigError(at(where, key), "unknown field");
         }
