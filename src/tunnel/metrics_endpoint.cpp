@@ -97,6 +97,9 @@ void serve_metrics(asio::io_context& io, const std::string& where, std::function
             ::unlink(path.c_str()); // a stale socket of an earlier run
             auto server = std::make_shared<MetricsServer<asio::local::stream_protocol>>(
                 io, asio::local::stream_protocol::endpoint(path), std::move(render));
+            // Counters and peers' addresses, never a token: anyone on the
+            // host may read them (netctl tunnel status), whatever the umask.
+            ::chmod(path.c_str(), 0666);
             server->accept();
         } else {
             auto colon = where.rfind(':');

@@ -41,7 +41,10 @@ class Handshake : public std::enable_shared_from_this<Handshake<Stream>> {
 public:
     Handshake(TunnelServer& server, Stream stream, std::string remote)
         : server_(server), stream_(std::move(stream)), remote_(std::move(remote)),
-          deadline_(beast::get_lowest_layer(stream_).get_executor()) {}
+          deadline_(beast::get_lowest_layer(stream_).get_executor()) {
+        server_.handshake_began();
+    }
+    ~Handshake() { server_.handshake_ended(); }
 
     void start() {
         deadline_.expires_after(handshake_time);
@@ -189,7 +192,25 @@ void TunnelServer::start() {
 void TunnelServer::accept() {
     acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
-        if (!ec) {
+        if (ec) {
+            // Out of descriptors, most likely: accepting again at once
+            // would spin on the same error.
+            spdlog::warn("{}: accept failed: {}; trying again in 100 ms", config_.name, ec.message());
+            pause_.expires_after(std::chrono::milliseconds(100));
+            pause_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec) accept();
+            });
+            return;
+        }
+        if (handshakes_ >= max_handshakes) {
+            // Connections that have not shown a token yet are bounded, so
+            // that a flood of them cannot take every descriptor from the
+            // clients; each has 10 s to show one.
+            ++counters_.refused;
+            accept();
+            return;
+        }
+        {
             socket.set_option(tcp::no_delay(true));
             auto remote = remote_of(socket);
             if (tls_) {
@@ -199,8 +220,6 @@ void TunnelServer::accept() {
             } else {
                 std::make_shared<Handshake<tcp::socket>>(*this, std::move(socket), remote)->start();
             }
-        } else {
-            spdlog::warn("{}: accept failed: {}", config_.name, ec.message());
         }
         accept();
     });

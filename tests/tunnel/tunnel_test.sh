@@ -202,6 +202,28 @@ wrong_token() {
 }
 check "a wrong token gets 401, no TUN, no packet, and is not logged" wrong_token
 
+# A flood of connections that never send a request: the server keeps at
+# most 256 of them (each for 10 s), the connected clients keep working.
+flood() {
+    in_ns $c1 python3 -c '
+import socket, time
+held = []
+for _ in range(400):
+    try:
+        held.append(socket.create_connection(("10.99.1.1", 8080), timeout=2))
+    except OSError:
+        pass
+time.sleep(4)
+' & local p=$!
+    sleep 2
+    local fds; fds=$(ls /proc/$(pgrep -f "$work/server.json" | head -1)/fd | wc -l)
+    in_ns $c1 ping -c 2 -i 0.2 -W 2 10.10.0.1 >/dev/null || { echo "no traffic during the flood"; return 1; }
+    wait $p
+    [ "$fds" -lt 300 ] || { echo "the server held $fds descriptors"; return 1; }
+    echo "the server held $fds descriptors"
+}
+check "a flood of silent connections: bounded, and the clients keep working" flood
+
 capeff() { awk '/^CapEff/ {print $2}' "/proc/$1/status"; }
 nnp() { awk '/^NoNewPrivs/ {print $2}' "/proc/$1/status"; }
 no_privileges() {

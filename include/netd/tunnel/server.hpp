@@ -43,6 +43,11 @@ public:
     bool path_served(std::string_view target) const;
     std::string hello(std::size_t client) const;
     void attach(std::size_t client, std::shared_ptr<Link> link, const std::string& remote);
+    void handshake_began() { ++handshakes_; }
+    void handshake_ended() { --handshakes_; }
+
+    // Connections at once that have not shown a token yet.
+    static constexpr std::size_t max_handshakes = 256;
 
 private:
     void accept();
@@ -58,6 +63,8 @@ private:
     AuthThrottle throttle_;
     std::shared_ptr<boost::asio::ssl::context> tls_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer pause_{acceptor_.get_executor()}; // after a failed accept
+    std::size_t handshakes_ = 0;
     TunPort tun_;
     std::vector<std::shared_ptr<Link>> links_; // by client; null while away
     std::vector<bool> paused_by_;              // by client: its link is congested
