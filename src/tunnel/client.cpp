@@ -224,10 +224,11 @@ asio::awaitable<void> TunnelClient::carry(WebSocket& ws, Deadline& deadline) {
 }
 
 asio::awaitable<void> TunnelClient::have_tun(const Hello& hello) {
-    if (tun_ && current_ == hello) co_return;
+    if (tun_ && current_ == hello && !tun_broken_) co_return;
     if (tun_) spdlog::info("{}: the server's hello changed: setting the TUN up anew", config_.name);
     tun_.reset();
     current_.reset();
+    tun_broken_ = false;
     TunWanted wanted;
     wanted.name = config_.name;
     wanted.address = hello.address;
@@ -246,6 +247,11 @@ asio::awaitable<void> TunnelClient::have_tun(const Hello& hello) {
         peer_->bytes_out += size - offload_header;
         ++peer_->packets_out;
         if (link_->congested()) tun_->pause();
+    }, [this](const std::string& why) {
+        // Set up anew at the next connection: the link ends now for that.
+        spdlog::error("{}: {}; setting the TUN up again", config_.name, why);
+        tun_broken_ = true;
+        if (link_) link_->close();
     });
     tun_->start();
     current_ = hello;

@@ -256,6 +256,9 @@ int main(int argc, char** argv) {
         });
         std::signal(SIGPIPE, SIG_IGN);
         io.run();
+        for (const auto& server : servers) {
+            if (server->failed()) return exit_failed;
+        }
         return 0;
     } catch (const std::exception& error) {
         spdlog::error("{}", error.what());

@@ -161,7 +161,15 @@ TunnelServer::TunnelServer(asio::io_context& io, ServerConfig config, client::Tu
                            std::shared_ptr<asio::ssl::context> tls)
     : io_(io), config_(std::move(config)), forwarding_(config_), tokens_(config_.clients), tls_(std::move(tls)),
       acceptor_(io), tun_(io, std::move(tun.fd), tun.vnet_hdr,
-                          [this](const std::uint8_t* record, std::size_t size) { from_tun(record, size); }),
+                          [this](const std::uint8_t* record, std::size_t size) { from_tun(record, size); },
+                          [this](const std::string& why) {
+                              // The server's TUN is gone: stop, and let the
+                              // service manager start it again, which has
+                              // tun-daemon make the TUN anew.
+                              spdlog::error("{}: {}; stopping", config_.name, why);
+                              failed_ = true;
+                              io_.stop();
+                          }),
       links_(config_.clients.size()), paused_by_(config_.clients.size(), false) {
     for (std::size_t i = 0; i < config_.clients.size(); ++i) counters_.peers[label(i)];
 }

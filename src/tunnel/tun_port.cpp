@@ -6,8 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include <spdlog/spdlog.h>
-
 #include "netd/tunnel_wire.hpp"
 
 namespace netd::tunnel {
@@ -18,8 +16,10 @@ constexpr int burst = 64;
 
 } // namespace
 
-TunPort::TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record)
-    : descriptor_(io), vnet_hdr_(vnet_hdr), on_record_(std::move(on_record)), buffer_(max_record) {
+TunPort::TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record,
+                 OnError on_error)
+    : descriptor_(io), vnet_hdr_(vnet_hdr), on_record_(std::move(on_record)), on_error_(std::move(on_error)),
+      buffer_(max_record) {
     ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
     descriptor_.assign(fd.release());
 }
@@ -42,7 +42,7 @@ void TunPort::wait() {
                                waiting_ = false;
                                if (ec) {
                                    if (ec != boost::asio::error::operation_aborted) {
-                                       spdlog::error("waiting on the TUN failed: {}", ec.message());
+                                       on_error_("waiting on the TUN failed: " + ec.message());
                                    }
                                    return;
                                }
@@ -58,7 +58,8 @@ void TunPort::drain() {
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             if (errno == EINTR) continue;
-            spdlog::error("reading the TUN failed: {}", std::strerror(errno));
+            // EBADFD: the TUN was deleted while we held it.
+            on_error_(std::string("reading the TUN failed: ") + std::strerror(errno));
             return;
         }
         if (skip) std::memset(buffer_.data(), 0, skip);

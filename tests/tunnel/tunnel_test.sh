@@ -29,14 +29,14 @@ pids=()
 cleanup() {
     disown -a 2>/dev/null
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-    # Everything still running in the hosts (ip netns exec may fork, so a
-    # recorded pid can be the ip that started it): a process left behind
-    # would also hold the test's output open, and ctest would wait for it.
+    # Everything still running in the hosts, whatever started it (a pid
+    # recorded by a subshell is the subshell's): a process left behind would
+    # also hold the test's output open, and ctest would wait for it.
     for ns in $srv $c1 $c2; do
         for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     done
     for ns in $srv $c1 $c2; do ip netns del "$ns" 2>/dev/null; done
-    rm -rf "$work"
+    [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -72,7 +72,7 @@ in_ns $srv sysctl -qw net.ipv4.ip_forward=1
 admin_group=$(id -gn 65534)
 for ns in $srv $c1 $c2; do
     d=$work/$ns; mkdir -p "$d/log" "$d/state"
-    in_ns "$ns" "$tun_daemon" --log-dir "$d/log" --state-dir "$d/state" --lock-file "$d/lock" \
+    ip netns exec "$ns" "$tun_daemon" --log-dir "$d/log" --state-dir "$d/state" --lock-file "$d/lock" \
         --fd-socket "$d/fd.sock" --admin-group "$admin_group" --pool 10.200.0.0/16 >"$d/daemon.out" 2>&1 &
     pids+=($!)
 done
@@ -102,7 +102,9 @@ chmod 644 "$work"/*.json
 start_tunnel() { # NS CONFIG [as-root]: prints the pid
     local ns=$1 config=$2 as=(setpriv --reuid=65534 --regid=65534 --init-groups)
     [ "${3:-}" = as-root ] && as=()
-    in_ns "$ns" "${as[@]}" "$tunnel" --fd-socket "$work/$ns/fd.sock" --metrics "unix:$work/$ns/metrics.sock" \
+    # ip netns exec itself in the background, not through in_ns: $! is then
+    # the process that becomes netd-tunnel (a function would be a subshell).
+    ip netns exec "$ns" "${as[@]}" "$tunnel" --fd-socket "$work/$ns/fd.sock" --metrics "unix:$work/$ns/metrics.sock" \
         "$config" >>"$work/$ns/tunnel.log" 2>&1 &
     echo $!
 }
@@ -251,6 +253,21 @@ restart_server() {
 }
 check "the server killed with -9 and restarted: traffic back within 10 s" restart_server
 
+# A TUN deleted behind netd-tunnel's back: a client has it made again and
+# carries traffic; a server stops (its unit starts it again) and, started
+# again, has it made again too.
+tun_deleted() {
+    in_ns $c1 curl -sf -X DELETE localhost:3030/tun/nt0 || { echo "could not delete client 1's nt0"; return 1; }
+    within 15 in_ns $c1 ping -c 1 -W 1 10.10.0.1 || { tail -5 "$work/$c1/tunnel.log"; return 1; }
+    grep -q 'setting the TUN up again' "$work/$c1/tunnel.log"
+    in_ns $srv curl -sf -X DELETE localhost:3030/tun/nt0 || { echo "could not delete the server's nt0"; return 1; }
+    within 5 bash -c "! kill -0 $server_pid 2>/dev/null" || { echo "the server did not stop"; return 1; }
+    grep -q 'nt0: reading the TUN failed.*stopping' "$work/$srv/tunnel.log" || { tail -3 "$work/$srv/tunnel.log"; return 1; }
+    server_pid=$(start_tunnel $srv "$work/server.json" as-root); pids+=($server_pid)
+    within 15 in_ns $c1 ping -c 1 -W 1 10.10.0.1 || { echo "no traffic after the server's restart"; return 1; }
+}
+check "a TUN deleted under netd-tunnel: the client makes it again, the server stops and comes back" tun_deleted
+
 # ---- TLS: nginx terminating it in front of the server, and netd-tunnel's own ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=netd-test \
     -addext subjectAltName=IP:10.99.1.1,IP:10.99.2.1 -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
@@ -311,7 +328,7 @@ native_tls() {
  "clients": [{"token": "$(sha1 $token2)", "ip": "10.11.0.2"}]}
 JSON
     chmod 644 "$work/server-tls.json"
-    local p; p=$(in_ns $srv setpriv --reuid=65534 --regid=65534 --init-groups "$tunnel" --fd-socket "$work/$srv/fd.sock" \
+    local p; p=$(ip netns exec $srv setpriv --reuid=65534 --regid=65534 --init-groups "$tunnel" --fd-socket "$work/$srv/fd.sock" \
         "$work/server-tls.json" >>"$work/$srv/tls.log" 2>&1 & echo $!); pids+=($p)
     client_config nts0 https://10.99.2.1:8444/ip $token2 ", \"ca\": \"$work/cert.pem\"" >"$work/c2-tls.json"
     chmod 644 "$work/c2-tls.json"

@@ -50,6 +50,7 @@ private:
     boost::asio::thread_pool worker_{1}; // tun-daemon's calls block: never on the I/O thread
     std::optional<TunPort> tun_;
     std::optional<Hello> current_;         // what tun_ was made for
+    bool tun_broken_ = false;              // tun_ failed: make it again
     std::shared_ptr<Link> link_;
     PeerCounters* peer_ = nullptr; // in counters_
     Counters counters_;

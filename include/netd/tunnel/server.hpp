@@ -35,6 +35,8 @@ public:
     void start();
 
     const Counters& counters() const { return counters_; }
+    // Its TUN failed for good: the program exits non-zero.
+    bool failed() const { return failed_; }
 
     // What a connection's handshake asks of the server.
     void refused(const std::string& caller);
@@ -65,6 +67,7 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer pause_{acceptor_.get_executor()}; // after a failed accept
     std::size_t handshakes_ = 0;
+    bool failed_ = false;
     TunPort tun_;
     std::vector<std::shared_ptr<Link>> links_; // by client; null while away
     std::vector<bool> paused_by_;              // by client: its link is congested

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -19,11 +20,14 @@ namespace netd::tunnel {
 class TunPort {
 public:
     using OnRecord = std::function<void(const std::uint8_t* record, std::size_t size)>;
+    // The TUN failed for good (deleted under us, most likely): reading has
+    // stopped, and the owner sets it up again or gives up.
+    using OnError = std::function<void(const std::string& why)>;
 
     // `vnet_hdr`: the descriptor carries a virtio header (Linux, with the
     // offloads on); without one, reads get a zero header put before them
     // and writes of a record that needs an offload are refused.
-    TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record);
+    TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record, OnError on_error);
 
     void start();
     // While paused, packets wait in the kernel's queue (500 by default),
@@ -42,6 +46,7 @@ private:
     boost::asio::posix::stream_descriptor descriptor_;
     bool vnet_hdr_;
     OnRecord on_record_;
+    OnError on_error_;
     std::vector<std::uint8_t> buffer_;
     bool paused_ = false, waiting_ = false;
 };
