@@ -171,7 +171,9 @@ TunnelServer::TunnelServer(asio::io_context& io, ServerConfig config, client::Tu
                               io_.stop();
                           }),
       links_(config_.clients.size()), paused_by_(config_.clients.size(), false) {
-    for (std::size_t i = 0; i < config_.clients.size(); ++i) counters_.peers[label(i)];
+    // By index, once: a map node stays where it is, and the packet path
+    // then builds no label and searches no map.
+    for (std::size_t i = 0; i < config_.clients.size(); ++i) peers_.push_back(&counters_.peers[label(i)]);
 }
 
 std::string TunnelServer::label(std::size_t client) const { return config_.clients.at(client).ip.to_string(); }
@@ -263,7 +265,7 @@ void TunnelServer::attach(std::size_t client, std::shared_ptr<Link> link, const 
         old->close();
     }
     links_[client] = link;
-    auto& peer = counters_.peers[label(client)];
+    auto& peer = *peers_[client];
     peer.connected = true;
     ++peer.connects;
     spdlog::info("{}: client {} connected from {}", config_.name, label(client), remote);
@@ -278,7 +280,7 @@ void TunnelServer::attach(std::size_t client, std::shared_ptr<Link> link, const 
             if (!is_current()) return;
             links_[client] = nullptr;
             set_paused(client, false);
-            counters_.peers[label(client)].connected = false;
+            peers_[client]->connected = false;
             spdlog::info("{}: client {} ({}) disconnected: {}", config_.name, label(client), remote, why);
         }});
 }
@@ -302,7 +304,7 @@ void TunnelServer::from_tun(const std::uint8_t* record, std::size_t size) {
         return;
     }
     auto& link = links_[*client];
-    auto& peer = counters_.peers[label(*client)];
+    auto& peer = *peers_[*client];
     if (!link) {
         ++peer.drops["disconnected"];
         return;
@@ -314,7 +316,7 @@ void TunnelServer::from_tun(const std::uint8_t* record, std::size_t size) {
 }
 
 void TunnelServer::from_client(std::size_t client, const std::uint8_t* record, std::size_t size) {
-    auto& peer = counters_.peers[label(client)];
+    auto& peer = *peers_[client];
     auto addresses = addresses_of(record + offload_header, size - offload_header);
     if (!addresses) {
         ++peer.drops["malformed"];

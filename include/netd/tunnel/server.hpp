@@ -73,6 +73,7 @@ private:
     std::vector<bool> paused_by_;              // by client: its link is congested
     std::size_t congested_ = 0;                // how many are
     Counters counters_;
+    std::vector<PeerCounters*> peers_; // by client, into counters_
 };
 
 } // namespace netd::tunnel
