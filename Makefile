@@ -12,7 +12,7 @@ APT_PACKAGES := cmake g++ make pkg-config libboost-dev nlohmann-json3-dev libspd
                 libcli11-dev libgtest-dev libmnl-dev libcap-ng-dev iproute2 curl
 BREW_PACKAGES := cmake boost nlohmann-json spdlog cli11 googletest openssl@3
 # What make deb builds the Debian package with (see below).
-DEB_APT_PACKAGES := debhelper devscripts lintian fakeroot dpkg-dev
+DEB_APT_PACKAGES := build-essential debhelper devscripts lintian fakeroot dpkg-dev
 
 .PHONY: all deps test-deps deb-deps deb build run test macos-cross macos-cross-deps test-sanitize test-tsan soak check-fresh fuzz bench clean install_tun install install_all uninstall_tun uninstall uninstall_all
 

@@ -25,6 +25,11 @@ id=$$
 srv=nt-srv-$id c1=nt-c1-$id c2=nt-c2-$id
 work=$(mktemp -d /tmp/netd-tunnel-test.XXXXXX)
 chmod 755 "$work"
+# The clients run as uid 65534, who may not reach the build tree (under
+# /root, 0700, in make check-fresh's root): they run a copy.
+cp "$tunnel" "$work/netd-tunnel"
+chmod 755 "$work/netd-tunnel"
+tunnel=$work/netd-tunnel
 pids=()
 cleanup() {
     disown -a 2>/dev/null
