@@ -1,8 +1,6 @@
 #include "cli.hpp"
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -11,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "netd/client/bearer_token.hpp"
 #include "netd/client/daemon_check.hpp"
 #include "ids.hpp"
 #include "netd/http/client.hpp"
@@ -40,17 +39,9 @@ struct Settings {
     bool json = false;
 };
 
-std::string token_of(const Settings& settings) {
-    if (settings.token_file.empty()) {
-        const char* from_env = std::getenv("NETD_TOKEN");
-        return from_env ? from_env : "";
-    }
-    std::ifstream in(settings.token_file);
-    std::string token;
-    std::getline(in, token);
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    return token;
-}
+// An unreadable token file sends no token: the daemon's 401 says what is
+// missing.
+std::string token_of(const Settings& settings) { return client::bearer_token(settings.token_file).value_or(""); }
 
 // The row of each object under `columns`, aligned; missing values are "-".
 void print_table(const nlohmann::json& rows, const std::vector<std::string>& columns) {

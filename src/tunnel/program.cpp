@@ -14,6 +14,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "netd/client/bearer_token.hpp"
 #include "netd/client/daemon_check.hpp"
 #include "netd/daemon/daemon.hpp"
 #include "netd/error.hpp"
@@ -113,14 +114,9 @@ std::shared_ptr<asio::ssl::context> client_tls(const ClientConfig& client, const
 }
 
 std::string token_of(const Flags& flags) {
-    if (flags.token_file.empty()) {
-        const char* from_env = std::getenv("NETD_TOKEN");
-        return from_env ? from_env : "";
-    }
-    auto token = read_file(flags.token_file, "--token-file");
-    token = token.substr(0, token.find('\n'));
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    return token;
+    auto token = client::bearer_token(flags.token_file);
+    if (!token) throw BadConfig{"--token-file: cannot read " + flags.token_file + ": " + std::strerror(errno)};
+    return *token;
 }
 
 void setup_logging(const Flags& flags) {
