@@ -109,14 +109,12 @@ private:
             ws->async_write(asio::buffer(*hello), [self, ws, hello, client](const boost::system::error_code& ec,
                                                                             std::size_t) {
                 if (ec) return spdlog::info("{}: could not send the hello: {}", self->remote_, ec.message());
-                self->server_.attach(client, self->link(std::move(*ws), client), self->remote_);
+                self->server_.attach(client, std::make_shared<WsLink<websocket::stream<Stream>>>(std::move(*ws)),
+                                     self->remote_);
             });
         });
     }
 
-    std::shared_ptr<Link> link(websocket::stream<Stream> ws, std::size_t) {
-        return std::make_shared<WsLink<websocket::stream<Stream>>>(std::move(ws));
-    }
     void answer(http::status status, const std::string& why) {
         auto response = std::make_shared<http::response<http::string_body>>(status, 11);
         response->set(http::field::server, "netd-tunnel");
