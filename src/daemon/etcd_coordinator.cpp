@@ -189,6 +189,11 @@ std::uint64_t EtcdCoordinator::spread() const {
     return hash;
 }
 
+void EtcdCoordinator::on_decided(std::function<void()> callback) {
+    std::lock_guard lock(mutex_);
+    on_decided_ = std::move(callback);
+}
+
 void EtcdCoordinator::track(const HeldBlocks& held) {
     std::lock_guard lock(mutex_);
     held_.clear();
@@ -507,6 +512,7 @@ void EtcdCoordinator::work_loop() {
             // Only after a failed reconciliation: nothing new until it succeeds.
             waiting->second.outcome.state = ClaimOutcome::State::failed;
             waiting->second.outcome.error = Error(ErrorCode::unavailable, unreachable_because_);
+            if (on_decided_) on_decided_();
             continue;
         }
         auto lease = lease_;
@@ -543,6 +549,7 @@ void EtcdCoordinator::work_loop() {
         if (waiting != waiting_.end() && waiting->second.outcome.block == job.block &&
             waiting->second.outcome.attempt == job.attempt) {
             waiting->second.outcome = outcome;
+            if (on_decided_) on_decided_();
         } else if (outcome.state == ClaimOutcome::State::granted) {
             jobs_.emplace(Clock::now(), Job{Job::Kind::release, 0, job.block, "", 0});
         }

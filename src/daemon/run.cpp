@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <csignal>
@@ -342,6 +343,10 @@ void Coordination::maintain() {
     if (etcd_ && held_) etcd_->track(held_());
 }
 
+void Coordination::on_decided(std::function<void()> callback) {
+    if (etcd_) etcd_->on_decided(std::move(callback));
+}
+
 void Coordination::start() {
     if (etcd_) etcd_->start(std::chrono::seconds(10));
 }
@@ -517,6 +522,15 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     auto account = become(options, true);
     spdlog::info("capabilities kept: {}", platform::drop_privileges(account));
     LogFlusher flusher;
+    // Busy requests run again as soon as their claim is decided; not once
+    // the io_context is gone.
+    // NETD_BUSY_POLL_ONLY=1 keeps the pauses alone, to measure (issue #21).
+    const char* poll_only = std::getenv("NETD_BUSY_POLL_ONLY");
+    if (coordination.coordinated() && !(poll_only && *poll_only == '1')) coordination.on_decided(server.waker());
+    struct Unhook {
+        Coordination& coordination;
+        ~Unhook() { coordination.on_decided({}); }
+    } unhook{coordination};
     coordination.start();
     server.start();
     if (side) side->start();

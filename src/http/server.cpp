@@ -7,11 +7,14 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <vector>
 #include <optional>
 
 #include <type_traits>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -95,6 +98,16 @@ struct Server::Shared : std::enable_shared_from_this<Server::Shared> {
     bool sweeping = false;
     // Sessions alive, those answered 503 too: the shutdown waits for them.
     std::size_t sessions = 0;
+
+    // Busy requests waiting to run again: woken at once when the work they
+    // wait on may be done (Server::waker), besides their timer.
+    bool wakeable = false;
+    std::vector<std::function<void()>> waiters;
+    void wake() {
+        auto now = std::move(waiters);
+        waiters.clear();
+        for (auto& waiter : now) waiter();
+    }
 };
 
 namespace {
@@ -138,6 +151,7 @@ bhttp::response<bhttp::string_body> to_beast(const Response& response, unsigned 
 template <typename Protocol>
 class Session : public std::enable_shared_from_this<Session<Protocol>>, public ConnectionBudget::Connection {
     using std::enable_shared_from_this<Session>::shared_from_this;
+    using std::enable_shared_from_this<Session>::weak_from_this;
     static constexpr bool local = std::is_same_v<Protocol, asio::local::stream_protocol>;
 
 public:
@@ -286,12 +300,24 @@ private:
                                                 view(request[bhttp::field::transfer_encoding]), caller_,
                                                 request_id_});
         if (response.busy && Clock::now() - first_attempt_ + busy_pause_ < Server::busy_patience) {
+            auto seq = ++busy_seq_;
             busy_.expires_after(busy_pause_);
             busy_pause_ = std::min<Clock::duration>(busy_pause_ * 2, last_busy_pause);
-            busy_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
+            busy_.async_wait([self = shared_from_this(), seq](const beast::error_code& ec) {
+                if (self->busy_seq_ != seq) return; // woken already
+                ++self->busy_seq_;                  // the waiter must not run it again
                 if (ec) return self->do_close();
                 self->do_handle();
             });
+            if (shared_->wakeable) {
+                shared_->waiters.push_back([weak = weak_from_this(), seq] {
+                    auto self = weak.lock();
+                    if (!self || self->busy_seq_ != seq) return;
+                    ++self->busy_seq_;
+                    self->busy_.cancel();
+                    self->do_handle();
+                });
+            }
             return;
         }
         auto elapsed = std::chrono::duration<double>(Clock::now() - started).count();
@@ -421,6 +447,7 @@ private:
     asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor> busy_{stream_.get_executor()};
     Clock::time_point first_attempt_{};
     Clock::duration busy_pause_{};
+    std::uint64_t busy_seq_ = 0;
     std::uint64_t request_id_ = 0;
     std::size_t answered_ = 0;
     bool idle_ = false;
@@ -566,6 +593,15 @@ void Server::stop() {
 }
 
 std::size_t Server::open_connections() const { return shared_->sessions; }
+
+std::function<void()> Server::waker() {
+    shared_->wakeable = true;
+    return [&io = io_, weak = std::weak_ptr<Shared>(shared_)] {
+        asio::post(io, [weak] {
+            if (auto shared = weak.lock()) shared->wake();
+        });
+    };
+}
 
 tcp::acceptor listen(asio::io_context& io, const tcp::endpoint& endpoint) {
     tcp::acceptor acceptor(io);

@@ -172,6 +172,8 @@ public:
     // at most, or until etcd is found out of reach) for the held blocks to
     // be claimed under the new lease: a start may wait.
     void start();
+    // Who to tell when a claim is decided (empty: nobody).
+    void on_decided(std::function<void()> callback);
 
     // Reasons for /healthz to say "degraded"; none when all is well.
     std::vector<std::string> problems() const { return etcd_ ? etcd_->problems() : std::vector<std::string>{}; }

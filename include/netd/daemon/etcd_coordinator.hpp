@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -76,6 +77,9 @@ public:
     // blocks reported lost checked again. Called at start and every third of
     // the lease, from the I/O thread.
     void track(const HeldBlocks& held);
+    // Called (from the worker, under the lock: it must only post) each time
+    // a claim is decided; empty for none.
+    void on_decided(std::function<void()> callback);
 
     // What makes the daemon degraded: etcd out of reach, blocks lost.
     std::vector<std::string> problems() const;
@@ -153,6 +157,7 @@ private:
     EtcdGateway gateway_;
 
     mutable std::mutex mutex_;
+    std::function<void()> on_decided_;
     std::condition_variable work_ready_, lease_check_, watch_pause_, settled_, watched_;
     std::int64_t watched_revision_ = 0; // the last revision the watch has seen
     bool stopping_ = false;

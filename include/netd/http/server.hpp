@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -67,6 +68,10 @@ public:
     // Across all endpoints, those being answered 503 too; the connection
     // budget counts the endpoints together.
     std::size_t open_connections() const;
+    // A thread-safe call that has every busy request waiting to run again
+    // run now (the work it waited on may be done), instead of at the end
+    // of its pause. Valid while the io_context lives.
+    std::function<void()> waker();
 
     // How long a request that finds the allocation lock held (a Response
     // marked busy) is tried again, on a timer, before its 503 is sent.
