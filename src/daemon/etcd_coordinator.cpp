@@ -363,8 +363,7 @@ void EtcdCoordinator::watch_loop() {
             auto all = keys_.all();
             gateway_.watch({{"key", base64(all.key)},
                             {"range_end", base64(all.range_end)},
-                            {"start_revision", std::to_string(revision + 1)},
-                            {"prev_kv", true}},
+                            {"start_revision", std::to_string(revision + 1)}},
                            [this](const json& message) { apply(message); });
         } catch (const std::exception& error) {
             spdlog::debug("the etcd watch ended: {}; starting it again", error.what());
@@ -378,14 +377,20 @@ void EtcdCoordinator::watch_loop() {
 
 void EtcdCoordinator::apply(const json& message) {
     if (message.contains("error")) fail(ErrorCode::unavailable, "the etcd watch failed: " + message.dump());
-    auto result = message.value("result", json::object());
+    static const json nothing = json::object(), no_events = json::array();
+    // Read in place: every daemon gets every claim's event.
+    auto member = [](const json& object, const char* name, const json& fallback) -> const json& {
+        auto found = object.find(name);
+        return found == object.end() ? fallback : *found;
+    };
+    const auto& result = member(message, "result", nothing);
     if (result.value("canceled", false) || result.value("compact_revision", "0") != "0") {
         fail(ErrorCode::unavailable, "the etcd watch was cancelled: " + result.dump());
     }
     std::lock_guard lock(mutex_);
     std::map<std::string, int> dropped; // by node, for the log
-    for (const auto& event : result.value("events", json::array())) {
-        auto kv = event.value("kv", json::object());
+    for (const auto& event : member(result, "events", no_events)) {
+        const auto& kv = member(event, "kv", nothing);
         auto key = unbase64(kv.value("key", ""));
         auto block = keys_.block_of(key);
         if (!block) continue;
@@ -503,26 +508,46 @@ void EtcdCoordinator::work_loop() {
             }
             continue;
         }
-        auto waiting = waiting_.find(job.ticket);
-        if (waiting == waiting_.end() || waiting->second.outcome.state != ClaimOutcome::State::pending ||
-            waiting->second.outcome.block != job.block || waiting->second.outcome.attempt != job.attempt) {
-            continue; // its request gave up, or moved on
+        // Every claim due now goes in one transaction (see claim_txns): a
+        // burst of requests costs etcd one round, not one each.
+        std::vector<Job> batch;
+        if (pending_claim(job)) batch.push_back(job);
+        for (auto it = jobs_.begin(); it != jobs_.end() && it->first <= now && batch.size() < max_batch;) {
+            const auto& next = it->second;
+            if (next.kind != Job::Kind::claim) {
+                ++it;
+                continue;
+            }
+            // Claims in one transaction are compared before any is made, so
+            // overlapping ones wait for the next.
+            bool apart = std::none_of(batch.begin(), batch.end(),
+                                      [&](const Job& other) { return other.block.overlaps(next.block); });
+            if (!apart) {
+                ++it;
+                continue;
+            }
+            if (pending_claim(next)) batch.push_back(next);
+            it = jobs_.erase(it);
         }
+        if (batch.empty()) continue;
         if (!reconciled_) {
             // Only after a failed reconciliation: nothing new until it succeeds.
-            waiting->second.outcome.state = ClaimOutcome::State::failed;
-            waiting->second.outcome.error = Error(ErrorCode::unavailable, unreachable_because_);
+            for (const auto& each : batch) {
+                auto& outcome = waiting_.at(each.ticket).outcome;
+                outcome.state = ClaimOutcome::State::failed;
+                outcome.error = Error(ErrorCode::unavailable, unreachable_because_);
+            }
             if (on_decided_) on_decided_();
             continue;
         }
         auto lease = lease_;
         lock.unlock();
-        ClaimOutcome outcome;
+        std::vector<ClaimOutcome> outcomes;
         std::optional<std::string> why;
         bool lease_lost = false;
         try {
             if (lease.empty()) lease = ensure_lease();
-            outcome = run_claim(job, lease);
+            outcomes = run_claims(batch, lease);
         } catch (const std::exception& error) {
             why = error.what();
             lease_lost = is_lost_lease(error);
@@ -530,55 +555,74 @@ void EtcdCoordinator::work_loop() {
         lock.lock();
         if (lease_lost) {
             // Claimed under a lease etcd no longer has: a new one, the held
-            // blocks claimed again under it, then this claim.
+            // blocks claimed again under it, then these claims.
             if (lease_ == lease) lease_.clear();
             lose_reconciliation();
-            jobs_.emplace(Clock::now(), job);
+            for (const auto& each : batch) jobs_.emplace(Clock::now(), each);
             continue;
         }
-        if (why) {
-            out_of_reach(*why);
-            outcome = {ClaimOutcome::State::failed, job.block, job.attempt, {}, Error(ErrorCode::unavailable, *why)};
+        if (why) out_of_reach(*why);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const auto& each = batch[i];
+            auto outcome = why ? ClaimOutcome{ClaimOutcome::State::failed, each.block, each.attempt, {},
+                                              Error(ErrorCode::unavailable, *why)}
+                               : outcomes[i];
+            if (outcome.state == ClaimOutcome::State::granted) {
+                view_.put({each.block, settings_.node, settings_.daemon, each.name, ""});
+            } else if (outcome.holder) {
+                view_.put(*outcome.holder);
+            }
+            auto waiting = waiting_.find(each.ticket);
+            if (waiting != waiting_.end() && waiting->second.outcome.block == each.block &&
+                waiting->second.outcome.attempt == each.attempt) {
+                waiting->second.outcome = outcome;
+            } else if (outcome.state == ClaimOutcome::State::granted) {
+                jobs_.emplace(Clock::now(), Job{Job::Kind::release, 0, each.block, "", 0});
+            }
         }
-        if (outcome.state == ClaimOutcome::State::granted) {
-            view_.put({job.block, settings_.node, settings_.daemon, job.name, ""});
-        } else if (outcome.holder) {
-            view_.put(*outcome.holder);
-        }
-        waiting = waiting_.find(job.ticket);
-        if (waiting != waiting_.end() && waiting->second.outcome.block == job.block &&
-            waiting->second.outcome.attempt == job.attempt) {
-            waiting->second.outcome = outcome;
-            if (on_decided_) on_decided_();
-        } else if (outcome.state == ClaimOutcome::State::granted) {
-            jobs_.emplace(Clock::now(), Job{Job::Kind::release, 0, job.block, "", 0});
-        }
+        if (on_decided_) on_decided_();
     }
 }
 
-ClaimOutcome EtcdCoordinator::run_claim(const Job& job, const std::string& lease) {
-    bool granted = false;
+bool EtcdCoordinator::pending_claim(const Job& job) const {
+    auto waiting = waiting_.find(job.ticket);
+    // Not when its request gave up, or moved on.
+    return waiting != waiting_.end() && waiting->second.outcome.state == ClaimOutcome::State::pending &&
+           waiting->second.outcome.block == job.block && waiting->second.outcome.attempt == job.attempt;
+}
+
+std::vector<ClaimOutcome> EtcdCoordinator::run_claims(const std::vector<Job>& batch, const std::string& lease) {
+    std::vector<ClaimRequest> requests;
+    for (const auto& job : batch) requests.push_back({job.block, job.name});
     std::int64_t revision = 0;
-    auto holder = claim_txn(job.block, job.name, now_rfc3339(), lease, granted, &revision);
-    if (granted) {
-        // A key absent now may be one etcd just dropped with another node's
-        // lease, which that node gets a TTL to claim again. Whether it was
-        // is known once the watch has seen every change before this claim.
-        auto dropped = dropped_before(job.block, revision);
-        if (!dropped) return {ClaimOutcome::State::granted, job.block, job.attempt, {}, {}};
-        release_at(job.block, {job.block, settings_.node, settings_.daemon, job.name, ""}, std::to_string(revision),
-                   lease);
-        holder = dropped;
+    auto answers = claim_txns(requests, now_rfc3339(), lease, &revision);
+    std::vector<ClaimOutcome> outcomes;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& job = batch[i];
+        auto [granted, holder] = answers[i];
+        if (granted) {
+            // A key absent now may be one etcd just dropped with another
+            // node's lease, which that node gets a TTL to claim again.
+            // Whether it was is known once the watch has seen every change
+            // before this claim.
+            auto dropped = dropped_before(job.block, revision);
+            if (!dropped) {
+                outcomes.push_back({ClaimOutcome::State::granted, job.block, job.attempt, {}, {}});
+                continue;
+            }
+            release_at(job.block, {job.block, settings_.node, settings_.daemon, job.name, ""},
+                       std::to_string(revision), lease);
+            holder = dropped;
+            std::lock_guard lock(mutex_);
+            ++conflicts_;
+        }
+        // A race lost (or a block held elsewhere): the request tries another.
+        spdlog::info("the claim on {} (attempt {}) lost to {}", job.block.to_string(), job.attempt + 1,
+                     holder ? holder->block.to_string() + " of " + holder->daemon + " on node " + holder->node
+                            : std::string("a claim gone since"));
+        outcomes.push_back({ClaimOutcome::State::lost, job.block, job.attempt, holder, {}});
     }
-    // A race lost (or a block held elsewhere): the request tries another.
-    spdlog::info("the claim on {} (attempt {}) lost to {}", job.block.to_string(), job.attempt + 1,
-                 holder ? holder->block.to_string() + " of " + holder->daemon + " on node " + holder->node
-                        : std::string("a claim gone since"));
-    {
-        std::lock_guard lock(mutex_);
-        if (granted) ++conflicts_;
-    }
-    return {ClaimOutcome::State::lost, job.block, job.attempt, holder, {}};
+    return outcomes;
 }
 
 std::optional<Claim> EtcdCoordinator::dropped_before(const net::Cidr& block, std::int64_t revision) {
@@ -657,8 +701,7 @@ void EtcdCoordinator::settle_held(const net::Cidr& block, const std::string& nam
             const auto& claim = found->second.claim;
             if (put_if_unchanged(key, found->second.mod_revision, value_of(claim.name, claim.created), lease)) return;
         } else {
-            bool granted = false;
-            auto holder = claim_txn(block, name, now_rfc3339(), lease, granted);
+            auto [granted, holder] = claim_txns({{block, name}}, now_rfc3339(), lease).front();
             if (granted) return;
             if (holder && !(ours(*holder) && holder->block == block)) {
                 lost.push_back(block.to_string() + " is held here but claimed by " + holder->daemon + " on node " +
@@ -714,9 +757,8 @@ std::map<net::Cidr, EtcdCoordinator::Stored> EtcdCoordinator::read_keys(const Ke
     return keys;
 }
 
-std::optional<Claim> EtcdCoordinator::claim_txn(const net::Cidr& block, const std::string& name,
-                                                const std::string& created, const std::string& lease, bool& granted,
-                                                std::int64_t* revision) {
+json EtcdCoordinator::claim_ops(const net::Cidr& block, const std::string& name, const std::string& created,
+                                const std::string& lease) const {
     // Only the keys that can overlap `block` are compared (see ClaimKeys);
     // when one is there, the failure branch reads them, to name the holder.
     auto inside = keys_.starting_inside(block);
@@ -730,19 +772,53 @@ std::optional<Claim> EtcdCoordinator::claim_txn(const net::Cidr& block, const st
     auto put = json::array(
         {{{"request_put",
            {{"key", base64(keys_.key_of(block))}, {"value", base64(value_of(name, created))}, {"lease", lease}}}}});
-    auto answer = gateway_.post("/v3/kv/txn", {{"compare", compare}, {"success", put}, {"failure", holders}});
-    granted = answer.value("succeeded", false);
+    return {{"compare", std::move(compare)}, {"success", std::move(put)}, {"failure", std::move(holders)}};
+}
+
+EtcdCoordinator::ClaimAnswer EtcdCoordinator::claim_answer(const json& answer) const {
+    if (answer.value("succeeded", false)) return {true, std::nullopt};
+    for (const auto& response : answer.value("responses", json::array())) {
+        for (const auto& kv : response.value("response_range", json::object()).value("kvs", json::array())) {
+            if (auto claim = claim_of(unbase64(kv.value("key", "")), unbase64(kv.value("value", "")))) {
+                return {false, claim};
+            }
+        }
+    }
+    return {false, std::nullopt};
+}
+
+std::vector<EtcdCoordinator::ClaimAnswer> EtcdCoordinator::claim_txns(const std::vector<ClaimRequest>& requests,
+                                                                      const std::string& created,
+                                                                      const std::string& lease,
+                                                                      std::int64_t* revision) {
+    std::vector<ClaimAnswer> answers;
+    json answer;
+    if (requests.size() == 1) {
+        answer = gateway_.post("/v3/kv/txn", claim_ops(requests[0].block, requests[0].name, created, lease));
+        answers.push_back(claim_answer(answer));
+    } else {
+        // One transaction of nested ones (etcd 3.3 and later), each with
+        // its own compare and its own outcome. etcd evaluates every compare
+        // before it makes any put: the blocks must not overlap (work_loop).
+        auto nested = json::array();
+        for (const auto& request : requests) {
+            nested.push_back({{"request_txn", claim_ops(request.block, request.name, created, lease)}});
+        }
+        answer = gateway_.post("/v3/kv/txn", {{"success", std::move(nested)}});
+        auto responses = answer.value("responses", json::array());
+        if (responses.size() != requests.size()) {
+            fail(ErrorCode::unavailable, "etcd answered " + std::to_string(responses.size()) + " of " +
+                                             std::to_string(requests.size()) + " claims in one transaction");
+        }
+        for (const auto& response : responses) {
+            answers.push_back(claim_answer(response.value("response_txn", json::object())));
+        }
+    }
     if (revision) *revision = std::stoll(answer.value("header", json::object()).value("revision", "0"));
     std::lock_guard lock(mutex_);
     ++transactions_;
-    if (granted) return std::nullopt;
-    ++conflicts_;
-    for (const auto& response : answer.value("responses", json::array())) {
-        for (const auto& kv : response.value("response_range", json::object()).value("kvs", json::array())) {
-            if (auto claim = claim_of(unbase64(kv.value("key", "")), unbase64(kv.value("value", "")))) return claim;
-        }
-    }
-    return std::nullopt;
+    for (const auto& each : answers) conflicts_ += each.granted ? 0 : 1;
+    return answers;
 }
 
 std::optional<std::string> EtcdCoordinator::put_if_unchanged(const std::string& key, const std::string& mod_revision,

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include <csignal>
@@ -524,9 +523,7 @@ void serve(const Options& options, http::Router& router, Status status, Coordina
     LogFlusher flusher;
     // Busy requests run again as soon as their claim is decided; not once
     // the io_context is gone.
-    // NETD_BUSY_POLL_ONLY=1 keeps the pauses alone, to measure (issue #21).
-    const char* poll_only = std::getenv("NETD_BUSY_POLL_ONLY");
-    if (coordination.coordinated() && !(poll_only && *poll_only == '1')) coordination.on_decided(server.waker());
+    if (coordination.coordinated()) coordination.on_decided(server.waker());
     struct Unhook {
         Coordination& coordination;
         ~Unhook() { coordination.on_decided({}); }

@@ -42,8 +42,8 @@ using HeldBlocks = std::vector<std::pair<net::Cidr, std::string>>;
 //   the requests do, and takes a new one when etcd has lost it;
 // - the watcher keeps a view of every claim current through a watch, from
 //   which allocation picks its candidates without asking etcd;
-// - the worker runs the claims and releases the I/O thread queues, one
-//   transaction each, and reconciles: after a new lease, a start, or etcd
+// - the worker runs the claims and releases the I/O thread queues (every
+//   claim due at once in one transaction), and reconciles: after a new lease, a start, or etcd
 //   being away, it claims again every block the daemon holds (one
 //   transaction per block, comparing only that block's keys), until done.
 // A request that needs a claim queues it and answers busy; its re-run (the
@@ -119,7 +119,10 @@ private:
     void reconcile(const std::map<net::Cidr, std::string>& held);
     void settle_held(const net::Cidr& block, const std::string& name, std::map<net::Cidr, Stored>& keys,
                      const std::string& lease, std::vector<std::string>& lost);
-    ClaimOutcome run_claim(const Job& job, const std::string& lease);
+    // The claims of `batch`, in one transaction: their outcomes, in order.
+    std::vector<ClaimOutcome> run_claims(const std::vector<Job>& batch, const std::string& lease);
+    // Whether `job` is still what its request waits for (under mutex_).
+    bool pending_claim(const Job& job) const;
     void run_release(const net::Cidr& block);
     // Deletes our claim on `block` if still at `mod_revision`, marked released first.
     void release_at(const net::Cidr& block, const Claim& claim, const std::string& mod_revision,
@@ -131,10 +134,23 @@ private:
                                           const std::string& prefix_of_v1 = "");
     std::optional<Claim> claim_of(const std::string& key, const std::string& value,
                                   const std::string& prefix_of_v1 = "") const;
-    // Puts `block`'s key for `name` if no overlapping key exists: the holder
-    // when one does; nullopt and `granted` when the put was made.
-    std::optional<Claim> claim_txn(const net::Cidr& block, const std::string& name, const std::string& created,
-                                   const std::string& lease, bool& granted, std::int64_t* revision = nullptr);
+    // Puts each block's key for its name if no overlapping key exists: per
+    // block, granted, or the holder when one is known. One transaction for
+    // all of them; their blocks must not overlap one another.
+    struct ClaimRequest {
+        net::Cidr block;
+        std::string name;
+    };
+    struct ClaimAnswer {
+        bool granted = false;
+        std::optional<Claim> holder;
+    };
+    std::vector<ClaimAnswer> claim_txns(const std::vector<ClaimRequest>& requests, const std::string& created,
+                                        const std::string& lease, std::int64_t* revision = nullptr);
+    // One claim's compare, put and holder reads; its answer read back.
+    nlohmann::json claim_ops(const net::Cidr& block, const std::string& name, const std::string& created,
+                             const std::string& lease) const;
+    ClaimAnswer claim_answer(const nlohmann::json& answer) const;
     // The claim etcd dropped (see recently_dropped) that overlaps `block`,
     // once the watch has seen every change before `revision`.
     std::optional<Claim> dropped_before(const net::Cidr& block, std::int64_t revision);
@@ -183,6 +199,10 @@ private:
     std::uint64_t transactions_ = 0, conflicts_ = 0, leases_lost_ = 0;
 
     std::vector<std::thread> threads_;
+
+    // Claims sent in one transaction at most (etcd takes 128 operations in
+    // a transaction's branch by default).
+    static constexpr std::size_t max_batch = 64;
 };
 
 // "etcd=http://HOST:2379[,http://HOST2:2379]" into endpoints; invalid when it
