@@ -38,6 +38,16 @@ namespace {
 constexpr int lease_ttl = 3;
 const std::string claims_prefix = "/netd/v2/10.0.0.0/8/blocks/";
 
+// CPU seconds the whole machine has spent busy so far (/proc/stat): what
+// the daemons, etcd and the test's clients cost together, beside the time.
+double machine_busy_seconds() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+    return (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 int env_or(const char* name, int fallback) {
     const char* value = std::getenv(name);
     return value && *value ? std::atoi(value) : fallback;
@@ -277,14 +287,26 @@ TEST_F(ManyHostsTest, ManyHostsAllocatingAtOnceNeverDoubleBook) {
     const int requests = env_or("NETD_SCALE_REQUESTS", 5);
     for (int i = 0; i < host_count; ++i) add_host();
 
+    auto conflicts = [&] {
+        double total = 0;
+        for (const auto& host : hosts_) total += metric(host, "netd_claim_conflicts_total");
+        return total;
+    };
+
     // One host alone first.
     auto before = etcd_->transactions();
+    auto conflicts_before = conflicts();
+    auto busy_before = machine_busy_seconds();
     double alone = 0;
     for (const auto& reply : burst(hosts_[0], requests, "{}", alone)) ASSERT_EQ(reply.status, 201) << reply.body;
+    auto alone_cpu = (machine_busy_seconds() - busy_before) / requests;
     auto alone_txns = (etcd_->transactions() - before) / requests;
+    auto alone_conflicts = (conflicts() - conflicts_before) / requests;
 
     // Then all of them.
     before = etcd_->transactions();
+    conflicts_before = conflicts();
+    busy_before = machine_busy_seconds();
     std::vector<double> means(hosts_.size());
     std::vector<std::vector<HttpReply>> replies(hosts_.size());
     std::vector<std::thread> threads;
@@ -295,7 +317,9 @@ TEST_F(ManyHostsTest, ManyHostsAllocatingAtOnceNeverDoubleBook) {
     for (auto& thread : threads) thread.join();
     auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     auto allocations = host_count * requests;
+    auto all_cpu = (machine_busy_seconds() - busy_before) / allocations;
     auto all_txns = (etcd_->transactions() - before) / allocations;
+    auto all_conflicts = (conflicts() - conflicts_before) / allocations;
     double together = 0;
     for (double mean : means) together += mean / host_count;
 
@@ -314,12 +338,16 @@ TEST_F(ManyHostsTest, ManyHostsAllocatingAtOnceNeverDoubleBook) {
     EXPECT_LE(all_txns, 1.5) << "claim transactions per allocation";
     for (const auto& host : hosts_) EXPECT_EQ(metric(host, "netd_etcd_leases_lost_total"), 0) << host.node;
 
-    char line[256];
-    std::snprintf(line, sizeof line, "| %d x %d | %.1f ms | %.2f | %d x %d | %.1f ms | %.2f | %.2fx | %.2f s |",
-                  1, requests, alone * 1000, alone_txns, host_count, requests, together * 1000, all_txns,
-                  together / alone, wall);
-    std::cout << "| hosts x requests | time per allocation | txn per allocation | hosts x requests | time per "
-                 "allocation | txn per allocation | ratio | wall |\n"
+    // Per allocation: the mean time a request took, claim transactions,
+    // races lost, and the machine's busy CPU time.
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "| %d x %d | %.1f ms | %.2f | %.2f | %.1f ms | %d x %d | %.1f ms (%.1fx) | %.2f | %.2f | %.1f ms | "
+                  "%.2f s |",
+                  1, requests, alone * 1000, alone_txns, alone_conflicts, alone_cpu * 1000, host_count, requests,
+                  together * 1000, together / alone, all_txns, all_conflicts, all_cpu * 1000, wall);
+    std::cout << "| hosts x requests | time | txns | conflicts | CPU | hosts x requests | time | txns | conflicts | CPU "
+                 "| wall |\n"
               << line << "\n";
     if (const char* report = std::getenv("NETD_SCALE_REPORT")) std::ofstream(report, std::ios::app) << line << "\n";
     if (env_or("NETD_SCALE_TIMING", 0)) {
