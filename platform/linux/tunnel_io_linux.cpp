@@ -25,6 +25,12 @@ void enable_tun_offloads(int fd) {
     if (::ioctl(fd, TUNSETOFFLOAD, offloads) < 0) fail_errno(errno, "turning on the TUN's offloads (TUNSETOFFLOAD)");
 }
 
+// A TUN opened with IFF_NO_PI (as tun-daemon opens them) reads and writes
+// the bare packet.
+std::size_t tun_packet_prefix() { return 0; }
+
+void fill_tun_packet_prefix(std::uint8_t*, std::uint8_t) {}
+
 void drop_all_privileges() {
     capng_get_caps_process();
     bool may_bound = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);

@@ -42,6 +42,7 @@ struct Flags {
     std::string metrics;
     std::string log_dir;
     std::string log_level = "info";
+    bool no_offloads = false;
 };
 
 // A bad config: one line, naming the file and the field.
@@ -175,6 +176,9 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
         ->capture_default_str();
+    app.add_flag("--no-offloads", flags.no_offloads,
+                 "Read and write plain packets, cutting the peers' TCP segments here (as on macOS, whose utun "
+                 "has no offloads)");
     app.set_version_flag("--version", NETD_VERSION);
     try {
         app.parse(argc, argv);
@@ -203,6 +207,7 @@ int main(int argc, char** argv) {
         daemon.api = {flags.tun, flags.tun_socket, client::check_daemon};
         daemon.token = token_of(flags);
         daemon.fd_socket = flags.fd_socket;
+        daemon.offloads = !flags.no_offloads;
     } catch (const BadConfig& bad) {
         std::cerr << "netd-tunnel: " << bad.message << "\n";
         return exit_invalid;

@@ -1,11 +1,14 @@
 #include "netd/tunnel/tun_port.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "netd/platform/tunnel_io.hpp"
+#include "netd/tunnel_offload.hpp"
 #include "netd/tunnel_wire.hpp"
 
 namespace netd::tunnel {
@@ -19,7 +22,7 @@ constexpr int burst = 64;
 TunPort::TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record,
                  OnError on_error)
     : descriptor_(io), vnet_hdr_(vnet_hdr), on_record_(std::move(on_record)), on_error_(std::move(on_error)),
-      buffer_(max_record) {
+      prefix_(vnet_hdr ? 0 : platform::tun_packet_prefix()), buffer_(max_record) {
     ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
     descriptor_.assign(fd.release());
 }
@@ -51,8 +54,9 @@ void TunPort::wait() {
 }
 
 void TunPort::drain() {
-    // Without a virtio header of its own, the packet lands after a zero one.
-    std::size_t skip = vnet_hdr_ ? 0 : offload_header;
+    // Without a virtio header of its own, the packet lands after a zero one,
+    // the OS's prefix (a utun's address family) read over its last bytes.
+    std::size_t skip = vnet_hdr_ ? 0 : offload_header - prefix_;
     for (int i = 0; i < burst && !paused_; ++i) {
         auto n = ::read(descriptor_.native_handle(), buffer_.data() + skip, buffer_.size() - skip);
         if (n < 0) {
@@ -62,7 +66,7 @@ void TunPort::drain() {
             on_error_(std::string("reading the TUN failed: ") + std::strerror(errno));
             return;
         }
-        if (skip) std::memset(buffer_.data(), 0, skip);
+        if (skip + prefix_) std::memset(buffer_.data(), 0, offload_header);
         if (static_cast<std::size_t>(n) + skip <= offload_header) continue;
         on_record_(buffer_.data(), static_cast<std::size_t>(n) + skip);
     }
@@ -70,14 +74,24 @@ void TunPort::drain() {
 }
 
 bool TunPort::write(const std::uint8_t* record, std::size_t size) {
-    if (!vnet_hdr_) {
-        // flags (NEEDS_CSUM) or a GSO type: a segment this TUN cannot take.
-        if (record[0] != 0 || record[1] != 0) return false;
-        record += offload_header;
-        size -= offload_header;
-    }
+    if (vnet_hdr_) return write_packet(record, size);
+    // A segment, or a checksum left for the NIC, from a peer with
+    // offloads: plain packets for this TUN.
+    if (OffloadHeader::read(record).plain()) return write_packet(record + offload_header, size - offload_header);
+    bool written = true;
+    bool finished = finish_offloads(record, size, scratch_, [&](const std::uint8_t* packet, std::size_t length) {
+        written = write_packet(packet, length) && written;
+    });
+    return finished && written;
+}
+
+bool TunPort::write_packet(const std::uint8_t* packet, std::size_t size) {
+    std::uint8_t prefix[8];
+    iovec parts[2] = {{prefix, prefix_}, {const_cast<std::uint8_t*>(packet), size}};
+    if (prefix_) platform::fill_tun_packet_prefix(prefix, size ? packet[0] : 0);
     for (;;) {
-        auto n = ::write(descriptor_.native_handle(), record, size);
+        auto n = prefix_ ? ::writev(descriptor_.native_handle(), parts, 2)
+                         : ::write(descriptor_.native_handle(), packet, size);
         if (n >= 0) return true;
         if (errno != EINTR) return false;
     }

@@ -100,7 +100,7 @@ client::TunDescriptor set_up_tun(const DaemonAccess& daemon, const TunWanted& wa
         if (made.status != 201) refused("make " + wanted.name, made);
         spdlog::info("tun-daemon made {} with {}", wanted.name, wanted.address.to_string());
     }
-    bool offloads = platform::tun_offloads_supported();
+    bool offloads = daemon.offloads && platform::tun_offloads_supported();
     client::TunDescriptor tun;
     try {
         tun = client::fetch_tun_descriptor(daemon.fd_socket, wanted.name, offloads);

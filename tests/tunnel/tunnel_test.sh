@@ -104,13 +104,14 @@ client_config nt0 http://10.99.1.1:8080/ip $token1 >"$work/c1.json"
 client_config nt0 http://10.99.2.1:8080/ip $token2 ', "mark": {"value": 77, "table": 177}' >"$work/c2.json"
 chmod 644 "$work"/*.json
 
-start_tunnel() { # NS CONFIG [as-root]: prints the pid
+start_tunnel() { # NS CONFIG [as-root] [FLAG...]: prints the pid
     local ns=$1 config=$2 as=(setpriv --reuid=65534 --regid=65534 --init-groups)
-    [ "${3:-}" = as-root ] && as=()
+    shift 2
+    if [ "${1:-}" = as-root ]; then as=(); shift; fi
     # ip netns exec itself in the background, not through in_ns: $! is then
     # the process that becomes netd-tunnel (a function would be a subshell).
     ip netns exec "$ns" "${as[@]}" "$tunnel" --fd-socket "$work/$ns/fd.sock" --metrics "unix:$work/$ns/metrics.sock" \
-        "$config" >>"$work/$ns/tunnel.log" 2>&1 &
+        "$@" "$config" >>"$work/$ns/tunnel.log" 2>&1 &
     echo $!
 }
 metrics() { curl -s --unix-socket "$work/$1/metrics.sock" http://x/metrics; }
@@ -119,7 +120,9 @@ chmod 777 "$work/$srv" "$work/$c1" "$work/$c2"
 # The server as root, to show it drops what it was started with.
 server_pid=$(start_tunnel $srv "$work/server.json" as-root); pids+=($server_pid)
 c1_pid=$(start_tunnel $c1 "$work/c1.json"); pids+=($c1_pid)
-c2_pid=$(start_tunnel $c2 "$work/c2.json"); pids+=($c2_pid)
+# Client 2 without the TUN's offloads, as on macOS: the server's TCP
+# segments of up to 64 KiB are cut into packets in netd-tunnel.
+c2_pid=$(start_tunnel $c2 "$work/c2.json" --no-offloads); pids+=($c2_pid)
 
 has_address() { in_ns "$1" ip -j addr show dev "$2" | grep -q "\"local\":\"$3\""; }
 check "client 1 gets its address from the server's hello" within 15 has_address $c1 nt0 10.10.0.2
@@ -168,6 +171,16 @@ tcp_both_ways() { # SERVER_NS ADDRESS CLIENT_NS
 }
 check "TCP client 1 <-> server (4 MiB each way)" tcp_both_ways $srv 10.10.0.1 $c1
 check "TCP server <-> client 2 (4 MiB each way)" tcp_both_ways $c2 10.10.0.3 $srv
+link_stat() { # NS rx|tx bytes|packets: of its nt0
+    in_ns "$1" ip -s -j link show dev nt0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['stats64']['$2']['$3'])"
+}
+plain_packets() { # client 2's TUN took packets of its MTU at most; the server's gave segments
+    local bytes packets; bytes=$(link_stat $c2 rx bytes); packets=$(link_stat $c2 rx packets)
+    [ "$bytes" -ge $((4 << 20)) ] && [ $((bytes / packets)) -le 1500 ] || { echo "client 2: $bytes bytes in $packets packets"; return 1; }
+    bytes=$(link_stat $srv tx bytes); packets=$(link_stat $srv tx packets)
+    [ $((bytes / packets)) -gt 1500 ] || { echo "the server's TUN gave no segments: $bytes bytes in $packets packets"; return 1; }
+}
+check "client 2 (--no-offloads) got plain packets, cut from the server's segments" plain_packets
 
 # A route to client 1: 10.61.0.0/24 is behind it (here, an address on its lo).
 in_ns $c1 ip addr add 10.61.0.1/32 dev lo
@@ -175,7 +188,7 @@ check "the server reaches client 1's route 10.61.0.0/24" in_ns $srv ping -c 2 -i
 # Source pinning: from 192.168.77.1 (pinned to client 2) to client 1's
 # route goes to client 2 instead.
 in_ns $srv ip addr add 192.168.77.1/32 dev lo
-rx_packets() { in_ns "$1" ip -s -j link show dev nt0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'; }
+rx_packets() { link_stat "$1" rx packets; }
 pinned() {
     local before; before=$(rx_packets $c2)
     in_ns $srv ping -c 3 -i 0.2 -W 1 -I 192.168.77.1 10.61.0.1 >/dev/null 2>&1

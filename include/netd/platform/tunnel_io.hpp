@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 // What netd-tunnel asks of the OS besides sockets: the TUN's offloads, and
@@ -15,6 +17,14 @@ bool tun_offloads_supported();
 // TUNSETOFFLOAD; neither needs a privilege), so that one read or write
 // moves a segment of up to 64 KiB instead of a packet. Throws unavailable.
 void enable_tun_offloads(int fd);
+
+// Bytes before the IP header of each packet read from or written to this
+// OS's TUN descriptor when it carries no virtio header: none on Linux; on
+// macOS a utun's address family (AF_INET or AF_INET6, 4 bytes big-endian).
+std::size_t tun_packet_prefix();
+// Writes that prefix at `at` for an IP packet whose first byte is
+// `first_byte` (the version is its high nibble).
+void fill_tun_packet_prefix(std::uint8_t* at, std::uint8_t first_byte);
 
 // Gives up every capability (effective, permitted, inheritable, ambient,
 // and the bounding set where this process may change it) and sets

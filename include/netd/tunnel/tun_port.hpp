@@ -25,8 +25,10 @@ public:
     using OnError = std::function<void(const std::string& why)>;
 
     // `vnet_hdr`: the descriptor carries a virtio header (Linux, with the
-    // offloads on); without one, reads get a zero header put before them
-    // and writes of a record that needs an offload are refused.
+    // offloads on). Without one (a utun, or --no-offloads), reads get a zero
+    // header put before them (in place of the OS's packet prefix, see
+    // platform::tun_packet_prefix), and a record that needs an offload is
+    // finished here first (tunnel_offload.hpp: cut, checksummed).
     TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record, OnError on_error);
 
     void start();
@@ -36,18 +38,21 @@ public:
     void resume();
 
     // Writes one record to the TUN: false when the kernel refused it (a
-    // full queue, a malformed header), which the caller counts as a drop.
+    // full queue, a malformed header) or it could not be finished, which
+    // the caller counts as a drop.
     bool write(const std::uint8_t* record, std::size_t size);
 
 private:
     void wait();
     void drain();
+    bool write_packet(const std::uint8_t* packet, std::size_t size);
 
     boost::asio::posix::stream_descriptor descriptor_;
     bool vnet_hdr_;
     OnRecord on_record_;
     OnError on_error_;
-    std::vector<std::uint8_t> buffer_;
+    std::size_t prefix_; // the OS's bytes before a packet, without vnet_hdr
+    std::vector<std::uint8_t> buffer_, scratch_;
     bool paused_ = false, waiting_ = false;
 };
 

@@ -20,6 +20,9 @@ struct DaemonAccess {
     http::Endpoint api;
     std::string token;
     std::string fd_socket;
+    // The TUN's offloads (IFF_VNET_HDR) where the OS has them; off with
+    // --no-offloads.
+    bool offloads = true;
 };
 
 struct TunWanted {
