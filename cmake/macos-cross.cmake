@@ -2,7 +2,8 @@
 # Debian's clang and ld64.lld against an unpacked macOS SDK, given as
 # -DMACOS_SDK=DIR or in the environment. The SDK brings the C library,
 # libc++ and the system headers; Boost, nlohmann-json, CLI11 and spdlog/fmt
-# are header-only here and come from the host's packages, through the
+# are header-only here and come from the host's packages, and OpenSSL is the
+# host's headers with link stubs of Homebrew's (netd-tunnel), through the
 # package files of cmake/macos-cross/ (never the host's own, which would put
 # /usr/include, glibc's headers, ahead of the SDK's).
 set(CMAKE_SYSTEM_NAME Darwin)
@@ -50,7 +51,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(CMAKE_FIND_PACKAGE_PREFER_CONFIG TRUE)
-foreach(package Boost nlohmann_json spdlog CLI11)
+foreach(package Boost nlohmann_json spdlog CLI11 OpenSSL)
   set(${package}_DIR "${CMAKE_CURRENT_LIST_DIR}/macos-cross" CACHE PATH "" FORCE)
 endforeach()
 

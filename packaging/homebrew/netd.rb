@@ -1,6 +1,7 @@
 # Homebrew formula for netd on macOS: builds the release tarball with CMake
-# and installs tun-daemon, subnet-daemon, netctl, the man pages, the bash
-# completion and the launchd plists of services/launchd.
+# and installs tun-daemon, subnet-daemon, netctl, netd-tunnel (TLS from
+# openssl@3), the man pages, the bash completion and the launchd plists of
+# services/launchd.
 #
 # Never run here (no macOS machine builds or tests it; the macOS build is
 # only cross-compiled, see the README's Platforms): the url and sha256 are
@@ -23,6 +24,7 @@ class Netd < Formula
   depends_on "cmake" => :build
   depends_on "nlohmann-json" => :build
   depends_on :macos
+  depends_on "openssl@3" # netd-tunnel's TLS and token hashes
   depends_on "spdlog"
 
   def install
@@ -61,5 +63,6 @@ class Netd < Formula
     assert_match version.to_s, shell_output("#{bin}/tun-daemon --version")
     assert_match version.to_s, shell_output("#{bin}/subnet-daemon --version")
     assert_match "tun", shell_output("#{bin}/netctl --help")
+    assert_match version.to_s, shell_output("#{bin}/netd-tunnel --version")
   end
 end

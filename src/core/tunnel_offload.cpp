@@ -42,12 +42,12 @@ bool segment_tcp(const std::uint8_t* packet, std::size_t size, const OffloadHead
                  std::vector<std::uint8_t>& scratch,
                  const std::function<void(const std::uint8_t*, std::size_t)>& emit) {
     bool v4 = (header.gso_type & ~OffloadHeader::gso_ecn) == OffloadHeader::gso_tcpv4;
-    if (size < 1 || (packet[0] >> 4) != (v4 ? 4 : 6)) return false;
-    std::size_t ip_header = header.csum_start; // where TCP starts: past any IPv6 extension headers
-    if (v4 && (ip_header != std::size_t{packet[0] & 0x0fu} * 4 || ip_header < 20)) return false;
-    if (!v4 && (ip_header < 40 || packet[6] != protocol_tcp)) return false;
-    if (v4 && packet[9] != protocol_tcp) return false;
-    if (ip_header + 20 > size) return false;
+    std::size_t ip_header = header.csum_start; // where TCP starts
+    if (ip_header < (v4 ? 20u : 40u) || ip_header + 20 > size || (packet[0] >> 4) != (v4 ? 4 : 6)) return false;
+    // IPv4 options are cut with the header; IPv6 extension headers are not
+    // taken (the kernel sends none with TCP segments of its own).
+    if (v4 && (ip_header != std::size_t{packet[0] & 0x0fu} * 4 || packet[9] != protocol_tcp)) return false;
+    if (!v4 && (ip_header != 40 || packet[6] != protocol_tcp)) return false;
     std::size_t tcp_header = static_cast<std::size_t>(packet[ip_header + 12] >> 4) * 4;
     std::size_t headers = ip_header + tcp_header;
     if (tcp_header < 20 || headers > size || header.gso_size == 0) return false;

@@ -15,7 +15,7 @@ build=$(cd "$1" && pwd)
 tunnel=$build/netd-tunnel tun_daemon=$build/tun-daemon
 skip() { echo "SKIPPED: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "the tunnel test makes network namespaces and TUNs, which needs root"
-[ -x "$tunnel" ] || skip "netd-tunnel is not built (it needs OpenSSL and Linux)"
+[ -x "$tunnel" ] || { echo "FAIL: $tunnel is missing: the build did not make it"; exit 1; }
 for c in ip nginx openssl python3 setpriv curl ping; do
     command -v "$c" >/dev/null || skip "$c is not installed (make test-deps installs it)"
 done

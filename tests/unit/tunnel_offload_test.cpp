@@ -201,7 +201,10 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"a segment size of 0", record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 0, 20, 16)},
         RefusedCase{"a checksum field past the end", record(tcp_packet(4, 10, ack), 1, OffloadHeader::gso_none, 0, 20, 200)},
         RefusedCase{"a packet cut inside its TCP header", truncated(record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 1400, 20, 16), offload_header + 30)},
-        RefusedCase{"shorter than the offload header", Bytes(5, 0)}),
+        RefusedCase{"shorter than the offload header", Bytes(5, 0)},
+        RefusedCase{"an IPv6 segment of 5 bytes", truncated(record(tcp_packet(6, 3000, ack), 1, OffloadHeader::gso_tcpv6, 1400, 40, 16), offload_header + 5)},
+        RefusedCase{"an IPv4 segment of 8 bytes", truncated(record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 1400, 20, 16), offload_header + 8)},
+        RefusedCase{"an IPv6 extension header before TCP", record(tcp_packet(6, 3000, ack), 1, OffloadHeader::gso_tcpv6, 1400, 48, 16)}),
     [](const auto& info) {
         std::string name = info.param.what;
         for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
