@@ -90,7 +90,8 @@ deb: deb-deps
 # /opt/macos-sdk, where `make test` looks for one too.
 MACOS_SDK ?= /opt/macos-sdk
 MACOS_BUILD_DIR ?= build-macos
-MACOS_CROSS_APT_PACKAGES := clang lld llvm libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev cmake make
+MACOS_CROSS_APT_PACKAGES := clang lld llvm binutils libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libssl-dev \
+  cmake make
 MACOS_SDK_FOUND := $(wildcard $(MACOS_SDK)/usr/include/c++/v1)
 # The host's search paths must not reach the macOS build (CPATH would put
 # Linux headers before the SDK's).
@@ -106,7 +107,7 @@ else
 	@$(MAKE) --no-print-directory macos-cross-deps
 	$(MACOS_CROSS_ENV) cmake -S . -B $(MACOS_BUILD_DIR) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/macos-cross.cmake \
 	  -DMACOS_SDK=$(abspath $(MACOS_SDK)) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
-	$(MACOS_CROSS_ENV) cmake --build $(MACOS_BUILD_DIR) -j $(JOBS) --target tun-daemon subnet-daemon netctl
+	$(MACOS_CROSS_ENV) cmake --build $(MACOS_BUILD_DIR) -j $(JOBS) --target tun-daemon subnet-daemon netctl netd-tunnel
 endif
 
 # The suite's macos_cross_build entry (tests/macos/cross_build_test.sh)
