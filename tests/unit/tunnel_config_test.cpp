@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "case_name.hpp"
 #include "netd/tunnel_config.hpp"
 
 namespace netd::tunnel {
@@ -147,11 +148,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "clients[0].gw"},
         BadCase{"same name twice", R"([{"name": "a", "server": "http://x", "token": "t"}, {"name": "a", "server": "http://y", "token": "t"}])",
                 "[1].name"}),
-    [](const auto& info) {
-        std::string name = info.param.what;
-        for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        return name;
-    });
+    netd::cases::ByWhat{});
 
 TEST(TunnelConfig, HexIsLowercase) { EXPECT_EQ(to_hex(std::string("\x00\xff\x1a", 3)), "00ff1a"); }
 

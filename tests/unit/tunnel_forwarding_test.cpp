@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "case_name.hpp"
 #include "netd/error.hpp"
 #include "netd/tunnel_forwarding.hpp"
 #include "netd/tunnel_wire.hpp"
@@ -49,11 +50,7 @@ INSTANTIATE_TEST_SUITE_P(
                     RouteCase{"nobody's", "10.50.0.1", "10.50.0.9", std::nullopt},
                     RouteCase{"the server's own", "10.50.0.2", "10.50.0.1", std::nullopt},
                     RouteCase{"IPv6 goes nowhere", "fd00::1", "fd00::2", std::nullopt}),
-    [](const auto& info) {
-        std::string name = info.param.what;
-        for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        return name;
-    });
+    netd::cases::ByWhat{});
 
 struct SpoofCase {
     std::size_t client;

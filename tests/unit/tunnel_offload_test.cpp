@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "case_name.hpp"
 #include "netd/tunnel_offload.hpp"
 #include "netd/tunnel_wire.hpp"
 
@@ -145,11 +146,7 @@ INSTANTIATE_TEST_SUITE_P(
                     SegmentCase{"IPv6, three pieces", 6, 3000, 0, 1380, 3},
                     SegmentCase{"IPv6, options, odd sizes", 6, 4001, 12, 999, 5},
                     SegmentCase{"one piece only", 4, 100, 0, 1400, 1}),
-    [](const auto& info) {
-        std::string name = info.param.what;
-        for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        return name;
-    });
+    netd::cases::ByWhat{});
 
 TEST(FinishOffloads, CompletesAChecksumLeftForTheNic) {
     for (int version : {4, 6}) {
@@ -205,11 +202,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"an IPv6 segment of 5 bytes", truncated(record(tcp_packet(6, 3000, ack), 1, OffloadHeader::gso_tcpv6, 1400, 40, 16), offload_header + 5)},
         RefusedCase{"an IPv4 segment of 8 bytes", truncated(record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 1400, 20, 16), offload_header + 8)},
         RefusedCase{"an IPv6 extension header before TCP", record(tcp_packet(6, 3000, ack), 1, OffloadHeader::gso_tcpv6, 1400, 48, 16)}),
-    [](const auto& info) {
-        std::string name = info.param.what;
-        for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        return name;
-    });
+    netd::cases::ByWhat{});
 
 } // namespace
 } // namespace netd::tunnel

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "case_name.hpp"
 #include "netd/tunnel_throttle.hpp"
 
 namespace netd::tunnel {
@@ -48,11 +49,7 @@ INSTANTIATE_TEST_SUITE_P(
         ThrottleCase{"a flood of callers forgets the oldest, never grows",
                      {{"a", 0s, true, true}, {"a", 0s, true, true}, {"a", 0s, true, true}, {"b", 1s, true, true},
                       {"c", 2s, true, true}, {"d", 3s, true, true}, {"e", 4s, true, true}, {"a", 5s, false, true}}}),
-    [](const auto& info) {
-        std::string name = info.param.what;
-        for (auto& c : name) if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        return name;
-    });
+    netd::cases::ByWhat{});
 
 } // namespace
 } // namespace netd::tunnel
