@@ -30,8 +30,9 @@ struct OffloadHeader {
 // Calls emit(packet, size) for each plain IP packet of `record` (an offload
 // header, then the packet; tunnel_wire.hpp), reusing `scratch`. False, and
 // nothing emitted, when the record cannot be finished: a GSO type other
-// than TCP (UDP fragmentation, USO), or a header that does not fit the
-// packet. The packet in `record` is not changed.
+// than TCP (UDP fragmentation, USO), a segment size under 48 bytes (no
+// kernel cuts smaller), or a header that does not fit the packet. The
+// packet in `record` is not changed.
 bool finish_offloads(const std::uint8_t* record, std::size_t size, std::vector<std::uint8_t>& scratch,
                      const std::function<void(const std::uint8_t* packet, std::size_t size)>& emit);
 

@@ -24,6 +24,7 @@ std::uint16_t le16(const std::uint8_t* at) { return static_cast<std::uint16_t>(a
 
 constexpr std::uint8_t tcp_fin = 0x01, tcp_psh = 0x08, tcp_cwr = 0x80;
 constexpr std::uint8_t protocol_tcp = 6;
+constexpr std::size_t min_segment = 48;
 
 // Completes a checksum the sender left for the NIC: the field holds the
 // pseudo-header's sum; the rest is summed from csum_start to the end.
@@ -50,7 +51,10 @@ bool segment_tcp(const std::uint8_t* packet, std::size_t size, const OffloadHead
     if (!v4 && (ip_header != 40 || packet[6] != protocol_tcp)) return false;
     std::size_t tcp_header = static_cast<std::size_t>(packet[ip_header + 12] >> 4) * 4;
     std::size_t headers = ip_header + tcp_header;
-    if (tcp_header < 20 || headers > size || header.gso_size == 0) return false;
+    // A kernel cuts no segment smaller than its minimum MSS (Linux: 48,
+    // tcp_min_snd_mss); smaller would let a peer turn one record into
+    // tens of thousands of writes.
+    if (tcp_header < 20 || headers > size || header.gso_size < min_segment) return false;
 
     std::size_t payload = size - headers, mss = header.gso_size;
     std::uint32_t sequence = get32(packet + ip_header + 4);

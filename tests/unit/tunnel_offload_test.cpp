@@ -145,7 +145,8 @@ INSTANTIATE_TEST_SUITE_P(
                     SegmentCase{"IPv4, 64 KiB in 45 pieces", 4, 65000, 12, 1448, 45},
                     SegmentCase{"IPv6, three pieces", 6, 3000, 0, 1380, 3},
                     SegmentCase{"IPv6, options, odd sizes", 6, 4001, 12, 999, 5},
-                    SegmentCase{"one piece only", 4, 100, 0, 1400, 1}),
+                    SegmentCase{"one piece only", 4, 100, 0, 1400, 1},
+                    SegmentCase{"the smallest segments a kernel makes (48)", 4, 1000, 0, 48, 21}),
     netd::cases::ByWhat{});
 
 TEST(FinishOffloads, CompletesAChecksumLeftForTheNic) {
@@ -196,6 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"a TCPv6 type on an IPv4 packet", record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv6, 1400, 20, 16)},
         RefusedCase{"a TCP start that is not the IPv4 header's end", record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 1400, 24, 16)},
         RefusedCase{"a segment size of 0", record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 0, 20, 16)},
+        RefusedCase{"a segment size under any kernel's minimum MSS (48)", record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 47, 20, 16)},
         RefusedCase{"a checksum field past the end", record(tcp_packet(4, 10, ack), 1, OffloadHeader::gso_none, 0, 20, 200)},
         RefusedCase{"a packet cut inside its TCP header", truncated(record(tcp_packet(4, 3000, ack), 1, OffloadHeader::gso_tcpv4, 1400, 20, 16), offload_header + 30)},
         RefusedCase{"shorter than the offload header", Bytes(5, 0)},
