@@ -113,7 +113,7 @@ purge_interfaces() {
     done
 }
 
-# netd-tunnel (where the build made it: Linux with OpenSSL) with its
+# netd-tunnel (where the build made it) with its
 # service: a systemd template whose instances are the admin's to enable
 # (systemctl enable --now netd-tunnel@NAME runs /etc/netd/tunnel/NAME.json),
 # or a launchd plist, loaded by hand. Its user, netd-tunnel, is in the group
