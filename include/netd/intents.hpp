@@ -138,15 +138,28 @@ std::vector<Restored> restore_intents(
     const std::function<void(const std::string& key, const nlohmann::json& record)>& recreate,
     bool kernel_restarted = true);
 
+// Whether the kernel made all that a begun create asked: `made` (from the
+// kernel) has each field of `asked` that the kernel shows.
+using WholeCheck = std::function<bool(const nlohmann::json& asked, const nlohmann::json& made)>;
+
 // At start, before any restore: `present` is what the kernel has of ours,
 // each with a record built from what the kernel says. A create the journal
 // says was begun is completed when the kernel has the object whole (the
-// begun record becomes the intent), and abandoned when it has not (the
-// backend has already removed any half-made link of ours). Every present
+// begun record becomes the intent), and abandoned when it has not: a
+// half-made object the kernel kept (`whole` says no) is removed with
+// `undo` first, as the backend removes a link of ours it finds without
+// an address. Either way the create that a crash interrupted was never
+// answered, so all or nothing. Every present
 // object without an intent gets one, from `present`: after a journal was
 // lost, damaged or set aside, or a crash between a create and its record,
 // the next reboot restores what the daemon adopted. A change the store
 // refuses is reported (ok false) and the rest carry on.
-std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::string, nlohmann::json>& present);
+std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::string, nlohmann::json>& present,
+                                        const WholeCheck& whole = {},
+                                        const std::function<void(const std::string& key)>& undo = {});
+
+// A WholeCheck over these fields: each of `equal` the same in both
+// records, and the lists of `contained` all in `made`'s.
+WholeCheck fields_made(std::vector<std::string> equal, std::vector<std::string> contained);
 
 } // namespace netd

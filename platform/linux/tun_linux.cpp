@@ -114,6 +114,7 @@ public:
         std::vector<Rule> rules; // added, to be deleted again if the create fails
         try {
             kernel_->add_address(netlink_, index, {address, {}, 0});
+            crash_point_for_tests("addressed");
             if (address6) kernel_->add_address(netlink_, index, {*address6, {}, 0});
             // The extras carry netd's mark, which tells them from the main
             // address when the kernel is read back.
@@ -122,6 +123,7 @@ public:
             // without routes, which the next start sweeps, rather than routes
             // in a table no rule leads to, which would read back as no mark.
             if (spec.mark) rules = add_mark_rules(netlink_, *spec.mark, address6.has_value());
+            crash_point_for_tests("ruled");
             for (const auto& route : spec.routes) {
                 netlink_.add_route(index, route, spec.mark ? spec.mark->table : main_table);
             }

@@ -1,6 +1,7 @@
 #include "netd/intents.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "netd/error.hpp"
 
@@ -283,7 +284,26 @@ std::vector<Restored> restore_intents(
     return outcomes;
 }
 
-std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::string, nlohmann::json>& present) {
+WholeCheck fields_made(std::vector<std::string> equal, std::vector<std::string> contained) {
+    return [equal = std::move(equal), contained = std::move(contained)](const nlohmann::json& asked,
+                                                                        const nlohmann::json& made) {
+        for (const auto& key : equal) {
+            if (asked.contains(key) && (!made.contains(key) || made.at(key) != asked.at(key))) return false;
+        }
+        for (const auto& key : contained) {
+            if (!asked.contains(key)) continue;
+            auto have = made.value(key, nlohmann::json::array());
+            for (const auto& item : asked.at(key)) {
+                if (std::find(have.begin(), have.end(), item) == have.end()) return false;
+            }
+        }
+        return true;
+    };
+}
+
+std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::string, nlohmann::json>& present,
+                                        const WholeCheck& whole,
+                                        const std::function<void(const std::string& key)>& undo) {
     std::vector<Restored> outcomes;
     auto attempt = [&](const std::string& key, const std::string& done, const std::function<void()>& change) {
         try {
@@ -294,13 +314,23 @@ std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::st
         }
     };
     auto pending = intents.pending(); // a copy: it shrinks as we go
+    std::set<std::string> undone;     // half-made, removed: not to be adopted below
     // Pairs, not structured bindings: the lambdas below use the key, and
     // clang before 16 (Apple's with the macOS 12 SDK too) cannot capture a
     // structured binding.
     for (const auto& entry : pending) {
         const auto& key = entry.first;
         const auto& record = entry.second;
-        if (auto found = present.find(key); found != present.end()) {
+        auto found = present.find(key);
+        if (found != present.end() && whole && undo && !whole(record, found->second)) {
+            attempt(key, "dropped the create of " + key + ", which a crash interrupted before it was whole (its "
+                         "half-made link removed)",
+                    [&] {
+                        undone.insert(key);
+                        undo(key);
+                        intents.abandon(key);
+                    });
+        } else if (found != present.end()) {
             // What was asked (an owner's name, say), updated with what the
             // kernel made of it.
             auto completed = record;
@@ -315,7 +345,7 @@ std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::st
     for (const auto& entry : present) {
         const auto& key = entry.first;
         const auto& record = entry.second;
-        if (intents.records().contains(key)) continue;
+        if (intents.records().contains(key) || undone.contains(key)) continue;
         attempt(key, "journaled " + key + ", which the kernel has and the journal had not",
                 [&] { intents.put(key, record); });
     }

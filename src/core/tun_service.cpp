@@ -258,7 +258,11 @@ TunInterface TunService::create(const TunSpec& asked, const TunAddressing& addre
 std::vector<Restored> TunService::reconcile() {
     std::map<std::string, nlohmann::json> present;
     for (const auto& tun : sync()) present[tun.name] = record_of(tun);
-    return reconcile_intents(intents_, present);
+    // A create goes on after the address (the backend removes a TUN of ours
+    // without one): extra addresses, the mark's rules, routes. Owner and
+    // group come with the link, and are asked by name but read back as ids.
+    static const auto whole = fields_made({"address", "address6", "mtu", "mark"}, {"extra_addresses", "routes"});
+    return reconcile_intents(intents_, present, whole, [this](const std::string& name) { backend_.remove(name); });
 }
 
 std::optional<net::Cidr> TunService::pool6_in_use(const std::vector<TunInterface>& tuns) {

@@ -106,6 +106,55 @@ TEST_F(JournalTest, KillNineInsideACreateLeavesNothingUnowned) {
     }
 }
 
+// The same after the address, where the kernel keeps the TUN: "addressed"
+// is before the extra addresses, the mark's rules and the routes, "ruled"
+// between the rules and the routes. The TUN has an address but not all it
+// was asked, the POST was never answered: the next start removes it with
+// whatever rules it had, rather than adopt half of it.
+TEST_F(JournalTest, KillNineAfterTheAddressLeavesNothingHalfMade) {
+    const std::string body =
+        R"({"name":"crash1","extra_addresses":["10.66.0.1/32"],"routes":["10.77.0.0/24"],)"
+        R"("mark":{"value":77,"table":177}})";
+    auto rules_of_table = [] {
+        int count = 0;
+        for (const auto& rule : ip_json("rule show")) count += rule.value("table", "") == "177";
+        return count;
+    };
+    for (const std::string step : {"addressed", "ruled"}) {
+        SCOPED_TRACE(step);
+        setenv("NETD_TEST_CRASH_AT", step.c_str(), 1);
+        auto dying = start();
+        unsetenv("NETD_TEST_CRASH_AT");
+        EXPECT_ANY_THROW(HttpClient("127.0.0.1", tun_port).post("/tun", body)) << "the daemon did not die";
+        EXPECT_EQ(dying->stop(SIGKILL), 128 + SIGKILL);
+        ASSERT_TRUE(link("crash1")) << "the kernel should still hold the addressed TUN";
+        if (step == "ruled") {
+            EXPECT_GT(rules_of_table(), 0) << "the crash came after the mark's rules";
+        }
+
+        auto restarted = start();
+        EXPECT_FALSE(link("crash1")) << "a half-made TUN survived the restart";
+        EXPECT_EQ(rules_of_table(), 0) << "its mark's rules survived the restart";
+        EXPECT_EQ(HttpClient("127.0.0.1", tun_port).get("/tun").json(), nlohmann::json::array());
+        restarted->stop(SIGTERM);
+        // Nor is it in the journal: a reboot (a new namespace) brings nothing back.
+        enter_new_netns();
+        auto tuns = start();
+        HttpClient client("127.0.0.1", tun_port);
+        EXPECT_EQ(client.get("/tun").json(), nlohmann::json::array()) << "the journal kept the half-made create";
+        auto reply = client.post("/tun", body);
+        ASSERT_EQ(reply.status, 201) << reply.body;
+        EXPECT_EQ(reply.json()["routes"], nlohmann::json::array({"10.77.0.0/24"}));
+        EXPECT_EQ(reply.json()["mark"]["table"], 177);
+        EXPECT_EQ(client.del("/tun/crash1").status, 204);
+        tuns->stop(SIGTERM);
+        auto log = read_all(restarted->log_dir() + "/tun_daemon.log");
+        EXPECT_NE(log.find("dropped the create of crash1, which a crash interrupted before it was whole"),
+                  std::string::npos)
+            << log;
+    }
+}
+
 // A state directory on a tmpfs of its own (in a mount namespace of the
 // test's), filled up: each POST either makes its TUN and journals it (201)
 // or does neither (503), and a DELETE that cannot be journaled deletes

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "case_name.hpp"
 #include "fake_kernel.hpp"
 #include "netd/error.hpp"
 #include "netd/intents.hpp"
@@ -311,6 +312,59 @@ TEST(Intents, ReconcileFinishesOrUndoesBegunCreatesAndJournalsWhatItAdopts) {
     EXPECT_FALSE(refused[0].ok);
     EXPECT_NE(refused[0].message.find("Read-only file system"), std::string::npos) << refused[0].message;
 }
+
+// A begun create the kernel holds only part of is undone, not adopted.
+TEST(Intents, ReconcileUndoesACreateTheKernelHoldsOnlyPartOf) {
+    FakeIntentStore store;
+    std::string problem;
+    Intents intents(store, problem);
+    nlohmann::json asked{{"address", "10.0.2.1/24"}, {"owner", "nobody"}, {"routes", {"10.7.0.0/24", "10.8.0.0/24"}},
+                         {"mark", {{"value", 7}, {"table", 70}}}};
+    intents.begin("whole", asked);
+    intents.begin("half", asked);
+    auto made = asked;
+    made["owner"] = "65534";
+    made["routes"] = {"10.8.0.0/24", "10.7.0.0/24"}; // in the kernel's order
+    auto half = made;
+    half.erase("mark");
+    half["routes"] = {"10.7.0.0/24"};
+    std::vector<std::string> undone;
+    auto outcomes = reconcile_intents(intents, {{"whole", made}, {"half", half}},
+                                      fields_made({"address", "mark"}, {"routes"}),
+                                      [&](const std::string& key) { undone.push_back(key); });
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_EQ(undone, std::vector<std::string>{"half"});
+    EXPECT_TRUE(intents.records().contains("whole"));
+    EXPECT_FALSE(intents.records().contains("half"));
+    EXPECT_TRUE(intents.pending().empty());
+}
+
+struct WholeCase {
+    const char* what;
+    nlohmann::json made;
+    bool whole;
+};
+
+class FieldsMade : public ::testing::TestWithParam<WholeCase> {};
+
+TEST_P(FieldsMade, JudgesWhatTheKernelShows) {
+    nlohmann::json asked{{"address", "10.0.2.1/24"}, {"owner", "alice"}, {"routes", {"10.7.0.0/24", "10.8.0.0/24"}},
+                         {"mark", {{"value", 7}, {"table", 70}}}};
+    auto check = fields_made({"address", "mark"}, {"routes"});
+    EXPECT_EQ(check(asked, GetParam().made), GetParam().whole) << GetParam().what;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, FieldsMade,
+    ::testing::Values(
+        WholeCase{"all of it, owner as an id", {{"address", "10.0.2.1/24"}, {"owner", "1000"}, {"routes", {"10.8.0.0/24", "10.7.0.0/24"}}, {"mark", {{"value", 7}, {"table", 70}}}}, true},
+        WholeCase{"more routes than asked", {{"address", "10.0.2.1/24"}, {"routes", {"10.7.0.0/24", "10.8.0.0/24", "10.9.0.0/24"}}, {"mark", {{"value", 7}, {"table", 70}}}}, true},
+        WholeCase{"no mark", {{"address", "10.0.2.1/24"}, {"routes", {"10.7.0.0/24", "10.8.0.0/24"}}}, false},
+        WholeCase{"another mark", {{"address", "10.0.2.1/24"}, {"routes", {"10.7.0.0/24", "10.8.0.0/24"}}, {"mark", {{"value", 8}, {"table", 70}}}}, false},
+        WholeCase{"a route missing", {{"address", "10.0.2.1/24"}, {"routes", {"10.7.0.0/24"}}, {"mark", {{"value", 7}, {"table", 70}}}}, false},
+        WholeCase{"no routes at all", {{"address", "10.0.2.1/24"}, {"mark", {{"value", 7}, {"table", 70}}}}, false},
+        WholeCase{"another address", {{"address", "10.0.3.1/24"}, {"routes", {"10.7.0.0/24", "10.8.0.0/24"}}, {"mark", {{"value", 7}, {"table", 70}}}}, false}),
+    netd::cases::ByWhat{});
 
 } // namespace
 } // namespace netd
