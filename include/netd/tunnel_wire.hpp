@@ -17,6 +17,11 @@ inline constexpr std::size_t record_prefix = 4;
 inline constexpr std::size_t offload_header = 10; // sizeof(struct virtio_net_hdr)
 inline constexpr std::size_t max_record = offload_header + 65535;
 
+// The big-endian 32-bit number at `at` (a record's length, a TCP sequence).
+inline std::uint32_t read_be32(const std::uint8_t* at) {
+    return (std::uint32_t{at[0]} << 24) | (std::uint32_t{at[1]} << 16) | (std::uint32_t{at[2]} << 8) | at[3];
+}
+
 // Appends one record holding `size` bytes at `record`.
 inline void append_record(std::string& message, const void* record, std::size_t size) {
     const auto length = static_cast<std::uint32_t>(size);
@@ -35,8 +40,7 @@ bool for_each_record(const std::uint8_t* data, std::size_t size, Visit&& visit) 
     std::size_t at = 0;
     while (at < size) {
         if (size - at < record_prefix) return false;
-        std::size_t length = (std::size_t{data[at]} << 24) | (std::size_t{data[at + 1]} << 16) |
-                             (std::size_t{data[at + 2]} << 8) | std::size_t{data[at + 3]};
+        std::size_t length = read_be32(data + at);
         at += record_prefix;
         if (length < offload_header || length > max_record || length > size - at) return false;
         visit(data + at, length);

@@ -13,9 +13,6 @@ void put16(std::uint8_t* at, std::uint32_t value) {
     at[0] = static_cast<std::uint8_t>(value >> 8);
     at[1] = static_cast<std::uint8_t>(value);
 }
-std::uint32_t get32(const std::uint8_t* at) {
-    return (std::uint32_t{at[0]} << 24) | (std::uint32_t{at[1]} << 16) | (std::uint32_t{at[2]} << 8) | at[3];
-}
 void put32(std::uint8_t* at, std::uint32_t value) {
     put16(at, value >> 16);
     put16(at + 2, value & 0xffff);
@@ -57,7 +54,7 @@ bool segment_tcp(const std::uint8_t* packet, std::size_t size, const OffloadHead
     if (tcp_header < 20 || headers > size || header.gso_size < min_segment) return false;
 
     std::size_t payload = size - headers, mss = header.gso_size;
-    std::uint32_t sequence = get32(packet + ip_header + 4);
+    std::uint32_t sequence = read_be32(packet + ip_header + 4);
     std::uint16_t id = v4 ? get16(packet + 4) : 0;
     std::uint8_t flags = packet[ip_header + 13];
     scratch.resize(headers + mss);
@@ -110,10 +107,6 @@ bool finish_offloads(const std::uint8_t* record, std::size_t size, std::vector<s
     auto header = OffloadHeader::read(record);
     const auto* packet = record + offload_header;
     std::size_t length = size - offload_header;
-    if (header.plain()) {
-        emit(packet, length);
-        return true;
-    }
     switch (header.gso_type & ~OffloadHeader::gso_ecn) {
     case OffloadHeader::gso_none:
         if (!(header.flags & OffloadHeader::needs_csum)) break;
@@ -127,7 +120,7 @@ bool finish_offloads(const std::uint8_t* record, std::size_t size, std::vector<s
     default:
         return false;
     }
-    emit(packet, length); // flags this side need not act on (DATA_VALID)
+    emit(packet, length); // nothing to finish (DATA_VALID at most)
     return true;
 }
 

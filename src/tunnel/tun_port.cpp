@@ -66,7 +66,7 @@ void TunPort::drain() {
             on_error_(std::string("reading the TUN failed: ") + std::strerror(errno));
             return;
         }
-        if (skip + prefix_) std::memset(buffer_.data(), 0, offload_header);
+        if (!vnet_hdr_) std::memset(buffer_.data(), 0, offload_header);
         if (static_cast<std::size_t>(n) + skip <= offload_header) continue;
         on_record_(buffer_.data(), static_cast<std::size_t>(n) + skip);
     }
