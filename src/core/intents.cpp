@@ -323,13 +323,17 @@ std::vector<Restored> reconcile_intents(Intents& intents, const std::map<std::st
         const auto& record = entry.second;
         auto found = present.find(key);
         if (found != present.end() && whole && undo && !whole(record, found->second)) {
+            undone.insert(key);
+            try {
+                undo(key);
+            } catch (const std::exception& error) {
+                // Still begun: the next start tries again.
+                outcomes.push_back({key, "could not remove " + key + ", half-made by a crash: " + error.what(), false});
+                continue;
+            }
             attempt(key, "dropped the create of " + key + ", which a crash interrupted before it was whole (its "
                          "half-made link removed)",
-                    [&] {
-                        undone.insert(key);
-                        undo(key);
-                        intents.abandon(key);
-                    });
+                    [&] { intents.abandon(key); });
         } else if (found != present.end()) {
             // What was asked (an owner's name, say), updated with what the
             // kernel made of it.

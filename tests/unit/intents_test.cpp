@@ -337,6 +337,16 @@ TEST(Intents, ReconcileUndoesACreateTheKernelHoldsOnlyPartOf) {
     EXPECT_TRUE(intents.records().contains("whole"));
     EXPECT_FALSE(intents.records().contains("half"));
     EXPECT_TRUE(intents.pending().empty());
+
+    // A half-made object that cannot be removed stays begun, said as such.
+    intents.begin("stuck", asked);
+    auto refused = reconcile_intents(intents, {{"stuck", half}}, fields_made({"address", "mark"}, {"routes"}),
+                                     [](const std::string&) { throw std::runtime_error("Operation not permitted"); });
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_FALSE(refused[0].ok);
+    EXPECT_NE(refused[0].message.find("could not remove stuck"), std::string::npos) << refused[0].message;
+    EXPECT_TRUE(intents.pending().contains("stuck"));
+    EXPECT_FALSE(intents.records().contains("stuck")) << "what could not be removed was adopted";
 }
 
 struct WholeCase {
