@@ -28,8 +28,12 @@ public:
     std::map<std::string, std::pair<std::string, std::string>> keys(const std::string& prefix) const;
     // Transactions etcd has handled since it started, from its /metrics.
     double transactions() const;
+    // CPU seconds etcd has spent since it started, from its /metrics.
+    double cpu_seconds() const;
 
 private:
+    std::string metrics() const;
+
     std::string data_dir_, address_;
     pid_t pid_ = -1;
 };
