@@ -1,3 +1,4 @@
+#include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -121,8 +122,8 @@ std::optional<Peer> lookup(const End& source, const End& destination) {
     auto received = recv(diag.get(), answer, sizeof answer, MSG_DONTWAIT);
     if (received <= 0) return std::nullopt;
     auto remaining = static_cast<int>(received);
-    for (auto* header = reinterpret_cast<nlmsghdr*>(answer); NLMSG_OK(header, remaining);
-         header = NLMSG_NEXT(header, remaining)) {
+    for (auto* header = reinterpret_cast<nlmsghdr*>(answer); mnl_nlmsg_ok(header, remaining);
+         header = mnl_nlmsg_next(header, &remaining)) {
         if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) return std::nullopt; // NLMSG_ERROR: no such socket
         if (header->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) return std::nullopt;
         const auto* found = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(header));
