@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/error.hpp"
+#include "netd/tunnel/raw_link.hpp"
 
 namespace netd::tunnel {
 
@@ -199,7 +200,7 @@ asio::awaitable<void> TunnelClient::carry(WebSocket& ws, Deadline& deadline) {
     peer_->connected = true;
     ++peer_->connects;
 
-    auto link = std::make_shared<WsLink<WebSocket>>(std::move(ws));
+    auto link = std::make_shared<RawLink>(take_over(ws), RawLink::Role::client);
     link_ = link;
     asio::steady_timer closed(io_, asio::steady_timer::time_point::max());
     std::string why;
@@ -239,11 +240,10 @@ asio::awaitable<void> TunnelClient::have_tun(const Hello& hello) {
     std::function<client::TunDescriptor()> work = [this, &wanted] { return set_up_tun(daemon_, wanted); };
     auto tun = co_await off_thread(worker_, work);
     tun_.emplace(io_, std::move(tun.fd), tun.vnet_hdr, [this](const std::uint8_t* record, std::size_t size) {
-        if (!link_) {
+        if (!link_ || !link_->send(record, size)) {
             ++peer_->drops["disconnected"];
             return;
         }
-        link_->send(record, size);
         peer_->bytes_out += size - offload_header;
         ++peer_->packets_out;
         if (link_->congested()) tun_->pause();
@@ -252,6 +252,8 @@ asio::awaitable<void> TunnelClient::have_tun(const Hello& hello) {
         spdlog::error("{}: {}; setting the TUN up again", config_.name, why);
         tun_broken_ = true;
         if (link_) link_->close();
+    }, [this] {
+        if (link_) link_->flush();
     });
     tun_->start();
     current_ = hello;

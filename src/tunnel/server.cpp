@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "netd/error.hpp"
+#include "netd/tunnel/raw_link.hpp"
 
 namespace netd::tunnel {
 namespace {
@@ -109,8 +110,12 @@ private:
             ws->async_write(asio::buffer(*hello), [self, ws, hello, client](const boost::system::error_code& ec,
                                                                             std::size_t) {
                 if (ec) return spdlog::info("{}: could not send the hello: {}", self->remote_, ec.message());
-                self->server_.attach(client, std::make_shared<WsLink<websocket::stream<Stream>>>(std::move(*ws)),
-                                     self->remote_);
+                try {
+                    self->server_.attach(client, std::make_shared<RawLink>(take_over(*ws), RawLink::Role::server),
+                                         self->remote_);
+                } catch (const std::exception& error) {
+                    spdlog::info("{}: {}", self->remote_, error.what());
+                }
             });
         });
     }
@@ -167,6 +172,11 @@ TunnelServer::TunnelServer(asio::io_context& io, ServerConfig config, client::Tu
                               spdlog::error("{}: {}; stopping", config_.name, why);
                               failed_ = true;
                               io_.stop();
+                          },
+                          [this] {
+                              for (const auto& link : links_) {
+                                  if (link) link->flush();
+                              }
                           }),
       links_(config_.clients.size()), paused_by_(config_.clients.size(), false) {
     // By index, once: a map node stays where it is, and the packet path
@@ -303,11 +313,10 @@ void TunnelServer::from_tun(const std::uint8_t* record, std::size_t size) {
     }
     auto& link = links_[*client];
     auto& peer = *peers_[*client];
-    if (!link) {
+    if (!link || !link->send(record, size)) {
         ++peer.drops["disconnected"];
         return;
     }
-    link->send(record, size);
     peer.bytes_out += size - offload_header;
     ++peer.packets_out;
     if (link->congested()) set_paused(*client, true);

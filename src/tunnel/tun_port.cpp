@@ -20,8 +20,9 @@ constexpr int burst = 64;
 } // namespace
 
 TunPort::TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record,
-                 OnError on_error)
+                 OnError on_error, OnBurstEnd on_burst_end)
     : descriptor_(io), vnet_hdr_(vnet_hdr), on_record_(std::move(on_record)), on_error_(std::move(on_error)),
+      on_burst_end_(std::move(on_burst_end)),
       prefix_(vnet_hdr ? 0 : platform::tun_packet_prefix()), buffer_(max_record) {
     ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
     descriptor_.assign(fd.release());
@@ -57,6 +58,7 @@ void TunPort::drain() {
     // Without a virtio header of its own, the packet lands after a zero one,
     // the OS's prefix (a utun's address family) read over its last bytes.
     std::size_t skip = vnet_hdr_ ? 0 : offload_header - prefix_;
+    bool handed_on = false;
     for (int i = 0; i < burst && !paused_; ++i) {
         auto n = ::read(descriptor_.native_handle(), buffer_.data() + skip, buffer_.size() - skip);
         if (n < 0) {
@@ -69,7 +71,9 @@ void TunPort::drain() {
         if (!vnet_hdr_) std::memset(buffer_.data(), 0, offload_header);
         if (static_cast<std::size_t>(n) + skip <= offload_header) continue;
         on_record_(buffer_.data(), static_cast<std::size_t>(n) + skip);
+        handed_on = true;
     }
+    if (handed_on && on_burst_end_) on_burst_end_();
     wait();
 }
 

@@ -11,14 +11,18 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <openssl/ssl.h>
 
 #include "netd/tunnel_wire.hpp"
 
 // One peer's WebSocket, once the handshake and the hello are done: a batch
-// of records goes out as one binary message while the next batch gathers,
-// and every message in is cut into its records (tunnel_wire.hpp). The same
-// for the server's side and the client's, in the clear or over TLS.
+// of records goes out as one binary message, and every message in is cut
+// into its records (tunnel_wire.hpp). The same for the server's side and
+// the client's, in the clear or over TLS. Beast does the handshakes; the
+// link then takes the socket (and the TLS session) over and frames by hand
+// (raw_link.hpp).
 namespace netd::tunnel {
 
 struct LinkEvents {
@@ -32,8 +36,11 @@ public:
     virtual ~Link() = default;
     // Starts reading; each event comes on the I/O thread.
     virtual void start(LinkEvents events) = 0;
-    // Queues one record (an offload header and a packet) for the peer.
-    virtual void send(const std::uint8_t* record, std::size_t size) = 0;
+    // Queues one record (an offload header and a packet) for the peer;
+    // false when the link takes none (closed, or its peer not yet ready).
+    virtual bool send(const std::uint8_t* record, std::size_t size) = 0;
+    // Sends what send() queued, as one message: after each burst of reads.
+    virtual void flush() = 0;
     // Whether the queue is full: the caller stops reading its TUN until
     // on_drained, which keeps TCP inside the tunnel from seeing losses
     // where a full queue would otherwise drop.
@@ -51,14 +58,12 @@ inline constexpr std::size_t link_max_message = 2 * link_high_water + 2 * max_re
 // period, and the link closed after two quiet periods in a row, so that a
 // peer gone without a word (a host down, a cable out) is noticed within
 // 20 s and the client reconnects. This is the link's own timer, armed once
-// a period: Beast's idle timeout re-arms a timer at every read, a syscall
-// per packet that showed in the latency.
+// a period, not one re-armed at every read (a syscall per packet).
 inline constexpr std::chrono::seconds link_heartbeat{10};
 
-// The options both sides set on their WebSocket: a bound on the closing
-// handshake (the opening one is bounded by the caller), no fragmenting of
-// messages, and a write buffer large enough that a client's masking does
-// not cut a batch into small writes.
+// The options both sides set on their WebSocket for the handshake and the
+// hello: a bound on a closing handshake (the opening one is bounded by the
+// caller), no fragmenting of messages, no message over the links' limit.
 template <class WebSocket>
 void tune(WebSocket& ws) {
     namespace websocket = boost::beast::websocket;
@@ -68,139 +73,36 @@ void tune(WebSocket& ws) {
     timeout.keep_alive_pings = false;
     ws.set_option(timeout);
     ws.auto_fragment(false);
-    ws.write_buffer_bytes(256 * 1024);
     ws.read_message_max(link_max_message);
 }
 
-template <class WebSocket>
-class WsLink : public Link, public std::enable_shared_from_this<WsLink<WebSocket>> {
-public:
-    explicit WsLink(WebSocket ws) : ws_(std::move(ws)), heartbeat_(ws_.get_executor()) { ws_.binary(true); }
+// The connection under a WebSocket whose handshake is done, taken from
+// Beast: the socket, and the TLS session on it when there is one (owned).
+struct Transport {
+    boost::asio::ip::tcp::socket socket;
+    SSL* ssl = nullptr;
 
-    void start(LinkEvents events) override {
-        events_ = std::move(events);
-        // A pong (or a ping) is a sign of life too.
-        ws_.control_callback([this](boost::beast::websocket::frame_type, boost::beast::string_view) { heard_ = true; });
-        read();
-        beat();
+    explicit Transport(boost::asio::ip::tcp::socket s, SSL* session = nullptr) : socket(std::move(s)), ssl(session) {}
+    Transport(Transport&& other) noexcept : socket(std::move(other.socket)), ssl(std::exchange(other.ssl, nullptr)) {}
+    Transport& operator=(Transport&&) = delete;
+    ~Transport() {
+        if (ssl) SSL_free(ssl);
     }
-
-    void send(const std::uint8_t* record, std::size_t size) override {
-        if (closed_) return;
-        append_record(pending_, record, size);
-        if (!writing_) write();
-    }
-
-    bool congested() const override { return pending_.size() >= link_high_water; }
-
-    void close() override {
-        if (closed_) return;
-        boost::system::error_code ignored;
-        boost::beast::get_lowest_layer(ws_).close(ignored);
-        finish("closed");
-    }
-
-private:
-    void read() {
-        ws_.async_read(in_, [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-            self->on_read(ec);
-        });
-    }
-
-    void beat() {
-        heartbeat_.expires_after(link_heartbeat);
-        heartbeat_.async_wait([self = this->shared_from_this()](const boost::system::error_code& ec) {
-            if (ec || self->closed_) return;
-            if (self->heard_) {
-                self->heard_ = false;
-                self->quiet_ = 0;
-            } else if (++self->quiet_ >= 2) {
-                return self->fail_with("the peer went silent");
-            } else if (self->writing_) {
-                self->ping_due_ = true; // one write at a time: after this one
-            } else {
-                self->ping();
-            }
-            self->beat();
-        });
-    }
-
-    void on_read(const boost::system::error_code& ec) {
-        if (closed_) return;
-        heard_ = true;
-        if (ec) return fail(ec);
-        if (!ws_.got_binary()) return fail_with("the peer sent text where packets belong");
-        auto data = static_cast<const std::uint8_t*>(in_.data().data());
-        bool whole = for_each_record(data, in_.size(), [&](const std::uint8_t* record, std::size_t size) {
-            if (!closed_) events_.on_record(record, size);
-        });
-        in_.consume(in_.size());
-        if (closed_) return;
-        if (!whole) return fail_with("the peer sent a malformed message");
-        read();
-    }
-
-    // A ping takes its turn among the writes.
-    void ping() {
-        writing_ = true;
-        ws_.async_ping({}, [self = this->shared_from_this()](const boost::system::error_code& ec) {
-            self->writing_ = false;
-            if (self->closed_) return;
-            if (ec) return self->fail(ec);
-            if (!self->pending_.empty()) self->write();
-        });
-    }
-
-    void write() {
-        writing_ = true;
-        bool was_congested = congested();
-        out_.swap(pending_);
-        pending_.clear();
-        ws_.async_write(boost::asio::buffer(out_), [self = this->shared_from_this(), was_congested](
-                                                        const boost::system::error_code& ec, std::size_t) {
-            self->writing_ = false;
-            if (self->closed_) return;
-            if (ec) return self->fail(ec);
-            if (self->ping_due_) {
-                self->ping_due_ = false;
-                self->ping();
-            } else if (!self->pending_.empty()) {
-                self->write();
-            }
-            if (was_congested && self->pending_.size() < link_high_water / 2) self->events_.on_drained();
-        });
-    }
-
-    void fail(const boost::system::error_code& ec) {
-        fail_with(ec == boost::beast::websocket::error::closed ? "the peer closed it" : ec.message());
-    }
-
-    void fail_with(const std::string& why) {
-        if (closed_) return;
-        boost::system::error_code ignored;
-        boost::beast::get_lowest_layer(ws_).close(ignored);
-        finish(why);
-    }
-
-    void finish(const std::string& why) {
-        closed_ = true;
-        heartbeat_.cancel();
-        pending_.clear();
-        if (events_.on_closed) {
-            auto on_closed = std::move(events_.on_closed);
-            on_closed(why);
-        }
-    }
-
-    WebSocket ws_;
-    boost::asio::steady_timer heartbeat_;
-    bool heard_ = false; // since the last beat
-    bool ping_due_ = false;
-    int quiet_ = 0;      // beats in a row with nothing heard
-    LinkEvents events_;
-    boost::beast::flat_buffer in_;
-    std::string pending_, out_;
-    bool writing_ = false, closed_ = false;
 };
+
+// Only where nothing of the peer's is buffered above the socket: what Beast
+// or the TLS layer read ahead would be lost. Each side hands over at such a
+// point: the server right after its hello (its client waits for the hello
+// before it sends a thing), the client after reading the hello (its server
+// sends nothing more until it hears from the client, see RawLink).
+inline Transport take_over(boost::beast::websocket::stream<boost::asio::ip::tcp::socket>& ws) {
+    return Transport(std::move(ws.next_layer()));
+}
+
+// The TLS session stays as it is, keys and all: it gets a socket BIO of its
+// own in place of the memory pair through which Asio fed it, and is
+// refused renegotiation (Asio's verify callback goes with Asio's stream).
+// Throws when TLS holds bytes of the peer's already.
+Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<boost::asio::ip::tcp::socket>>& ws);
 
 } // namespace netd::tunnel

@@ -23,13 +23,16 @@ public:
     // The TUN failed for good (deleted under us, most likely): reading has
     // stopped, and the owner sets it up again or gives up.
     using OnError = std::function<void(const std::string& why)>;
+    // After each burst of reads that handed on a record: the moment to send.
+    using OnBurstEnd = std::function<void()>;
 
     // `vnet_hdr`: the descriptor carries a virtio header (Linux, with the
     // offloads on). Without one (a utun, or --no-offloads), reads get a zero
     // header put before them (in place of the OS's packet prefix, see
     // platform::tun_packet_prefix), and a record that needs an offload is
     // finished here first (tunnel_offload.hpp: cut, checksummed).
-    TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record, OnError on_error);
+    TunPort(boost::asio::io_context& io, platform::UniqueFd fd, bool vnet_hdr, OnRecord on_record, OnError on_error,
+            OnBurstEnd on_burst_end);
 
     void start();
     // While paused, packets wait in the kernel's queue (500 by default),
@@ -51,6 +54,7 @@ private:
     bool vnet_hdr_;
     OnRecord on_record_;
     OnError on_error_;
+    OnBurstEnd on_burst_end_;
     std::size_t prefix_; // the OS's bytes before a packet, without vnet_hdr
     std::vector<std::uint8_t> buffer_, scratch_;
     bool paused_ = false, waiting_ = false;

@@ -1,0 +1,90 @@
+#pragma once
+
+// First: Boost 1.74's asio/awaitable.hpp uses std::exchange without it.
+#include <utility>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "netd/tunnel/link.hpp"
+#include "netd/tunnel_frames.hpp"
+
+// A link that does its own WebSocket framing (tunnel_frames.hpp) on the
+// socket Beast handed over, with send and recv, or SSL_write and SSL_read,
+// called as soon as Asio says the socket is ready. On an idle tunnel each
+// packet's pass through a process starts from cold caches, and Beast's and
+// Asio's composed operations made that pass several times longer than the
+// syscalls it wraps (README: latency).
+//
+// A client's link sends an empty message first, and a server's link sends
+// nothing until it has heard from its client: so the client, which reads
+// the hello through Beast, never has the server's packets read ahead into
+// Beast's buffer when it takes the socket over.
+namespace netd::tunnel {
+
+class RawLink : public Link, public std::enable_shared_from_this<RawLink> {
+public:
+    enum class Role { client, server };
+
+    RawLink(Transport transport, Role role);
+    ~RawLink() override;
+
+    void start(LinkEvents events) override;
+    bool send(const std::uint8_t* record, std::size_t size) override;
+    bool congested() const override;
+    void close() override;
+    void flush() override;
+
+private:
+    enum class Io { done, again_read, again_write, failed };
+
+    // The socket's bytes, through TLS when there is one.
+    Io read_some(std::uint8_t* into, std::size_t room, std::size_t& got);
+    Io write_some(const std::uint8_t* from, std::size_t size, std::size_t& put);
+    Io tls_outcome(int result, const char* what);
+
+    void pump_in();
+    bool take_frames(); // false once the link closed
+    bool on_frame(const frames::Header& header, std::uint8_t* payload);
+    bool deliver(frames::Opcode opcode, const std::uint8_t* data, std::size_t size);
+    void queue_control(frames::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+    void schedule_flush();
+    frames::MaskKey next_key();
+    void pump_out();
+    void wait(Io why, bool for_reading);
+    void beat();
+    void finish(const std::string& why);
+
+    Transport transport_;
+    Role role_;
+    LinkEvents events_;
+    boost::asio::steady_timer heartbeat_;
+
+    // In: frames as they come, unmasked in place.
+    std::vector<std::uint8_t> in_;
+    std::size_t have_ = 0;
+    std::vector<std::uint8_t> fragments_; // a fragmented message so far
+    frames::Opcode fragmented_ = frames::Opcode::continuation;
+    bool reading_wait_ = false; // a wait for the socket is armed for reading
+
+    // Out: records gathering for the next message, and the frames on their
+    // way (control frames first).
+    std::string pending_, control_, out_;
+    std::size_t sent_ = 0; // of out_
+    bool flush_scheduled_ = false, writing_wait_ = false;
+    bool drain_owed_ = false; // congested was seen: on_drained below half
+    std::string why_;         // of the last Io::failed
+
+    std::uint64_t mask_state_ = 0; // xorshift64*, seeded from RAND_bytes
+    bool holding_;          // a server's link, until its client speaks
+    bool heard_ = false;    // since the last beat
+    int quiet_ = 0;         // beats in a row with nothing heard
+    bool closed_ = false, close_sent_ = false;
+};
+
+} // namespace netd::tunnel

@@ -1,0 +1,400 @@
+#include "netd/tunnel/raw_link.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "netd/tunnel_wire.hpp"
+
+namespace netd::tunnel {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// Reads in one turn of the loop before others get theirs.
+constexpr int read_turns = 64;
+// What the input buffer starts at; it grows to the largest frame seen.
+constexpr std::size_t first_room = 256 * 1024;
+
+#ifdef MSG_NOSIGNAL
+constexpr int send_flags = MSG_NOSIGNAL;
+#else
+constexpr int send_flags = 0; // macOS has no such flag: netd-tunnel ignores SIGPIPE (program.cpp)
+#endif
+
+std::string tls_error(const char* what) {
+    auto code = ERR_get_error();
+    char text[256] = "";
+    if (code) ERR_error_string_n(code, text, sizeof text);
+    return std::string(what) + (code ? std::string(": ") + text : "");
+}
+
+} // namespace
+
+Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<tcp::socket>>& ws) {
+    auto& tls = ws.next_layer();
+    SSL* ssl = tls.native_handle();
+    if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) {
+        throw std::runtime_error("the peer sent before its turn");
+    }
+    SSL_up_ref(ssl); // Asio's stream frees its reference when it goes
+    Transport transport(std::move(tls.next_layer()), ssl);
+    BIO* bio = BIO_new_socket(transport.socket.native_handle(), BIO_NOCLOSE);
+    if (!bio) throw std::runtime_error(tls_error("cannot take the TLS session over"));
+    SSL_set_bio(ssl, bio, bio); // frees Asio's half of the memory pair
+    SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+    SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return transport;
+}
+
+RawLink::RawLink(Transport transport, Role role)
+    : transport_(std::move(transport)), role_(role), heartbeat_(transport_.socket.get_executor()),
+      in_(first_room), holding_(role == Role::server) {
+    boost::system::error_code ignored;
+    transport_.socket.non_blocking(true, ignored);
+    // Masks keep proxies from reading a client's frames as anything but
+    // frames; a fresh seed per link, then a cheap generator per message
+    // (RAND_bytes each time cost microseconds from a cold cache).
+    RAND_bytes(reinterpret_cast<unsigned char*>(&mask_state_), sizeof mask_state_);
+    mask_state_ |= 1;
+}
+
+frames::MaskKey RawLink::next_key() {
+    mask_state_ ^= mask_state_ >> 12;
+    mask_state_ ^= mask_state_ << 25;
+    mask_state_ ^= mask_state_ >> 27;
+    auto value = mask_state_ * 0x2545F4914F6CDD1DULL;
+    frames::MaskKey key;
+    std::memcpy(key.data(), &value, key.size());
+    return key;
+}
+
+RawLink::~RawLink() = default;
+
+void RawLink::start(LinkEvents events) {
+    events_ = std::move(events);
+    if (role_ == Role::client) {
+        // The empty message that lets the server send (see the header).
+        queue_control(frames::Opcode::binary, nullptr, 0);
+        flush();
+    }
+    pump_in();
+    beat();
+}
+
+bool RawLink::send(const std::uint8_t* record, std::size_t size) {
+    if (closed_ || holding_) return false;
+    // Room for the frame's header, written in front once the batch is whole.
+    if (pending_.empty()) pending_.resize(frames::max_header);
+    append_record(pending_, record, size);
+    if (congested()) drain_owed_ = true;
+    return true;
+}
+
+bool RawLink::congested() const { return pending_.size() + (out_.size() - sent_) >= link_high_water; }
+
+void RawLink::close() {
+    if (closed_) return;
+    finish("closed");
+}
+
+RawLink::Io RawLink::read_some(std::uint8_t* into, std::size_t room, std::size_t& got) {
+    if (!transport_.ssl) {
+        for (;;) {
+            auto n = ::recv(transport_.socket.native_handle(), into, room, 0);
+            if (n > 0) {
+                got = static_cast<std::size_t>(n);
+                return Io::done;
+            }
+            if (n == 0) {
+                why_ = "the peer closed the connection";
+                return Io::failed;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::again_read;
+            why_ = std::strerror(errno);
+            return Io::failed;
+        }
+    }
+    ERR_clear_error();
+    int n = SSL_read(transport_.ssl, into, static_cast<int>(std::min<std::size_t>(room, INT_MAX)));
+    if (n > 0) {
+        got = static_cast<std::size_t>(n);
+        return Io::done;
+    }
+    return tls_outcome(n, "TLS read");
+}
+
+RawLink::Io RawLink::write_some(const std::uint8_t* from, std::size_t size, std::size_t& put) {
+    if (!transport_.ssl) {
+        for (;;) {
+            auto n = ::send(transport_.socket.native_handle(), from, size, send_flags);
+            if (n >= 0) {
+                put = static_cast<std::size_t>(n);
+                return Io::done;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::again_write;
+            why_ = std::strerror(errno);
+            return Io::failed;
+        }
+    }
+    ERR_clear_error();
+    int n = SSL_write(transport_.ssl, from, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+    if (n > 0) {
+        put = static_cast<std::size_t>(n);
+        return Io::done;
+    }
+    return tls_outcome(n, "TLS write");
+}
+
+RawLink::Io RawLink::tls_outcome(int result, const char* what) {
+    switch (SSL_get_error(transport_.ssl, result)) {
+    case SSL_ERROR_WANT_READ:
+        return Io::again_read;
+    case SSL_ERROR_WANT_WRITE:
+        return Io::again_write;
+    case SSL_ERROR_ZERO_RETURN:
+        why_ = "the peer closed TLS";
+        return Io::failed;
+    case SSL_ERROR_SYSCALL:
+        why_ = errno ? std::strerror(errno) : "the peer closed the connection";
+        return Io::failed;
+    default:
+        why_ = tls_error(what);
+        return Io::failed;
+    }
+}
+
+void RawLink::pump_in() {
+    for (int turn = 0; turn < read_turns; ++turn) {
+        if (closed_) return;
+        std::size_t got = 0;
+        auto io = read_some(in_.data() + have_, in_.size() - have_, got);
+        if (io == Io::failed) return finish(why_);
+        if (io != Io::done) return wait(io, true);
+        have_ += got;
+        heard_ = true;
+        if (!take_frames()) return;
+    }
+    // More may be there, in the socket or decrypted inside TLS where no
+    // wait would see it: after the others' turn.
+    asio::post(transport_.socket.get_executor(), [self = shared_from_this()] { self->pump_in(); });
+}
+
+bool RawLink::take_frames() {
+    std::size_t at = 0, need = 0;
+    while (have_ > at) {
+        auto parsed = frames::parse_header(in_.data() + at, have_ - at, role_ == Role::server, link_max_message);
+        if (parsed.result == frames::Parse::invalid) {
+            finish("the peer broke the WebSocket framing: " + parsed.why);
+            return false;
+        }
+        if (parsed.result == frames::Parse::incomplete) break;
+        const auto& header = parsed.header;
+        auto total = header.header_size + static_cast<std::size_t>(header.payload_size);
+        if (have_ - at < total) {
+            need = total;
+            break;
+        }
+        auto* payload = in_.data() + at + header.header_size;
+        if (header.masked) frames::apply_mask(payload, static_cast<std::size_t>(header.payload_size), header.key);
+        at += total;
+        if (!on_frame(header, payload)) return false;
+    }
+    if (at) {
+        std::memmove(in_.data(), in_.data() + at, have_ - at);
+        have_ -= at;
+    }
+    if (need > in_.size()) in_.resize(need);
+    return true;
+}
+
+bool RawLink::on_frame(const frames::Header& header, std::uint8_t* payload) {
+    using frames::Opcode;
+    auto size = static_cast<std::size_t>(header.payload_size);
+    holding_ = false;
+    switch (header.opcode) {
+    case Opcode::ping:
+        queue_control(Opcode::pong, payload, size);
+        flush();
+        return true;
+    case Opcode::pong:
+        return true;
+    case Opcode::close:
+        // Answered with the same code, as the closing handshake asks.
+        queue_control(Opcode::close, payload, std::min<std::size_t>(size, 2));
+        close_sent_ = true;
+        flush();
+        finish("the peer closed it");
+        return false;
+    case Opcode::continuation:
+        if (fragmented_ == Opcode::continuation) {
+            finish("the peer continued a message it never began");
+            return false;
+        }
+        if (fragments_.size() + size > link_max_message) {
+            finish("the peer sent a message over the limit");
+            return false;
+        }
+        fragments_.insert(fragments_.end(), payload, payload + size);
+        if (!header.fin) return true;
+        {
+            auto opcode = fragmented_;
+            fragmented_ = Opcode::continuation;
+            auto message = std::move(fragments_);
+            fragments_.clear();
+            return deliver(opcode, message.data(), message.size());
+        }
+    case Opcode::text:
+    case Opcode::binary:
+        if (fragmented_ != Opcode::continuation) {
+            finish("the peer began a message inside another");
+            return false;
+        }
+        if (header.fin) return deliver(header.opcode, payload, size);
+        fragmented_ = header.opcode;
+        fragments_.assign(payload, payload + size);
+        return true;
+    }
+    return true;
+}
+
+bool RawLink::deliver(frames::Opcode opcode, const std::uint8_t* data, std::size_t size) {
+    if (opcode != frames::Opcode::binary) {
+        finish("the peer sent text where packets belong");
+        return false;
+    }
+    bool whole = for_each_record(data, size, [&](const std::uint8_t* record, std::size_t length) {
+        if (!closed_) events_.on_record(record, length);
+    });
+    if (closed_) return false;
+    if (!whole) {
+        finish("the peer sent a malformed message");
+        return false;
+    }
+    return true;
+}
+
+void RawLink::queue_control(frames::Opcode opcode, const std::uint8_t* payload, std::size_t size) {
+    std::uint8_t header[frames::max_header];
+    bool masked = role_ == Role::client;
+    frames::MaskKey key = masked ? next_key() : frames::MaskKey{};
+    auto n = frames::write_header(header, opcode, size, masked, key);
+    auto at = control_.size();
+    control_.append(reinterpret_cast<const char*>(header), n);
+    if (size) control_.append(reinterpret_cast<const char*>(payload), size);
+    if (masked) frames::apply_mask(reinterpret_cast<std::uint8_t*>(control_.data()) + at + n, size, key);
+}
+
+void RawLink::schedule_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    // After the rest of this turn: the records read in one go leave as one
+    // message.
+    asio::post(transport_.socket.get_executor(), [self = shared_from_this()] {
+        self->flush_scheduled_ = false;
+        self->flush();
+    });
+}
+
+void RawLink::flush() {
+    if (closed_ || writing_wait_ || sent_ < out_.size()) return; // pump_out comes back here
+    out_.clear();
+    sent_ = 0;
+    out_.swap(control_);
+    if (pending_.size() > frames::max_header) {
+        auto size = pending_.size() - frames::max_header;
+        auto* body = reinterpret_cast<std::uint8_t*>(pending_.data()) + frames::max_header;
+        std::uint8_t header[frames::max_header];
+        bool masked = role_ == Role::client;
+        frames::MaskKey key = masked ? next_key() : frames::MaskKey{};
+        auto n = frames::write_header(header, frames::Opcode::binary, size, masked, key);
+        if (masked) frames::apply_mask(body, size, key);
+        std::memcpy(body - n, header, n);
+        if (out_.empty()) {
+            out_.swap(pending_); // no copy: the header sits just before the records
+            sent_ = frames::max_header - n;
+        } else {
+            out_.append(reinterpret_cast<const char*>(body - n), n + size);
+        }
+        pending_.clear();
+    }
+    pump_out();
+}
+
+void RawLink::pump_out() {
+    while (sent_ < out_.size()) {
+        if (closed_) return;
+        std::size_t put = 0;
+        auto io = write_some(reinterpret_cast<const std::uint8_t*>(out_.data()) + sent_, out_.size() - sent_, put);
+        if (io == Io::failed) return finish(why_);
+        if (io != Io::done) return wait(io, false);
+        sent_ += put;
+    }
+    out_.clear();
+    sent_ = 0;
+    if (drain_owed_ && pending_.size() < link_high_water / 2) {
+        drain_owed_ = false;
+        events_.on_drained();
+    }
+    if (!closed_ && (!control_.empty() || !pending_.empty())) schedule_flush();
+}
+
+void RawLink::wait(Io io, bool for_reading) {
+    bool& armed = for_reading ? reading_wait_ : writing_wait_;
+    if (armed || closed_) return;
+    armed = true;
+    auto direction = io == Io::again_read ? tcp::socket::wait_read : tcp::socket::wait_write;
+    transport_.socket.async_wait(direction, [self = shared_from_this(), for_reading](
+                                                const boost::system::error_code& ec) {
+        (for_reading ? self->reading_wait_ : self->writing_wait_) = false;
+        if (ec || self->closed_) return;
+        if (for_reading) {
+            self->pump_in();
+        } else {
+            self->pump_out();
+        }
+    });
+}
+
+void RawLink::beat() {
+    heartbeat_.expires_after(link_heartbeat);
+    heartbeat_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->closed_) return;
+        if (self->heard_) {
+            self->heard_ = false;
+            self->quiet_ = 0;
+        } else if (++self->quiet_ >= 2) {
+            return self->finish("the peer went silent");
+        } else if (!self->holding_) {
+            self->queue_control(frames::Opcode::ping, nullptr, 0);
+            self->flush();
+        }
+        self->beat();
+    });
+}
+
+void RawLink::finish(const std::string& why) {
+    if (closed_) return;
+    closed_ = true;
+    heartbeat_.cancel();
+    boost::system::error_code ignored;
+    transport_.socket.close(ignored); // ends the waits
+    pending_.clear();
+    control_.clear();
+    if (events_.on_closed) {
+        auto on_closed = std::move(events_.on_closed);
+        on_closed(why);
+    }
+}
+
+} // namespace netd::tunnel
