@@ -155,11 +155,12 @@ check-fresh:
 	$(SUDO) bash tests/fresh/check_fresh.sh
 
 # libFuzzer over the HTTP parser and router, the JSON bodies, CIDR parsing,
-# and what a netd-tunnel peer sends (its messages and records, the hello),
+# and what a netd-tunnel peer sends (its frames, messages and records, the
+# hello),
 # each for FUZZ_SECONDS, from the seeds in fuzz/corpus/. New inputs
 # go to build-fuzz/corpus/, never into the checked-in seeds.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := http_request json_body cidr tunnel_message tunnel_hello
+FUZZ_TARGETS := http_request json_body cidr tunnel_message tunnel_hello tunnel_frames
 fuzz: deps
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="clang libclang-rt-14-dev" BREW_PACKAGES=llvm
 	CXX=clang++ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETD_FUZZ=ON \

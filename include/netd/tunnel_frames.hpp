@@ -3,7 +3,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 // WebSocket frames (RFC 6455 section 5) as netd-tunnel's links read and
 // write them once the opening handshake is done: the framing by hand on the
@@ -55,6 +57,34 @@ struct Parsed {
 // `max_payload`, or a mask other than `expect_masked` (a server reads masked
 // frames only, a client unmasked ones).
 Parsed parse_header(const std::uint8_t* data, std::size_t size, bool expect_masked, std::uint64_t max_payload);
+
+// Whole messages out of the frames at the front of a buffer, as a link
+// reads them: each frame's payload unmasked in place, a fragmented
+// message's pieces joined, control frames handed on as they come (between
+// a message's fragments too, as the RFC allows).
+class Reader {
+public:
+    // Hands on one message or control frame; false stops the reading (the
+    // link closed meanwhile).
+    using OnMessage = std::function<bool(Opcode opcode, const std::uint8_t* data, std::size_t size)>;
+
+    struct Outcome {
+        std::size_t consumed = 0; // bytes read from the front: whole frames
+        std::size_t need = 0;     // the next frame's whole size, once its header is there
+        bool stopped = false;     // on_message said stop
+        std::string error{};      // the peer broke the framing: close the link
+    };
+
+    Reader(bool expect_masked, std::size_t max_message) : expect_masked_(expect_masked), max_message_(max_message) {}
+
+    Outcome read(std::uint8_t* data, std::size_t size, const OnMessage& on_message);
+
+private:
+    bool expect_masked_;
+    std::size_t max_message_;
+    Opcode fragmented_ = Opcode::continuation; // the message being joined, if any
+    std::vector<std::uint8_t> fragments_;
+};
 
 // A close frame's payload: the status code (1000: normal) and no reason.
 std::array<std::uint8_t, 2> close_payload(std::uint16_t code);

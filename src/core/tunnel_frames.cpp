@@ -105,6 +105,74 @@ Parsed parse_header(const std::uint8_t* data, std::size_t size, bool expect_mask
     return {Parse::frame, header, {}};
 }
 
+Reader::Outcome Reader::read(std::uint8_t* data, std::size_t size, const OnMessage& on_message) {
+    Outcome outcome;
+    auto& at = outcome.consumed;
+    while (size > at) {
+        auto parsed = parse_header(data + at, size - at, expect_masked_, max_message_);
+        if (parsed.result == Parse::invalid) {
+            outcome.error = parsed.why;
+            return outcome;
+        }
+        if (parsed.result == Parse::incomplete) break;
+        const auto& header = parsed.header;
+        auto length = static_cast<std::size_t>(header.payload_size);
+        auto total = header.header_size + length;
+        if (size - at < total) {
+            outcome.need = total;
+            break;
+        }
+        auto* payload = data + at + header.header_size;
+        if (header.masked) apply_mask(payload, length, header.key);
+        at += total;
+
+        bool go_on = true;
+        switch (header.opcode) {
+        case Opcode::ping:
+        case Opcode::pong:
+        case Opcode::close:
+            go_on = on_message(header.opcode, payload, length);
+            break;
+        case Opcode::text:
+        case Opcode::binary:
+            if (fragmented_ != Opcode::continuation) {
+                outcome.error = "a new message inside a fragmented one";
+                return outcome;
+            }
+            if (header.fin) {
+                go_on = on_message(header.opcode, payload, length);
+            } else {
+                fragmented_ = header.opcode;
+                fragments_.assign(payload, payload + length);
+            }
+            break;
+        case Opcode::continuation:
+            if (fragmented_ == Opcode::continuation) {
+                outcome.error = "a continuation with no message begun";
+                return outcome;
+            }
+            if (fragments_.size() + length > max_message_) {
+                outcome.error = "a fragmented message over the limit";
+                return outcome;
+            }
+            fragments_.insert(fragments_.end(), payload, payload + length);
+            if (header.fin) {
+                auto opcode = fragmented_;
+                fragmented_ = Opcode::continuation;
+                auto message = std::move(fragments_);
+                fragments_.clear();
+                go_on = on_message(opcode, message.data(), message.size());
+            }
+            break;
+        }
+        if (!go_on) {
+            outcome.stopped = true;
+            return outcome;
+        }
+    }
+    return outcome;
+}
+
 std::array<std::uint8_t, 2> close_payload(std::uint16_t code) {
     return {static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code)};
 }

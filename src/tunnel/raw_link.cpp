@@ -57,7 +57,7 @@ Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<tcp
 
 RawLink::RawLink(Transport transport, Role role)
     : transport_(std::move(transport)), role_(role), heartbeat_(transport_.socket.get_executor()),
-      in_(first_room), holding_(role == Role::server) {
+      in_(first_room), reader_(role == Role::server, link_max_message), holding_(role == Role::server) {
     boost::system::error_code ignored;
     transport_.socket.non_blocking(true, ignored);
     // Masks keep proxies from reading a client's frames as anything but
@@ -191,85 +191,40 @@ void RawLink::pump_in() {
 }
 
 bool RawLink::take_frames() {
-    std::size_t at = 0, need = 0;
-    while (have_ > at) {
-        auto parsed = frames::parse_header(in_.data() + at, have_ - at, role_ == Role::server, link_max_message);
-        if (parsed.result == frames::Parse::invalid) {
-            finish("the peer broke the WebSocket framing: " + parsed.why);
-            return false;
-        }
-        if (parsed.result == frames::Parse::incomplete) break;
-        const auto& header = parsed.header;
-        auto total = header.header_size + static_cast<std::size_t>(header.payload_size);
-        if (have_ - at < total) {
-            need = total;
-            break;
-        }
-        auto* payload = in_.data() + at + header.header_size;
-        if (header.masked) frames::apply_mask(payload, static_cast<std::size_t>(header.payload_size), header.key);
-        at += total;
-        if (!on_frame(header, payload)) return false;
+    auto outcome = reader_.read(in_.data(), have_, [this](frames::Opcode opcode, const std::uint8_t* data,
+                                                          std::size_t size) { return on_message(opcode, data, size); });
+    if (outcome.stopped) return false;
+    if (!outcome.error.empty()) {
+        finish("the peer broke the WebSocket framing: " + outcome.error);
+        return false;
     }
-    if (at) {
-        std::memmove(in_.data(), in_.data() + at, have_ - at);
-        have_ -= at;
+    if (outcome.consumed) {
+        std::memmove(in_.data(), in_.data() + outcome.consumed, have_ - outcome.consumed);
+        have_ -= outcome.consumed;
     }
-    if (need > in_.size()) in_.resize(need);
+    if (outcome.need > in_.size()) in_.resize(outcome.need); // a frame larger than any before
     return true;
 }
 
-bool RawLink::on_frame(const frames::Header& header, std::uint8_t* payload) {
+bool RawLink::on_message(frames::Opcode opcode, const std::uint8_t* data, std::size_t size) {
     using frames::Opcode;
-    auto size = static_cast<std::size_t>(header.payload_size);
     holding_ = false;
-    switch (header.opcode) {
+    switch (opcode) {
     case Opcode::ping:
-        queue_control(Opcode::pong, payload, size);
+        queue_control(Opcode::pong, data, size);
         flush();
         return true;
     case Opcode::pong:
         return true;
     case Opcode::close:
         // Answered with the same code, as the closing handshake asks.
-        queue_control(Opcode::close, payload, std::min<std::size_t>(size, 2));
-        close_sent_ = true;
+        queue_control(Opcode::close, data, std::min<std::size_t>(size, 2));
         flush();
         finish("the peer closed it");
         return false;
-    case Opcode::continuation:
-        if (fragmented_ == Opcode::continuation) {
-            finish("the peer continued a message it never began");
-            return false;
-        }
-        if (fragments_.size() + size > link_max_message) {
-            finish("the peer sent a message over the limit");
-            return false;
-        }
-        fragments_.insert(fragments_.end(), payload, payload + size);
-        if (!header.fin) return true;
-        {
-            auto opcode = fragmented_;
-            fragmented_ = Opcode::continuation;
-            auto message = std::move(fragments_);
-            fragments_.clear();
-            return deliver(opcode, message.data(), message.size());
-        }
-    case Opcode::text:
     case Opcode::binary:
-        if (fragmented_ != Opcode::continuation) {
-            finish("the peer began a message inside another");
-            return false;
-        }
-        if (header.fin) return deliver(header.opcode, payload, size);
-        fragmented_ = header.opcode;
-        fragments_.assign(payload, payload + size);
-        return true;
-    }
-    return true;
-}
-
-bool RawLink::deliver(frames::Opcode opcode, const std::uint8_t* data, std::size_t size) {
-    if (opcode != frames::Opcode::binary) {
+        break;
+    default:
         finish("the peer sent text where packets belong");
         return false;
     }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "case_name.hpp"
@@ -147,6 +150,144 @@ TEST(ApplyMask, InPiecesIsAtOnce) {
     apply_mask(pieces.data(), 37, key);
     apply_mask(pieces.data() + 37, 63, key, 37);
     EXPECT_EQ(pieces, whole);
+}
+
+// A frame as a peer would send it: final or not, masked or not.
+Bytes frame(Opcode opcode, const std::string& payload, bool fin, bool masked) {
+    std::uint8_t header[max_header];
+    auto n = write_header(header, opcode, payload.size(), masked, key);
+    if (!fin) header[0] &= 0x7f;
+    Bytes out(header, header + n);
+    Bytes body(payload.begin(), payload.end());
+    if (masked) apply_mask(body.data(), body.size(), key);
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+}
+
+struct Message {
+    Opcode opcode;
+    std::string data;
+    friend bool operator==(const Message&, const Message&) = default;
+};
+
+std::ostream& operator<<(std::ostream& out, const Message& message) {
+    return out << static_cast<int>(message.opcode) << ":" << message.data;
+}
+
+struct ReaderCase {
+    std::string what;
+    std::vector<Bytes> frames;
+    bool masked; // the frames', and what the reader expects
+    std::vector<Message> messages;
+    bool broken = false;
+};
+
+// Reads the frames arriving `piece` bytes at a time, as a link's buffer
+// fills: what the reader handed on, and whether it found the framing broken.
+std::pair<std::vector<Message>, bool> read_in_pieces(const ReaderCase& c, std::size_t piece) {
+    Bytes stream;
+    for (const auto& f : c.frames) stream.insert(stream.end(), f.begin(), f.end());
+    Reader reader(c.masked, 64);
+    Bytes buffer;
+    std::vector<Message> got;
+    for (std::size_t at = 0; at < stream.size(); at += piece) {
+        buffer.insert(buffer.end(), stream.begin() + static_cast<long>(at),
+                      stream.begin() + static_cast<long>(std::min(at + piece, stream.size())));
+        auto outcome = reader.read(buffer.data(), buffer.size(), [&](Opcode opcode, const std::uint8_t* data, std::size_t n) {
+            got.push_back({opcode, std::string(data, data + n)});
+            return true;
+        });
+        if (!outcome.error.empty()) return {got, true};
+        EXPECT_LE(outcome.consumed, buffer.size());
+        buffer.erase(buffer.begin(), buffer.begin() + static_cast<long>(outcome.consumed));
+        if (outcome.need) {
+            EXPECT_GT(outcome.need, buffer.size());
+        }
+    }
+    EXPECT_TRUE(buffer.empty()) << "whole frames were left unread";
+    return {got, false};
+}
+
+class ReadMessages : public ::testing::TestWithParam<ReaderCase> {};
+
+TEST_P(ReadMessages, AtOnceAndByteByByte) {
+    const auto& c = GetParam();
+    for (std::size_t piece : {std::size_t{1000}, std::size_t{1}, std::size_t{3}}) {
+        auto [messages, broken] = read_in_pieces(c, piece);
+        EXPECT_EQ(broken, c.broken) << piece << " bytes at a time";
+        EXPECT_EQ(messages, c.messages) << piece << " bytes at a time";
+    }
+}
+
+const Opcode bin = Opcode::binary, txt = Opcode::text, cont = Opcode::continuation;
+
+INSTANTIATE_TEST_SUITE_P(
+    Frames, ReadMessages,
+    ::testing::Values(
+        ReaderCase{"one message from a server", {frame(bin, "abc", true, false)}, false, {{bin, "abc"}}},
+        ReaderCase{"one message from a client, unmasked", {frame(bin, "abc", true, true)}, true, {{bin, "abc"}}},
+        ReaderCase{"an empty message", {frame(bin, "", true, true)}, true, {{bin, ""}}},
+        ReaderCase{"two messages back to back",
+                   {frame(bin, "one", true, false), frame(txt, "two", true, false)},
+                   false,
+                   {{bin, "one"}, {txt, "two"}}},
+        ReaderCase{"a message in three fragments",
+                   {frame(txt, "he", false, true), frame(cont, "ll", false, true), frame(cont, "o", true, true)},
+                   true,
+                   {{txt, "hello"}}},
+        ReaderCase{"a ping between fragments comes first",
+                   {frame(bin, "ab", false, false), frame(Opcode::ping, "x", true, false), frame(cont, "cd", true, false)},
+                   false,
+                   {{Opcode::ping, "x"}, {bin, "abcd"}}},
+        ReaderCase{"a close with its code",
+                   {frame(Opcode::close, std::string("\x03\xe8", 2), true, true)},
+                   true,
+                   {{Opcode::close, std::string("\x03\xe8", 2)}}},
+        ReaderCase{"a continuation with nothing begun", {frame(cont, "x", true, false)}, false, {}, true},
+        ReaderCase{"a message inside a fragmented one",
+                   {frame(bin, "a", false, false), frame(bin, "b", true, false)},
+                   false,
+                   {},
+                   true},
+        ReaderCase{"fragments over the limit",
+                   {frame(bin, std::string(40, 'a'), false, false), frame(cont, std::string(40, 'b'), true, false)},
+                   false,
+                   {},
+                   true},
+        ReaderCase{"a frame over the limit", {frame(bin, std::string(65, 'a'), true, false)}, false, {}, true},
+        ReaderCase{"an unmasked frame to a server", {frame(bin, "abc", true, false)}, true, {}, true},
+        ReaderCase{"what came before a broken frame is handed on",
+                   {frame(bin, "ok", true, false), frame(cont, "x", true, false)},
+                   false,
+                   {{bin, "ok"}},
+                   true}),
+    cases::ByWhat{});
+
+// A reader told to stop reads no further, and says so.
+TEST(ReadMessages, StopsWhenTold) {
+    Bytes stream = frame(bin, "one", true, false), second = frame(bin, "two", true, false);
+    stream.insert(stream.end(), second.begin(), second.end());
+    Reader reader(false, 64);
+    int calls = 0;
+    auto outcome = reader.read(stream.data(), stream.size(), [&](Opcode, const std::uint8_t*, std::size_t) {
+        ++calls;
+        return false;
+    });
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(outcome.stopped);
+    EXPECT_EQ(outcome.consumed, stream.size() - second.size());
+}
+
+// The whole size of a frame whose header is in but not its payload: what
+// the link's buffer must grow to.
+TEST(ReadMessages, SaysWhatALargeFrameNeeds) {
+    std::uint8_t header[max_header];
+    auto n = write_header(header, bin, 70000, false, key);
+    Reader reader(false, limit);
+    auto outcome = reader.read(header, n, [](Opcode, const std::uint8_t*, std::size_t) { return true; });
+    EXPECT_TRUE(outcome.error.empty());
+    EXPECT_EQ(outcome.consumed, 0u);
+    EXPECT_EQ(outcome.need, n + 70000);
 }
 
 TEST(ClosePayload, IsTheCodeBigEndian) {

@@ -50,8 +50,7 @@ private:
 
     void pump_in();
     bool take_frames(); // false once the link closed
-    bool on_frame(const frames::Header& header, std::uint8_t* payload);
-    bool deliver(frames::Opcode opcode, const std::uint8_t* data, std::size_t size);
+    bool on_message(frames::Opcode opcode, const std::uint8_t* data, std::size_t size);
     void queue_control(frames::Opcode opcode, const std::uint8_t* payload, std::size_t size);
     void schedule_flush();
     frames::MaskKey next_key();
@@ -65,11 +64,10 @@ private:
     LinkEvents events_;
     boost::asio::steady_timer heartbeat_;
 
-    // In: frames as they come, unmasked in place.
+    // In: frames as they come, read into messages in place.
     std::vector<std::uint8_t> in_;
     std::size_t have_ = 0;
-    std::vector<std::uint8_t> fragments_; // a fragmented message so far
-    frames::Opcode fragmented_ = frames::Opcode::continuation;
+    frames::Reader reader_;
     bool reading_wait_ = false; // a wait for the socket is armed for reading
 
     // Out: records gathering for the next message, and the frames on their
@@ -84,7 +82,7 @@ private:
     bool holding_;          // a server's link, until its client speaks
     bool heard_ = false;    // since the last beat
     int quiet_ = 0;         // beats in a row with nothing heard
-    bool closed_ = false, close_sent_ = false;
+    bool closed_ = false;
 };
 
 } // namespace netd::tunnel
