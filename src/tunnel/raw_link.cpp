@@ -106,57 +106,62 @@ void RawLink::close() {
     finish("closed");
 }
 
+namespace {
+
+// A recv or a send on the non-blocking socket, again after a signal.
+template <typename Call>
+ssize_t retried(Call call) {
+    for (;;) {
+        auto n = call();
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+
+} // namespace
+
+RawLink::Io RawLink::errno_outcome(Io again) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return again;
+    why_ = std::strerror(errno);
+    return Io::failed;
+}
+
 RawLink::Io RawLink::read_some(std::uint8_t* into, std::size_t room, std::size_t& got) {
     if (!transport_.ssl) {
-        for (;;) {
-            auto n = ::recv(transport_.socket.native_handle(), into, room, 0);
-            if (n > 0) {
-                got = static_cast<std::size_t>(n);
-                return Io::done;
-            }
-            if (n == 0) {
-                why_ = "the peer closed the connection";
-                return Io::failed;
-            }
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::again_read;
-            why_ = std::strerror(errno);
+        auto n = retried([&] { return ::recv(transport_.socket.native_handle(), into, room, 0); });
+        if (n > 0) {
+            got = static_cast<std::size_t>(n);
+            return Io::done;
+        }
+        if (n == 0) {
+            why_ = "the peer closed the connection";
             return Io::failed;
         }
+        return errno_outcome(Io::again_read);
     }
     ERR_clear_error();
-    int n = SSL_read(transport_.ssl, into, static_cast<int>(std::min<std::size_t>(room, INT_MAX)));
-    if (n > 0) {
-        got = static_cast<std::size_t>(n);
-        return Io::done;
-    }
-    return tls_outcome(n, "TLS read");
+    errno = 0; // SSL_ERROR_SYSCALL reads it
+    return tls_outcome(SSL_read(transport_.ssl, into, static_cast<int>(std::min<std::size_t>(room, INT_MAX))), got,
+                       "TLS read");
 }
 
 RawLink::Io RawLink::write_some(const std::uint8_t* from, std::size_t size, std::size_t& put) {
     if (!transport_.ssl) {
-        for (;;) {
-            auto n = ::send(transport_.socket.native_handle(), from, size, send_flags);
-            if (n >= 0) {
-                put = static_cast<std::size_t>(n);
-                return Io::done;
-            }
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) return Io::again_write;
-            why_ = std::strerror(errno);
-            return Io::failed;
-        }
-    }
-    ERR_clear_error();
-    int n = SSL_write(transport_.ssl, from, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
-    if (n > 0) {
+        auto n = retried([&] { return ::send(transport_.socket.native_handle(), from, size, send_flags); });
+        if (n < 0) return errno_outcome(Io::again_write);
         put = static_cast<std::size_t>(n);
         return Io::done;
     }
-    return tls_outcome(n, "TLS write");
+    ERR_clear_error();
+    errno = 0; // SSL_ERROR_SYSCALL reads it
+    return tls_outcome(SSL_write(transport_.ssl, from, static_cast<int>(std::min<std::size_t>(size, INT_MAX))), put,
+                       "TLS write");
 }
 
-RawLink::Io RawLink::tls_outcome(int result, const char* what) {
+RawLink::Io RawLink::tls_outcome(int result, std::size_t& count, const char* what) {
+    if (result > 0) {
+        count = static_cast<std::size_t>(result);
+        return Io::done;
+    }
     switch (SSL_get_error(transport_.ssl, result)) {
     case SSL_ERROR_WANT_READ:
         return Io::again_read;

@@ -16,10 +16,11 @@
 
 // A link that does its own WebSocket framing (tunnel_frames.hpp) on the
 // socket Beast handed over, with send and recv, or SSL_write and SSL_read,
-// called as soon as Asio says the socket is ready. On an idle tunnel each
-// packet's pass through a process starts from cold caches, and Beast's and
-// Asio's composed operations made that pass several times longer than the
-// syscalls it wraps (README: latency).
+// called as soon as Asio says the socket is ready, and that sends what a
+// TUN burst queued as one message at the end of the burst (flush). On an
+// idle tunnel each packet's pass through a process starts from cold caches,
+// and Beast's composed operations made that pass cost a sixth more CPU
+// (README: latency).
 //
 // A client's link sends an empty message first, and a server's link sends
 // nothing until it has heard from its client: so the client, which reads
@@ -46,7 +47,8 @@ private:
     // The socket's bytes, through TLS when there is one.
     Io read_some(std::uint8_t* into, std::size_t room, std::size_t& got);
     Io write_some(const std::uint8_t* from, std::size_t size, std::size_t& put);
-    Io tls_outcome(int result, const char* what);
+    Io tls_outcome(int result, std::size_t& count, const char* what); // of SSL_read or SSL_write
+    Io errno_outcome(Io again); // after a failed recv or send
 
     void pump_in();
     bool take_frames(); // false once the link closed
