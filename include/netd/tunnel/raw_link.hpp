@@ -10,6 +10,9 @@
 #include <vector>
 
 #include <boost/asio.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <openssl/ssl.h>
 
 #include "netd/tunnel/link.hpp"
 #include "netd/tunnel_frames.hpp"
@@ -27,6 +30,35 @@
 // the hello through Beast, never has the server's packets read ahead into
 // Beast's buffer when it takes the socket over.
 namespace netd::tunnel {
+
+// The connection under a WebSocket whose handshake is done, taken from
+// Beast: the socket, and the TLS session on it when there is one (owned).
+struct Transport {
+    boost::asio::ip::tcp::socket socket;
+    SSL* ssl = nullptr;
+
+    explicit Transport(boost::asio::ip::tcp::socket s, SSL* session = nullptr) : socket(std::move(s)), ssl(session) {}
+    Transport(Transport&& other) noexcept : socket(std::move(other.socket)), ssl(std::exchange(other.ssl, nullptr)) {}
+    Transport& operator=(Transport&&) = delete;
+    ~Transport() {
+        if (ssl) SSL_free(ssl);
+    }
+};
+
+// Only where nothing of the peer's is buffered above the socket: what Beast
+// or the TLS layer read ahead would be lost. Each side hands over at such a
+// point: the server right after its hello (its client waits for the hello
+// before it sends a thing), the client after reading the hello (its server
+// sends nothing more until it hears from the client, see RawLink).
+inline Transport take_over(boost::beast::websocket::stream<boost::asio::ip::tcp::socket>& ws) {
+    return Transport(std::move(ws.next_layer()));
+}
+
+// The TLS session stays as it is, keys and all: it gets a socket BIO of its
+// own in place of the memory pair through which Asio fed it, and is
+// refused renegotiation (Asio's verify callback goes with Asio's stream).
+// Throws when TLS holds bytes of the peer's already.
+Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<boost::asio::ip::tcp::socket>>& ws);
 
 class RawLink : public Link, public std::enable_shared_from_this<RawLink> {
 public:
