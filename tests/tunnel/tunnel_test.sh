@@ -3,8 +3,9 @@
 # and two clients joined by veths), each with its own tun-daemon:
 #   ping and TCP through the tunnel both ways, a route to one client,
 #   source pinning, a client reaching the other through the server;
-#   a wrong token gets 401 and no packet passes; a spoofed source is
-#   dropped and counted; the server killed with -9 and restarted, traffic
+#   a wrong token gets 401 and no packet passes; a peer breaking the
+#   WebSocket framing is cut off; a spoofed source is dropped and counted;
+#   the server killed with -9 and restarted, traffic
 #   back within 10 s without touching the client; nginx terminating TLS in
 #   front; netd-tunnel's own TLS; CapEff 0; a bad config's exit 2 and one line.
 # Prints "N passed, N failed"; exits 77 (skipped) when it cannot make
@@ -243,6 +244,66 @@ time.sleep(4)
     echo "the server held $fds descriptors"
 }
 check "a flood of silent connections: bounded, and the clients keep working" flood
+
+# An authenticated peer that breaks the WebSocket framing, four ways, each
+# on a connection of its own (client 1's token, so each replaces client 1's
+# link): the server cuts it off and logs why, and client 1 comes back.
+broken_framing() {
+    in_ns $c1 python3 - "$token1" <<'PY' || return 1
+import base64, os, socket, struct, sys, time
+def frame(first, payload, masked=True, length=None):
+    n = len(payload) if length is None else length
+    head = bytes([first])
+    m = 0x80 if masked else 0
+    head += bytes([m | n]) if n < 126 else (bytes([m | 126]) + struct.pack(">H", n) if n <= 0xFFFF else bytes([m | 127]) + struct.pack(">Q", n))
+    return head + (b"\0\0\0\0" if masked else b"") + payload
+hostile = {
+    "unmasked": frame(0x82, b"abc", masked=False),
+    "text": frame(0x81, b"hello"),
+    "continuation": frame(0x80, b"x"),
+    "huge": frame(0x82, b"", length=1 << 40),
+}
+def upgraded(name):
+    # The wrong tokens checked before left this address throttled (429)
+    # for up to 10 s.
+    for _ in range(30):
+        s = socket.create_connection(("10.99.1.1", 8080), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET /ip HTTP/1.1\r\nHost: 10.99.1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nx-api-key: %s\r\n\r\n" % (key, sys.argv[1])).encode())
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        if got.startswith(b"HTTP/1.1 101"):
+            return s
+        s.close()
+        if not got.startswith(b"HTTP/1.1 429"):
+            sys.exit("%s: %r" % (name, got[:40]))
+        time.sleep(0.5)
+    sys.exit("%s: still throttled" % name)
+for name, data in hostile.items():
+    s = upgraded(name)
+    s.sendall(data)
+    deadline = time.time() + 5
+    while True:
+        try:
+            if not s.recv(65536):
+                break
+        except socket.timeout:
+            sys.exit("%s: still open after 5 s" % name)
+        if time.time() > deadline:
+            sys.exit("%s: still open after 5 s" % name)
+    s.close()
+PY
+    [ "$(grep -c 'broke the WebSocket framing' "$work/$srv/tunnel.log")" -ge 3 ] || { grep 'disconnected' "$work/$srv/tunnel.log" | tail -4; return 1; }
+    grep -q 'text where packets belong' "$work/$srv/tunnel.log" || return 1
+    kill -0 "$server_pid" || { echo "the server died"; return 1; }
+    within 10 in_ns $c1 ping -c 1 -W 1 10.10.0.1 >/dev/null || { echo "client 1 did not come back"; return 1; }
+}
+check "a peer that breaks the WebSocket framing is cut off, and the client comes back" broken_framing
 
 capeff() { awk '/^CapEff/ {print $2}' "/proc/$1/status"; }
 nnp() { awk '/^NoNewPrivs/ {print $2}' "/proc/$1/status"; }
