@@ -101,10 +101,7 @@ bool RawLink::send(const std::uint8_t* record, std::size_t size) {
 
 bool RawLink::congested() const { return pending_.size() + (out_.size() - sent_) >= link_high_water; }
 
-void RawLink::close() {
-    if (closed_) return;
-    finish("closed");
-}
+void RawLink::close() { finish("closed"); }
 
 namespace {
 
@@ -255,17 +252,6 @@ void RawLink::queue_control(frames::Opcode opcode, const std::uint8_t* payload, 
     if (masked) frames::apply_mask(reinterpret_cast<std::uint8_t*>(control_.data()) + at + n, size, key);
 }
 
-void RawLink::schedule_flush() {
-    if (flush_scheduled_) return;
-    flush_scheduled_ = true;
-    // After the rest of this turn: the records read in one go leave as one
-    // message.
-    asio::post(transport_.socket.get_executor(), [self = shared_from_this()] {
-        self->flush_scheduled_ = false;
-        self->flush();
-    });
-}
-
 void RawLink::flush() {
     if (closed_ || writing_wait_ || sent_ < out_.size()) return; // pump_out comes back here
     out_.clear();
@@ -306,7 +292,8 @@ void RawLink::pump_out() {
         drain_owed_ = false;
         events_.on_drained();
     }
-    if (!closed_ && (!control_.empty() || !pending_.empty())) schedule_flush();
+    // What gathered while this write waited on the socket.
+    if (!closed_ && (!control_.empty() || !pending_.empty())) flush();
 }
 
 void RawLink::wait(Io io, bool for_reading) {

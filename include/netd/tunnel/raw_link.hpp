@@ -86,7 +86,6 @@ private:
     bool take_frames(); // false once the link closed
     bool on_message(frames::Opcode opcode, const std::uint8_t* data, std::size_t size);
     void queue_control(frames::Opcode opcode, const std::uint8_t* payload, std::size_t size);
-    void schedule_flush();
     frames::MaskKey next_key();
     void pump_out();
     void wait(Io why, bool for_reading);
@@ -108,7 +107,7 @@ private:
     // way (control frames first).
     std::string pending_, control_, out_;
     std::size_t sent_ = 0; // of out_
-    bool flush_scheduled_ = false, writing_wait_ = false;
+    bool writing_wait_ = false;
     bool drain_owed_ = false; // congested was seen: on_drained below half
     std::string why_;         // of the last Io::failed
 
