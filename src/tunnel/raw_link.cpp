@@ -52,6 +52,9 @@ Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<tcp
     SSL_set_bio(ssl, bio, bio); // frees Asio's half of the memory pair
     SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Whole records, and as many as came, in one recv: without it each
+    // record costs two, its header and then its body.
+    SSL_set_read_ahead(ssl, 1);
     return transport;
 }
 
@@ -179,17 +182,62 @@ RawLink::Io RawLink::tls_outcome(int result, std::size_t& count, const char* wha
 void RawLink::pump_in() {
     for (int turn = 0; turn < read_turns; ++turn) {
         if (closed_) return;
-        std::size_t got = 0;
-        auto io = read_some(in_.data() + have_, in_.size() - have_, got);
+        std::size_t got = 0, room = in_.size() - have_;
+        auto io = read_some(in_.data() + have_, room, got);
         if (io == Io::failed) return finish(why_);
-        if (io != Io::done) return wait(io, true);
-        have_ += got;
-        heard_ = true;
-        if (!take_frames()) return;
+        if (io == Io::again_write) return wait(io, true); // SSL_read has to write first (rare)
+        if (io != Io::done) return wait_readable();
+        if (!took(got)) return;
+        // A stream socket that gave less than asked for is empty: the read
+        // armed next finds that out, rather than one more recv here.
+        if (!transport_.ssl && got < room) return wait_readable();
     }
     // More may be there, in the socket or decrypted inside TLS where no
     // wait would see it: after the others' turn.
     asio::post(transport_.socket.get_executor(), [self = shared_from_this()] { self->pump_in(); });
+}
+
+bool RawLink::took(std::size_t got) {
+    have_ += got;
+    heard_ = true;
+    return take_frames();
+}
+
+void RawLink::wait_readable() {
+    if (reading_wait_ || closed_) return;
+    reading_wait_ = true;
+    // Reads that the reactor makes itself, at once (they find nothing: the
+    // last read did not either) and again when the socket is ready. A bare
+    // wait would cost an epoll_ctl each time it is armed, and once the socket
+    // has waited to write, an extra wake-up for EPOLLOUT each time too.
+    if (transport_.ssl) {
+        // Only a peek: SSL_read takes the byte, and what follows it.
+        transport_.socket.async_receive(asio::buffer(&peeked_, 1), tcp::socket::message_peek,
+                                        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                                            if (self->woken(ec)) self->pump_in();
+                                        });
+        return;
+    }
+    if (have_ == in_.size()) in_.resize(in_.size() * 2); // an empty buffer would complete at once, forever
+    auto room = in_.size() - have_;
+    transport_.socket.async_receive(asio::buffer(in_.data() + have_, room),
+                                    [self = shared_from_this(), room](const boost::system::error_code& ec,
+                                                                      std::size_t got) {
+                                        if (!self->woken(ec) || !self->took(got)) return;
+                                        // As in pump_in: less than asked for, and the socket is empty.
+                                        if (got < room) return self->wait_readable();
+                                        self->pump_in();
+                                    });
+}
+
+bool RawLink::woken(const boost::system::error_code& ec) {
+    reading_wait_ = false;
+    if (closed_ || ec == asio::error::operation_aborted) return false;
+    if (ec) {
+        finish(ec == asio::error::eof ? "the peer closed the connection" : ec.message());
+        return false;
+    }
+    return true;
 }
 
 bool RawLink::take_frames() {

@@ -38,29 +38,42 @@ void TunPort::resume() {
     wait();
 }
 
+std::size_t TunPort::skip() const {
+    // Without a virtio header of its own, the packet lands after a zero one,
+    // the OS's prefix (a utun's address family) read over its last bytes.
+    return vnet_hdr_ ? 0 : offload_header - prefix_;
+}
+
 void TunPort::wait() {
     if (paused_ || waiting_) return;
     waiting_ = true;
-    descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                           [this](const boost::system::error_code& ec) {
-                               waiting_ = false;
-                               if (ec) {
-                                   if (ec != boost::asio::error::operation_aborted) {
-                                       on_error_("waiting on the TUN failed: " + ec.message());
-                                   }
-                                   return;
-                               }
-                               drain();
-                           });
+    // A read that the reactor makes itself, at once (it finds nothing: the
+    // burst before ended on EAGAIN) and again when the TUN is ready. A bare
+    // wait would cost an epoll_ctl each time it is armed, on every packet of
+    // an idle tunnel.
+    descriptor_.async_read_some(boost::asio::buffer(buffer_.data() + skip(), buffer_.size() - skip()),
+                                [this](const boost::system::error_code& ec, std::size_t n) {
+                                    if (ec == boost::asio::error::operation_aborted) return;
+                                    waiting_ = false;
+                                    if (ec) {
+                                        on_error_("reading the TUN failed: " + ec.message());
+                                        return;
+                                    }
+                                    bool handed_on = hand_on(n);
+                                    drain(handed_on);
+                                });
 }
 
-void TunPort::drain() {
-    // Without a virtio header of its own, the packet lands after a zero one,
-    // the OS's prefix (a utun's address family) read over its last bytes.
-    std::size_t skip = vnet_hdr_ ? 0 : offload_header - prefix_;
-    bool handed_on = false;
-    for (int i = 0; i < burst && !paused_; ++i) {
-        auto n = ::read(descriptor_.native_handle(), buffer_.data() + skip, buffer_.size() - skip);
+bool TunPort::hand_on(std::size_t n) {
+    if (!vnet_hdr_) std::memset(buffer_.data(), 0, offload_header);
+    if (n + skip() <= offload_header) return false;
+    on_record_(buffer_.data(), n + skip());
+    return true;
+}
+
+void TunPort::drain(bool handed_on) {
+    for (int i = 1; i < burst && !paused_; ++i) {
+        auto n = ::read(descriptor_.native_handle(), buffer_.data() + skip(), buffer_.size() - skip());
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             if (errno == EINTR) continue;
@@ -68,10 +81,7 @@ void TunPort::drain() {
             on_error_(std::string("reading the TUN failed: ") + std::strerror(errno));
             return;
         }
-        if (!vnet_hdr_) std::memset(buffer_.data(), 0, offload_header);
-        if (static_cast<std::size_t>(n) + skip <= offload_header) continue;
-        on_record_(buffer_.data(), static_cast<std::size_t>(n) + skip);
-        handed_on = true;
+        handed_on = hand_on(static_cast<std::size_t>(n)) || handed_on;
     }
     if (handed_on && on_burst_end_) on_burst_end_();
     wait();

@@ -83,6 +83,9 @@ private:
     Io errno_outcome(Io again); // after a failed recv or send
 
     void pump_in();
+    void wait_readable();
+    bool woken(const boost::system::error_code& ec); // the read wait_readable armed ended: go on?
+    bool took(std::size_t got);  // bytes just read into in_; false once the link closed
     bool take_frames(); // false once the link closed
     bool on_message(frames::Opcode opcode, const std::uint8_t* data, std::size_t size);
     void queue_control(frames::Opcode opcode, const std::uint8_t* payload, std::size_t size);
@@ -102,6 +105,7 @@ private:
     std::size_t have_ = 0;
     frames::Reader reader_;
     bool reading_wait_ = false; // a wait for the socket is armed for reading
+    std::uint8_t peeked_ = 0;   // through TLS, the read armed only peeks
 
     // Out: records gathering for the next message, and the frames on their
     // way (control frames first).

@@ -47,7 +47,9 @@ public:
 
 private:
     void wait();
-    void drain();
+    void drain(bool handed_on); // the rest of a burst, after the read the wait made
+    bool hand_on(std::size_t n); // the record just read, n bytes after skip()
+    std::size_t skip() const;
     bool write_packet(const std::uint8_t* packet, std::size_t size);
 
     boost::asio::posix::stream_descriptor descriptor_;
