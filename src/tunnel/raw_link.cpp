@@ -39,21 +39,94 @@ std::string tls_error(const char* what) {
 
 } // namespace
 
+namespace {
+
+// A recv or a send on the non-blocking socket, again after a signal.
+template <typename Call>
+ssize_t retried(Call call) {
+    for (;;) {
+        auto n = call();
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+
+// The BIO under a taken-over TLS session: it reads what RawLink received
+// (TlsInput), and sends straight to the socket.
+TlsInput& input_of(BIO* bio) { return *static_cast<TlsInput*>(BIO_get_data(bio)); }
+
+int bio_write(BIO* bio, const char* data, int size) {
+    BIO_clear_retry_flags(bio);
+    auto n = retried([&] { return ::send(input_of(bio).fd, data, static_cast<std::size_t>(size), send_flags); });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(bio);
+    return static_cast<int>(n); // with errno, which SSL_ERROR_SYSCALL reads
+}
+
+int bio_read(BIO* bio, char* into, int size) {
+    BIO_clear_retry_flags(bio);
+    auto& input = input_of(bio);
+    if (input.begin == input.end) {
+        BIO_set_retry_read(bio); // SSL_ERROR_WANT_READ: RawLink receives more
+        return -1;
+    }
+    auto n = std::min(input.end - input.begin, static_cast<std::size_t>(size));
+    std::memcpy(into, input.bytes.data() + input.begin, n);
+    input.begin += n;
+    if (input.begin == input.end) input.begin = input.end = 0;
+    return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* bio, int command, long, void*) {
+    switch (command) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_PENDING:
+        return static_cast<long>(input_of(bio).end - input_of(bio).begin);
+    default:
+        return 0;
+    }
+}
+
+int bio_create(BIO* bio) {
+    BIO_set_init(bio, 1);
+    return 1;
+}
+
+const BIO_METHOD* link_bio() {
+    static BIO_METHOD* method = [] {
+        auto* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "netd-tunnel link");
+        if (m) {
+            BIO_meth_set_write(m, bio_write);
+            BIO_meth_set_read(m, bio_read);
+            BIO_meth_set_ctrl(m, bio_ctrl);
+            BIO_meth_set_create(m, bio_create);
+        }
+        return m;
+    }();
+    return method;
+}
+
+} // namespace
+
 Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<tcp::socket>>& ws) {
     auto& tls = ws.next_layer();
     SSL* ssl = tls.native_handle();
     if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) {
         throw std::runtime_error("the peer sent before its turn");
     }
+    auto input = std::make_unique<TlsInput>();
+    input->bytes.resize(first_room);
+    input->fd = tls.next_layer().native_handle();
+    BIO* bio = link_bio() ? BIO_new(link_bio()) : nullptr;
+    if (!bio) throw std::runtime_error(tls_error("cannot take the TLS session over"));
+    BIO_set_data(bio, input.get());
     SSL_up_ref(ssl); // Asio's stream frees its reference when it goes
     Transport transport(std::move(tls.next_layer()), ssl);
-    BIO* bio = BIO_new_socket(transport.socket.native_handle(), BIO_NOCLOSE);
-    if (!bio) throw std::runtime_error(tls_error("cannot take the TLS session over"));
+    transport.input = std::move(input);
     SSL_set_bio(ssl, bio, bio); // frees Asio's half of the memory pair
     SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    // Whole records, and as many as came, in one recv: without it each
-    // record costs two, its header and then its body.
+    // All the records that came in one read of the BIO, not a header, then
+    // a body.
     SSL_set_read_ahead(ssl, 1);
     return transport;
 }
@@ -106,42 +179,17 @@ bool RawLink::congested() const { return pending_.size() + (out_.size() - sent_)
 
 void RawLink::close() { finish("closed"); }
 
-namespace {
-
-// A recv or a send on the non-blocking socket, again after a signal.
-template <typename Call>
-ssize_t retried(Call call) {
-    for (;;) {
-        auto n = call();
-        if (n >= 0 || errno != EINTR) return n;
-    }
-}
-
-} // namespace
-
 RawLink::Io RawLink::errno_outcome(Io again) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return again;
     why_ = std::strerror(errno);
     return Io::failed;
 }
 
-RawLink::Io RawLink::read_some(std::uint8_t* into, std::size_t room, std::size_t& got) {
-    if (!transport_.ssl) {
-        auto n = retried([&] { return ::recv(transport_.socket.native_handle(), into, room, 0); });
-        if (n > 0) {
-            got = static_cast<std::size_t>(n);
-            return Io::done;
-        }
-        if (n == 0) {
-            why_ = "the peer closed the connection";
-            return Io::failed;
-        }
-        return errno_outcome(Io::again_read);
-    }
+RawLink::Io RawLink::decrypt(std::size_t& got) {
     ERR_clear_error();
     errno = 0; // SSL_ERROR_SYSCALL reads it
-    return tls_outcome(SSL_read(transport_.ssl, into, static_cast<int>(std::min<std::size_t>(room, INT_MAX))), got,
-                       "TLS read");
+    auto room = std::min<std::size_t>(in_.size() - have_, INT_MAX);
+    return tls_outcome(SSL_read(transport_.ssl, in_.data() + have_, static_cast<int>(room)), got, "TLS read");
 }
 
 RawLink::Io RawLink::write_some(const std::uint8_t* from, std::size_t size, std::size_t& put) {
@@ -182,62 +230,85 @@ RawLink::Io RawLink::tls_outcome(int result, std::size_t& count, const char* wha
 void RawLink::pump_in() {
     for (int turn = 0; turn < read_turns; ++turn) {
         if (closed_) return;
-        std::size_t got = 0, room = in_.size() - have_;
-        auto io = read_some(in_.data() + have_, room, got);
-        if (io == Io::failed) return finish(why_);
-        if (io == Io::again_write) return wait(io, true); // SSL_read has to write first (rare)
-        if (io != Io::done) return wait_readable();
-        if (!took(got)) return;
+        if (have_ == in_.size()) in_.resize(in_.size() * 2); // room for the next bytes, as for recv_room
+        if (transport_.ssl) {
+            // What TLS can make of the bytes it was given, before more.
+            std::size_t got = 0;
+            auto io = decrypt(got);
+            if (io == Io::failed) return finish(why_);
+            if (io == Io::again_write) return wait_writable(true); // SSL_read has to write first (rare)
+            if (io == Io::done) {
+                have_ += got;
+                take_frames();
+                continue;
+            }
+        }
         // A stream socket that gave less than asked for is empty: the read
         // armed next finds that out, rather than one more recv here.
-        if (!transport_.ssl && got < room) return wait_readable();
+        if (socket_empty_) return wait_readable();
+        auto [into, room] = recv_room();
+        auto n = retried([&] { return ::recv(transport_.socket.native_handle(), into, room, 0); });
+        if (n == 0) return finish("the peer closed the connection");
+        if (n < 0) {
+            if (errno_outcome(Io::again_read) == Io::failed) return finish(why_);
+            return wait_readable();
+        }
+        received(static_cast<std::size_t>(n), room);
     }
     // More may be there, in the socket or decrypted inside TLS where no
     // wait would see it: after the others' turn.
     asio::post(transport_.socket.get_executor(), [self = shared_from_this()] { self->pump_in(); });
 }
 
-bool RawLink::took(std::size_t got) {
-    have_ += got;
+std::pair<std::uint8_t*, std::size_t> RawLink::recv_room() {
+    if (!transport_.ssl) {
+        if (have_ == in_.size()) in_.resize(in_.size() * 2); // an empty buffer would give 0, as a closed socket does
+        return {in_.data() + have_, in_.size() - have_};
+    }
+    // TLS asks for more once it has read all it was given, so this is
+    // empty; the moves are for safety's sake.
+    auto& input = *transport_.input;
+    if (input.begin > 0) {
+        std::memmove(input.bytes.data(), input.bytes.data() + input.begin, input.end - input.begin);
+        input.end -= input.begin;
+        input.begin = 0;
+    }
+    if (input.end == input.bytes.size()) input.bytes.resize(input.bytes.size() * 2);
+    return {input.bytes.data() + input.end, input.bytes.size() - input.end};
+}
+
+void RawLink::received(std::size_t got, std::size_t room) {
+    socket_empty_ = got < room;
     heard_ = true;
-    return take_frames();
+    if (!transport_.ssl) {
+        have_ += got;
+        take_frames();
+        return;
+    }
+    transport_.input->end += got;
+    // A write that TLS could not make before it read (rare in TLS 1.3).
+    if (write_needs_read_) {
+        write_needs_read_ = false;
+        pump_out();
+    }
 }
 
 void RawLink::wait_readable() {
     if (reading_wait_ || closed_) return;
     reading_wait_ = true;
-    // Reads that the reactor makes itself, at once (they find nothing: the
+    // A recv that the reactor makes itself, at once (it finds nothing: the
     // last read did not either) and again when the socket is ready. A bare
     // wait would cost an epoll_ctl each time it is armed, and once the socket
     // has waited to write, an extra wake-up for EPOLLOUT each time too.
-    if (transport_.ssl) {
-        // Only a peek: SSL_read takes the byte, and what follows it.
-        transport_.socket.async_receive(asio::buffer(&peeked_, 1), tcp::socket::message_peek,
-                                        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                                            if (self->woken(ec)) self->pump_in();
-                                        });
-        return;
-    }
-    if (have_ == in_.size()) in_.resize(in_.size() * 2); // an empty buffer would complete at once, forever
-    auto room = in_.size() - have_;
-    transport_.socket.async_receive(asio::buffer(in_.data() + have_, room),
-                                    [self = shared_from_this(), room](const boost::system::error_code& ec,
-                                                                      std::size_t got) {
-                                        if (!self->woken(ec) || !self->took(got)) return;
-                                        // As in pump_in: less than asked for, and the socket is empty.
-                                        if (got < room) return self->wait_readable();
-                                        self->pump_in();
-                                    });
-}
-
-bool RawLink::woken(const boost::system::error_code& ec) {
-    reading_wait_ = false;
-    if (closed_ || ec == asio::error::operation_aborted) return false;
-    if (ec) {
-        finish(ec == asio::error::eof ? "the peer closed the connection" : ec.message());
-        return false;
-    }
-    return true;
+    auto [into, room] = recv_room();
+    transport_.socket.async_receive(
+        asio::buffer(into, room), [self = shared_from_this(), room](const boost::system::error_code& ec, std::size_t got) {
+            self->reading_wait_ = false;
+            if (self->closed_ || ec == asio::error::operation_aborted) return;
+            if (ec) return self->finish(ec == asio::error::eof ? "the peer closed the connection" : ec.message());
+            self->received(got, room);
+            self->pump_in();
+        });
 }
 
 bool RawLink::take_frames() {
@@ -331,7 +402,11 @@ void RawLink::pump_out() {
         std::size_t put = 0;
         auto io = write_some(reinterpret_cast<const std::uint8_t*>(out_.data()) + sent_, out_.size() - sent_, put);
         if (io == Io::failed) return finish(why_);
-        if (io != Io::done) return wait(io, false);
+        if (io == Io::again_read) {
+            write_needs_read_ = true; // received() comes back here
+            return wait_readable();
+        }
+        if (io != Io::done) return wait_writable(false);
         sent_ += put;
     }
     out_.clear();
@@ -344,12 +419,11 @@ void RawLink::pump_out() {
     if (!closed_ && (!control_.empty() || !pending_.empty())) flush();
 }
 
-void RawLink::wait(Io io, bool for_reading) {
+void RawLink::wait_writable(bool for_reading) {
     bool& armed = for_reading ? reading_wait_ : writing_wait_;
     if (armed || closed_) return;
     armed = true;
-    auto direction = io == Io::again_read ? tcp::socket::wait_read : tcp::socket::wait_write;
-    transport_.socket.async_wait(direction, [self = shared_from_this(), for_reading](
+    transport_.socket.async_wait(tcp::socket::wait_write, [self = shared_from_this(), for_reading](
                                                 const boost::system::error_code& ec) {
         (for_reading ? self->reading_wait_ : self->writing_wait_) = false;
         if (ec || self->closed_) return;

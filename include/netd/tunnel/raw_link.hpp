@@ -31,17 +31,30 @@
 // Beast's buffer when it takes the socket over.
 namespace netd::tunnel {
 
+// What a taken-over TLS session reads: the socket's bytes as RawLink
+// received them, each wake-up's with one recv that the reactor makes (see
+// wait_readable), read by OpenSSL through a BIO of ours that sends straight
+// to the socket (raw_link.cpp).
+struct TlsInput {
+    std::vector<std::uint8_t> bytes;
+    std::size_t begin = 0, end = 0; // not yet read by TLS
+    int fd = -1;                    // the socket, for the BIO's sends
+};
+
 // The connection under a WebSocket whose handshake is done, taken from
-// Beast: the socket, and the TLS session on it when there is one (owned).
+// Beast: the socket, and the TLS session on it when there is one (owned),
+// with what it reads.
 struct Transport {
     boost::asio::ip::tcp::socket socket;
     SSL* ssl = nullptr;
+    std::unique_ptr<TlsInput> input; // with ssl: its BIO points here
 
     explicit Transport(boost::asio::ip::tcp::socket s, SSL* session = nullptr) : socket(std::move(s)), ssl(session) {}
-    Transport(Transport&& other) noexcept : socket(std::move(other.socket)), ssl(std::exchange(other.ssl, nullptr)) {}
+    Transport(Transport&& other) noexcept
+        : socket(std::move(other.socket)), ssl(std::exchange(other.ssl, nullptr)), input(std::move(other.input)) {}
     Transport& operator=(Transport&&) = delete;
     ~Transport() {
-        if (ssl) SSL_free(ssl);
+        if (ssl) SSL_free(ssl); // before the input its BIO reads
     }
 };
 
@@ -76,22 +89,24 @@ public:
 private:
     enum class Io { done, again_read, again_write, failed };
 
-    // The socket's bytes, through TLS when there is one.
-    Io read_some(std::uint8_t* into, std::size_t room, std::size_t& got);
+    // Out: the socket's bytes, through TLS when there is one.
     Io write_some(const std::uint8_t* from, std::size_t size, std::size_t& put);
     Io tls_outcome(int result, std::size_t& count, const char* what); // of SSL_read or SSL_write
     Io errno_outcome(Io again); // after a failed recv or send
 
+    // In: recv into recv_room(), then, through TLS, SSL_read (decrypt) into
+    // in_, where the frames are read.
     void pump_in();
+    Io decrypt(std::size_t& got);
+    std::pair<std::uint8_t*, std::size_t> recv_room();
+    void received(std::size_t got, std::size_t room); // a recv into recv_room() gave `got`
     void wait_readable();
-    bool woken(const boost::system::error_code& ec); // the read wait_readable armed ended: go on?
-    bool took(std::size_t got);  // bytes just read into in_; false once the link closed
     bool take_frames(); // false once the link closed
     bool on_message(frames::Opcode opcode, const std::uint8_t* data, std::size_t size);
     void queue_control(frames::Opcode opcode, const std::uint8_t* payload, std::size_t size);
     frames::MaskKey next_key();
     void pump_out();
-    void wait(Io why, bool for_reading);
+    void wait_writable(bool for_reading); // then pump_in, or pump_out
     void beat();
     void finish(const std::string& why);
 
@@ -104,8 +119,9 @@ private:
     std::vector<std::uint8_t> in_;
     std::size_t have_ = 0;
     frames::Reader reader_;
-    bool reading_wait_ = false; // a wait for the socket is armed for reading
-    std::uint8_t peeked_ = 0;   // through TLS, the read armed only peeks
+    bool reading_wait_ = false; // a recv (or, for SSL_read, a wait to write) is armed
+    bool socket_empty_ = false; // the last recv gave less than it asked for
+    bool write_needs_read_ = false; // SSL_write wants the peer's bytes first
 
     // Out: records gathering for the next message, and the frames on their
     // way (control frames first).
