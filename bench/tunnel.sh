@@ -2,9 +2,10 @@
 # make bench, tunnels: IP over a tunnel between two network namespaces joined
 # by a veth, measured side by side in one run. Each row carries iperf3 TCP,
 # 1 stream and then 4, for TUNNEL_SECONDS each (default 10), from the client
-# namespace to an iperf3 server in the server namespace, and before them 20
-# pings (0.05 s apart) whose median round trip, less the bare veth's, is the
-# latency the tunnel adds. Rows:
+# namespace to an iperf3 server in the server namespace. Before them, the
+# latency the tunnel adds: the median round trip of 60 pings through it (0.05 s
+# apart), less the median of 40 over the bare veth just before, so that the
+# difference follows the machine's load as it drifts over a run. Rows:
 #   - veth: the two namespaces' own link, the limit on this machine;
 #   - vxlan: the kernel's own tunnel over that veth;
 #   - OpenVPN 2.6, point to point, over UDP and over TCP, each in the clear,
@@ -32,8 +33,8 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 smoke=${BENCH_SMOKE:-}
 seconds=${TUNNEL_SECONDS:-10}
-pings=20
-if [ -n "$smoke" ]; then seconds=1 pings=5; fi
+pings=60 veth_pings=40
+if [ -n "$smoke" ]; then seconds=1 pings=5 veth_pings=5; fi
 if [ "$(id -u)" != 0 ]; then
     echo "SKIPPED: the tunnel benchmarks make network namespaces and TUNs, which needs root"
     exit 77
@@ -132,9 +133,9 @@ until_true 50 reachable "$veth_s" || { echo "the veth between the namespaces doe
 # --- measuring one row ---------------------------------------------------------
 # Per row, in the order first met: its name, kind (kernel, userspace: an
 # anchor of the ratios, subject: netd-tunnel), and each round's values.
-names=() one=() four=() rtts=() kinds=() notes=()
+names=() one=() four=() rtts=() kinds=() notes=() veth_rtts=()
 measured=0 # rows measured so far, over all rounds: names their logs
-record() { # record NAME KIND 1-STREAM 4-STREAMS RTT
+record() { # record NAME KIND 1-STREAM 4-STREAMS ADDED-LATENCY
     local i
     for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && break; done
     if [ ${#names[@]} = 0 ] || [ "${names[$i]}" != "$1" ]; then
@@ -156,6 +157,9 @@ iperf() { # iperf IP STREAMS: Gbit/s received, or n/a
     out=$(gbits <<<"$out")
     [[ $out =~ ^[0-9.]+$ ]] && echo "$out" || echo n/a
 }
+rtt_median() { # rtt_median COUNT IP: in ms, of COUNT pings from the client's namespace
+    { in_c ping -c "$1" -i 0.05 -W 1 "$2" 2>/dev/null || true; } | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
+}
 # measure NAME KIND SERVER_IP: the row's iperf3 and ping, over the tunnel
 # just set up (the client namespace reaches SERVER_IP through it).
 measure() {
@@ -163,16 +167,19 @@ measure() {
     measured=$((measured + 1))
     log="$work/iperf3-$measured.log"
     spawn "$ns_s" "$log" iperf3 -s -B "$ip" -p 5201
-    local t1=n/a t4=n/a rtt=n/a reassembled
+    local t1=n/a t4=n/a rtt=n/a base=n/a reassembled
     reassembled=$(reassembly)
     if until_true 100 listening "$ns_s" 5201; then
         # The pings first, on the idle tunnel: after iperf3, a tunnel's
-        # queues may still be draining.
-        rtt=$({ in_c ping -c "$pings" -i 0.05 -W 1 "$ip" 2>/dev/null || true; } | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median)
+        # queues may still be draining. The veth's just before: what the
+        # tunnel adds to it now.
+        base=$(rtt_median "$veth_pings" "$veth_s")
+        rtt=$(rtt_median "$pings" "$ip")
         t1=$(iperf "$ip" 1)
         t4=$(iperf "$ip" 4)
     fi
-    record "$name" "$kind" "$t1" "$t4" "$rtt"
+    veth_rtts+=("$base")
+    record "$name" "$kind" "$t1" "$t4" "$(awk -v a="$rtt" -v b="$base" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "n/a"; else printf "%.4f", a - b }')"
     local what value
     for what in "1 stream:$t1" "4 streams:$t4" "ping:$rtt"; do
         value=${what#*:}
@@ -184,7 +191,7 @@ measure() {
     if [ "$reassembled" -gt 100 ]; then
         notes+=("WARNING: $name: $reassembled IP fragments reassembled on the server's side (outer packets above the veth's MTU)")
     fi
-    echo "$name: $t1 / $t4 Gbit/s, rtt $rtt ms" >&2
+    echo "$name: $t1 / $t4 Gbit/s, rtt $rtt ms (the veth's just before: $base ms)" >&2
 }
 wanted() { [[ $1 =~ ${TUNNEL_ROWS:-.} ]]; }
 # failed NAME KIND WHY LOG...: a row whose tunnel never came up.
@@ -454,7 +461,7 @@ done
 # Each row's median over the rounds (of the rounds that measured something).
 of_rounds() { # of_rounds "V V ...": the median of the numbers, else the first word
     local numbers
-    numbers=$(tr ' ' '\n' | grep -E '^[0-9.]+$' || true)
+    numbers=$(tr ' ' '\n' | grep -E '^-?[0-9.]+$' || true)
     if [ -n "$numbers" ]; then median <<<"$numbers" | awk '{ printf "%.3f\n", $1 }'; else awk '{ print $1 }' <<<"$1"; fi
 }
 for i in "${!names[@]}"; do
@@ -480,8 +487,8 @@ best() { # best ARRAY_NAME: "value<TAB>row name" of the highest userspace value
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 IFS=$'\t' read -r best1 best1_name < <(best one)
 IFS=$'\t' read -r best4 best4_name < <(best four)
-veth_rtt=${rtts[0]}
-added() { awk -v a="$1" -v b="$veth_rtt" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "n/a"; else printf "%.3f", a - b }'; }
+veth_rtt=$(of_rounds "${veth_rtts[*]}" <<<"${veth_rtts[*]}")
+added() { awk -v a="$1" 'BEGIN { if (a !~ /^-?[0-9.]+$/) print "n/a"; else printf "%.3f", a }'; }
 
 results=$(
     echo "| method | 1 stream (Gbit/s) | 4 streams (Gbit/s) | 1 stream / best userspace anchor | 4 streams / best userspace anchor | added latency (ms) |"
@@ -492,7 +499,7 @@ results=$(
     echo
     echo "Best userspace anchor: 1 stream, $best1_name ($best1 Gbit/s); 4 streams, $best4_name ($best4 Gbit/s)."
     echo "Target: netd-tunnel, plain and TLS, at least 2 times the best userspace anchor."
-    echo "iperf3 TCP, ${seconds} s per test; latency: median of $pings pings, less the veth's ($veth_rtt ms)."
+    echo "iperf3 TCP, ${seconds} s per test; latency: median of $pings pings through the tunnel, less the median of $veth_pings over the veth just before (over the whole run, the veth's median was $veth_rtt ms)."
     [ "$rounds" -gt 1 ] && echo "Each value is the row's median over $rounds rounds."
     printf '%s\n' "${notes[@]}" | awk 'NF && !seen[$0]++'
 )
