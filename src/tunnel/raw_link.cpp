@@ -246,7 +246,11 @@ void RawLink::pump_in() {
         // A stream socket that gave less than asked for is empty: the read
         // armed next finds that out, rather than one more recv here.
         if (socket_empty_) return wait_readable();
-        auto [into, room] = recv_room();
+        // Not a structured binding: before C++20 no lambda may capture one
+        // (Apple's clang refuses, in wait_readable), so neither here.
+        auto where = recv_room();
+        auto* into = where.first;
+        auto room = where.second;
         auto n = retried([&] { return ::recv(transport_.socket.native_handle(), into, room, 0); });
         if (n == 0) return finish("the peer closed the connection");
         if (n < 0) {
@@ -300,7 +304,9 @@ void RawLink::wait_readable() {
     // last read did not either) and again when the socket is ready. A bare
     // wait would cost an epoll_ctl each time it is armed, and once the socket
     // has waited to write, an extra wake-up for EPOLLOUT each time too.
-    auto [into, room] = recv_room();
+    auto where = recv_room();
+    auto* into = where.first;
+    auto room = where.second;
     transport_.socket.async_receive(
         asio::buffer(into, room), [self = shared_from_this(), room](const boost::system::error_code& ec, std::size_t got) {
             self->reading_wait_ = false;
