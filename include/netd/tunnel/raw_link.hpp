@@ -18,12 +18,13 @@
 #include "netd/tunnel_frames.hpp"
 
 // A link that does its own WebSocket framing (tunnel_frames.hpp) on the
-// socket Beast handed over, with send and recv, or SSL_write and SSL_read,
-// called as soon as Asio says the socket is ready, and that sends what a
-// TUN burst queued as one message at the end of the burst (flush). On an
-// idle tunnel each packet's pass through a process starts from cold caches,
-// and Beast's composed operations made that pass cost a sixth more CPU
-// (README: latency).
+// socket Beast handed over. It receives with a recv that Asio's reactor
+// makes when the socket is ready (then, through TLS, SSL_read decrypts what
+// came, see TlsInput), sends with send or SSL_write, and sends what a TUN
+// burst queued as one message at the end of the burst (flush). On an idle
+// tunnel each packet's pass through a process starts from cold caches, so
+// each syscall and each layer counts: Beast's composed operations made
+// that pass cost a sixth more CPU (README: latency).
 //
 // A client's link sends an empty message first, and a server's link sends
 // nothing until it has heard from its client: so the client, which reads
