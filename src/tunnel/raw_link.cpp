@@ -125,6 +125,10 @@ Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<tcp
     SSL_set_bio(ssl, bio, bio); // frees Asio's half of the memory pair
     SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
     SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Asio's engine sets it: OpenSSL then frees its record buffers whenever
+    // they empty, which on a tunnel is after every packet, and allocates
+    // them again (16 KiB and more, from a cold heap) for the next.
+    SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     // All the records that came in one read of the BIO, not a header, then
     // a body.
     SSL_set_read_ahead(ssl, 1);
