@@ -235,8 +235,9 @@ void RawLink::pump_in() {
     for (int turn = 0; turn < read_turns; ++turn) {
         if (closed_) return;
         if (have_ == in_.size()) in_.resize(in_.size() * 2); // room for the next bytes, as for recv_room
-        if (transport_.ssl) {
-            // What TLS can make of the bytes it was given, before more.
+        // What TLS can make of the bytes it was given, before more; with
+        // none given and none held, SSL_read would only ask for more.
+        if (transport_.ssl && (transport_.input->begin < transport_.input->end || SSL_has_pending(transport_.ssl))) {
             std::size_t got = 0;
             auto io = decrypt(got);
             if (io == Io::failed) return finish(why_);
