@@ -229,7 +229,11 @@ int main(int argc, char** argv) {
         spdlog::info("netd-tunnel {} started; capabilities: {}, no_new_privs", NETD_VERSION,
                      platform::effective_privileges());
 
-        asio::io_context io(1);
+        // One thread runs it all; a client's worker thread (its calls to
+        // tun-daemon, on an io_context of their own) only posts back here.
+        // So the reactor's per-descriptor locks, taken several times for
+        // every packet, can go; the scheduler's stay, for those posts.
+        asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
         std::vector<std::unique_ptr<TunnelServer>> servers;
         std::vector<std::unique_ptr<TunnelClient>> clients;
         std::map<std::string, const Counters*> counters;
