@@ -36,7 +36,8 @@ public:
 
     void start();
     // While paused, packets wait in the kernel's queue (500 by default),
-    // and past it the kernel drops them, as for any slow reader.
+    // and past it the kernel drops them, as for any slow reader. The read
+    // already armed may still take one, which is handed on as usual.
     void pause();
     void resume();
 
