@@ -37,10 +37,6 @@ std::string tls_error(const char* what) {
     return std::string(what) + (code ? std::string(": ") + text : "");
 }
 
-} // namespace
-
-namespace {
-
 // A recv or a send on the non-blocking socket, again after a signal.
 template <typename Call>
 ssize_t retried(Call call) {
@@ -190,6 +186,7 @@ RawLink::Io RawLink::errno_outcome(Io again) {
 }
 
 RawLink::Io RawLink::decrypt(std::size_t& got) {
+    if (have_ == in_.size()) in_.resize(in_.size() * 2); // room for what comes out, as in recv_room
     ERR_clear_error();
     errno = 0; // SSL_ERROR_SYSCALL reads it
     auto room = std::min<std::size_t>(in_.size() - have_, INT_MAX);
@@ -234,7 +231,6 @@ RawLink::Io RawLink::tls_outcome(int result, std::size_t& count, const char* wha
 void RawLink::pump_in() {
     for (int turn = 0; turn < read_turns; ++turn) {
         if (closed_) return;
-        if (have_ == in_.size()) in_.resize(in_.size() * 2); // room for the next bytes, as for recv_room
         // What TLS can make of the bytes it was given, before more; with
         // none given and none held, SSL_read would only ask for more.
         if (transport_.ssl && (transport_.input->begin < transport_.input->end || SSL_has_pending(transport_.ssl))) {
