@@ -270,15 +270,10 @@ std::pair<std::uint8_t*, std::size_t> RawLink::recv_room() {
         if (have_ == in_.size()) in_.resize(in_.size() * 2); // an empty buffer would give 0, as a closed socket does
         return {in_.data() + have_, in_.size() - have_};
     }
-    // TLS asks for more once it has read all it was given, so this is
-    // empty; the moves are for safety's sake.
+    // TLS asks for more only once it has read all it was given, and the BIO
+    // rewinds the input when it empties: so this is the whole buffer.
     auto& input = *transport_.input;
-    if (input.begin > 0) {
-        std::memmove(input.bytes.data(), input.bytes.data() + input.begin, input.end - input.begin);
-        input.end -= input.begin;
-        input.begin = 0;
-    }
-    if (input.end == input.bytes.size()) input.bytes.resize(input.bytes.size() * 2);
+    if (input.end == input.bytes.size()) input.bytes.resize(input.bytes.size() * 2); // as in the clear
     return {input.bytes.data() + input.end, input.bytes.size() - input.end};
 }
 
