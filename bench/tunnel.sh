@@ -3,9 +3,13 @@
 # by a veth, measured side by side in one run. Each row carries iperf3 TCP,
 # 1 stream and then 4, for TUNNEL_SECONDS each (default 10), from the client
 # namespace to an iperf3 server in the server namespace. Before them, the
-# latency the tunnel adds: the median round trip of 60 pings through it (0.05 s
-# apart), less the median of 40 over the bare veth just before, so that the
-# difference follows the machine's load as it drifts over a run. Rows:
+# latency the tunnel adds, twice: the median round trip of 60 pings through
+# it 0.05 s apart (the machine idles between them, so every packet wakes
+# sleeping processes on cold caches), less the median of 40 over the bare
+# veth just before, so that the difference follows the machine's load as it
+# drifts over a run; then the same at 500 pings a second (300 of them, and
+# 300 over the veth), where the tunnel's processes and caches stay warm, as
+# they do while traffic flows. Rows:
 #   - veth: the two namespaces' own link, the limit on this machine;
 #   - vxlan: the kernel's own tunnel over that veth;
 #   - OpenVPN 2.6, point to point, over UDP and over TCP, each in the clear,
@@ -33,8 +37,8 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 smoke=${BENCH_SMOKE:-}
 seconds=${TUNNEL_SECONDS:-10}
-pings=60 veth_pings=40
-if [ -n "$smoke" ]; then seconds=1 pings=5 veth_pings=5; fi
+pings=60 veth_pings=40 busy_pings=300
+if [ -n "$smoke" ]; then seconds=1 pings=5 veth_pings=5 busy_pings=5; fi
 if [ "$(id -u)" != 0 ]; then
     echo "SKIPPED: the tunnel benchmarks make network namespaces and TUNs, which needs root"
     exit 77
@@ -133,16 +137,16 @@ until_true 50 reachable "$veth_s" || { echo "the veth between the namespaces doe
 # --- measuring one row ---------------------------------------------------------
 # Per row, in the order first met: its name, kind (kernel, userspace: an
 # anchor of the ratios, subject: netd-tunnel), and each round's values.
-names=() one=() four=() rtts=() kinds=() notes=() veth_rtts=()
+names=() one=() four=() rtts=() busy_rtts=() kinds=() notes=() veth_rtts=()
 measured=0 # rows measured so far, over all rounds: names their logs
-record() { # record NAME KIND 1-STREAM 4-STREAMS ADDED-LATENCY
+record() { # record NAME KIND 1-STREAM 4-STREAMS ADDED-LATENCY ADDED-LATENCY-BUSY
     local i
     for i in "${!names[@]}"; do [ "${names[$i]}" = "$1" ] && break; done
     if [ ${#names[@]} = 0 ] || [ "${names[$i]}" != "$1" ]; then
         i=${#names[@]}
-        names+=("$1") kinds+=("$2") one+=("") four+=("") rtts+=("")
+        names+=("$1") kinds+=("$2") one+=("") four+=("") rtts+=("") busy_rtts+=("")
     fi
-    one[i]+="$3 " four[i]+="$4 " rtts[i]+="$5 "
+    one[i]+="$3 " four[i]+="$4 " rtts[i]+="$5 " busy_rtts[i]+="$6 "
 }
 gbits() { jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' 2>/dev/null; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -157,9 +161,10 @@ iperf() { # iperf IP STREAMS: Gbit/s received, or n/a
     out=$(gbits <<<"$out")
     [[ $out =~ ^[0-9.]+$ ]] && echo "$out" || echo n/a
 }
-rtt_median() { # rtt_median COUNT IP: in ms, of COUNT pings from the client's namespace
-    { in_c ping -c "$1" -i 0.05 -W 1 "$2" 2>/dev/null || true; } | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
+rtt_median() { # rtt_median COUNT IP [INTERVAL]: in ms, of COUNT pings from the client's namespace
+    { in_c ping -c "$1" -i "${3:-0.05}" -W 1 "$2" 2>/dev/null || true; } | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median
 }
+difference() { awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "n/a"; else printf "%.4f", a - b }'; }
 # measure NAME KIND SERVER_IP: the row's iperf3 and ping, over the tunnel
 # just set up (the client namespace reaches SERVER_IP through it).
 measure() {
@@ -167,7 +172,7 @@ measure() {
     measured=$((measured + 1))
     log="$work/iperf3-$measured.log"
     spawn "$ns_s" "$log" iperf3 -s -B "$ip" -p 5201
-    local t1=n/a t4=n/a rtt=n/a base=n/a reassembled
+    local t1=n/a t4=n/a rtt=n/a base=n/a busy=n/a busy_base=n/a reassembled
     reassembled=$(reassembly)
     if until_true 100 listening "$ns_s" 5201; then
         # The pings first, on the idle tunnel: after iperf3, a tunnel's
@@ -175,13 +180,15 @@ measure() {
         # tunnel adds to it now.
         base=$(rtt_median "$veth_pings" "$veth_s")
         rtt=$(rtt_median "$pings" "$ip")
+        busy_base=$(rtt_median "$busy_pings" "$veth_s" 0.002)
+        busy=$(rtt_median "$busy_pings" "$ip" 0.002)
         t1=$(iperf "$ip" 1)
         t4=$(iperf "$ip" 4)
     fi
     veth_rtts+=("$base")
-    record "$name" "$kind" "$t1" "$t4" "$(awk -v a="$rtt" -v b="$base" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/) print "n/a"; else printf "%.4f", a - b }')"
+    record "$name" "$kind" "$t1" "$t4" "$(difference "$rtt" "$base")" "$(difference "$busy" "$busy_base")"
     local what value
-    for what in "1 stream:$t1" "4 streams:$t4" "ping:$rtt"; do
+    for what in "1 stream:$t1" "4 streams:$t4" "ping:$rtt" "pings at 500/s:$busy"; do
         value=${what#*:}
         if ! awk -v v="$value" 'BEGIN { exit !(v ~ /^[0-9.]+$/ && v > 0) }'; then
             notes+=("FAILED: $name: ${what%%:*} got nothing through ($value; the tunnel may have died, see TUNNEL_KEEP=1)")
@@ -191,7 +198,7 @@ measure() {
     if [ "$reassembled" -gt 100 ]; then
         notes+=("WARNING: $name: $reassembled IP fragments reassembled on the server's side (outer packets above the veth's MTU)")
     fi
-    echo "$name: $t1 / $t4 Gbit/s, rtt $rtt ms (the veth's just before: $base ms)" >&2
+    echo "$name: $t1 / $t4 Gbit/s, rtt $rtt ms (the veth's just before: $base ms), at 500/s $busy ms (the veth's: $busy_base ms)" >&2
 }
 wanted() { [[ $1 =~ ${TUNNEL_ROWS:-.} ]]; }
 # failed NAME KIND WHY LOG...: a row whose tunnel never came up.
@@ -468,6 +475,7 @@ for i in "${!names[@]}"; do
     one[i]=$(of_rounds "${one[$i]}" <<<"${one[$i]}")
     four[i]=$(of_rounds "${four[$i]}" <<<"${four[$i]}")
     rtts[i]=$(of_rounds "${rtts[$i]}" <<<"${rtts[$i]}")
+    busy_rtts[i]=$(of_rounds "${busy_rtts[$i]}" <<<"${busy_rtts[$i]}")
 done
 
 # --- the table -------------------------------------------------------------------------
@@ -491,15 +499,15 @@ veth_rtt=$(of_rounds "${veth_rtts[*]}" <<<"${veth_rtts[*]}")
 added() { awk -v a="$1" 'BEGIN { if (a !~ /^-?[0-9.]+$/) print "n/a"; else printf "%.3f", a }'; }
 
 results=$(
-    echo "| method | 1 stream (Gbit/s) | 4 streams (Gbit/s) | 1 stream / best userspace anchor | 4 streams / best userspace anchor | added latency (ms) |"
-    echo "|---|---|---|---|---|---|"
+    echo "| method | 1 stream (Gbit/s) | 4 streams (Gbit/s) | 1 stream / best userspace anchor | 4 streams / best userspace anchor | added latency, 20 pings/s (ms) | added latency, 500 pings/s (ms) |"
+    echo "|---|---|---|---|---|---|---|"
     for i in "${!names[@]}"; do
-        echo "| ${names[$i]} | ${one[$i]} | ${four[$i]} | $(ratio "${one[$i]}" "$best1") | $(ratio "${four[$i]}" "$best4") | $(added "${rtts[$i]}") |"
+        echo "| ${names[$i]} | ${one[$i]} | ${four[$i]} | $(ratio "${one[$i]}" "$best1") | $(ratio "${four[$i]}" "$best4") | $(added "${rtts[$i]}") | $(added "${busy_rtts[$i]}") |"
     done
     echo
     echo "Best userspace anchor: 1 stream, $best1_name ($best1 Gbit/s); 4 streams, $best4_name ($best4 Gbit/s)."
     echo "Target: netd-tunnel, plain and TLS, at least 2 times the best userspace anchor."
-    echo "iperf3 TCP, ${seconds} s per test; latency: median of $pings pings through the tunnel, less the median of $veth_pings over the veth just before (over the whole run, the veth's median was $veth_rtt ms)."
+    echo "iperf3 TCP, ${seconds} s per test; latency: median of $pings pings through the tunnel 0.05 s apart, less the median of $veth_pings over the veth just before (over the whole run, the veth's median was $veth_rtt ms); at 500 pings/s, $busy_pings through the tunnel less $busy_pings over the veth."
     [ "$rounds" -gt 1 ] && echo "Each value is the row's median over $rounds rounds."
     printf '%s\n' "${notes[@]}" | awk 'NF && !seen[$0]++'
 )
