@@ -9,7 +9,7 @@
 # veth just before, so that the difference follows the machine's load as it
 # drifts over a run; then the same at 500 pings a second (300 of them, and
 # 300 over the veth), where the tunnel's processes and caches stay warm, as
-# they do while traffic flows. Rows:
+# on a tunnel in steady use. Rows:
 #   - veth: the two namespaces' own link, the limit on this machine;
 #   - vxlan: the kernel's own tunnel over that veth;
 #   - OpenVPN 2.6, point to point, over UDP and over TCP, each in the clear,
