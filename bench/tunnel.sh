@@ -37,7 +37,7 @@ set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 smoke=${BENCH_SMOKE:-}
 seconds=${TUNNEL_SECONDS:-10}
-pings=60 veth_pings=40 busy_pings=300
+pings=60 veth_pings=40 busy_pings=300 busy_interval=0.002 # 500 a second
 if [ -n "$smoke" ]; then seconds=1 pings=5 veth_pings=5 busy_pings=5; fi
 if [ "$(id -u)" != 0 ]; then
     echo "SKIPPED: the tunnel benchmarks make network namespaces and TUNs, which needs root"
@@ -180,8 +180,8 @@ measure() {
         # tunnel adds to it now.
         base=$(rtt_median "$veth_pings" "$veth_s")
         rtt=$(rtt_median "$pings" "$ip")
-        busy_base=$(rtt_median "$busy_pings" "$veth_s" 0.002)
-        busy=$(rtt_median "$busy_pings" "$ip" 0.002)
+        busy_base=$(rtt_median "$busy_pings" "$veth_s" "$busy_interval")
+        busy=$(rtt_median "$busy_pings" "$ip" "$busy_interval")
         t1=$(iperf "$ip" 1)
         t4=$(iperf "$ip" 4)
     fi
