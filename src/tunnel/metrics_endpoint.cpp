@@ -18,11 +18,17 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+// Exchanges at once: a scrape takes milliseconds, and anyone on the host
+// may connect to the socket, so that many connections left open must not
+// take the descriptors the tunnel needs. Past it, a connection is closed
+// unanswered.
+constexpr std::size_t max_exchanges = 16;
+
 template <class Protocol>
 class MetricsServer : public std::enable_shared_from_this<MetricsServer<Protocol>> {
 public:
     MetricsServer(asio::io_context& io, typename Protocol::endpoint endpoint, std::function<std::string()> render)
-        : acceptor_(io), render_(std::move(render)) {
+        : acceptor_(io), pause_(io), render_(std::move(render)) {
         acceptor_.open(endpoint.protocol());
         if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
             acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -35,20 +41,34 @@ public:
         acceptor_.async_accept([self = this->shared_from_this()](const boost::system::error_code& ec,
                                                                  typename Protocol::socket socket) {
             if (ec == asio::error::operation_aborted) return;
-            if (!ec) self->answer(std::make_shared<typename Protocol::socket>(std::move(socket)));
+            if (ec) {
+                // Out of descriptors, most likely: accepting again at once
+                // would spin on the same error.
+                spdlog::warn("metrics: accept failed: {}; trying again in 100 ms", ec.message());
+                self->pause_.expires_after(std::chrono::milliseconds(100));
+                self->pause_.async_wait([self](const boost::system::error_code& ec) {
+                    if (!ec) self->accept();
+                });
+                return;
+            }
+            if (self->exchanges_ < max_exchanges) self->answer(std::make_shared<typename Protocol::socket>(std::move(socket)));
             self->accept();
         });
     }
 
 private:
+    // Counted from the connection's answer to its last handler.
     struct Exchange {
+        explicit Exchange(std::shared_ptr<MetricsServer> server) : server(std::move(server)) { ++this->server->exchanges_; }
+        ~Exchange() { --server->exchanges_; }
+        std::shared_ptr<MetricsServer> server;
         beast::flat_buffer buffer;
         http::request_parser<http::empty_body> parser;
         http::response<http::string_body> response;
     };
 
     void answer(std::shared_ptr<typename Protocol::socket> socket) {
-        auto exchange = std::make_shared<Exchange>();
+        auto exchange = std::make_shared<Exchange>(this->shared_from_this());
         exchange->parser.header_limit(8 * 1024);
         exchange->parser.body_limit(0);
         auto timer = std::make_shared<asio::steady_timer>(socket->get_executor(), std::chrono::seconds(5));
@@ -84,7 +104,9 @@ private:
     }
 
     typename Protocol::acceptor acceptor_;
+    asio::steady_timer pause_; // after a failed accept
     std::function<std::string()> render_;
+    std::size_t exchanges_ = 0;
 };
 
 } // namespace

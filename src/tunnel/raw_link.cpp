@@ -133,6 +133,7 @@ Transport take_over(boost::beast::websocket::stream<boost::beast::ssl_stream<tcp
 
 RawLink::RawLink(Transport transport, Role role)
     : transport_(std::move(transport)), role_(role), heartbeat_(transport_.socket.get_executor()),
+      stall_(transport_.socket.get_executor()),
       in_(first_room), reader_(role == Role::server, link_max_message), holding_(role == Role::server) {
     boost::system::error_code ignored;
     transport_.socket.non_blocking(true, ignored);
@@ -171,7 +172,10 @@ bool RawLink::send(const std::uint8_t* record, std::size_t size) {
     // Room for the frame's header, written in front once the batch is whole.
     if (pending_.empty()) pending_.resize(frames::max_header);
     append_record(pending_, record, size);
-    if (congested()) drain_owed_ = true;
+    if (congested() && !drain_owed_) {
+        drain_owed_ = true;
+        watch_stall(written_);
+    }
     return true;
 }
 
@@ -334,7 +338,12 @@ bool RawLink::on_message(frames::Opcode opcode, const std::uint8_t* data, std::s
     holding_ = false;
     switch (opcode) {
     case Opcode::ping:
+        // A pong for the latest ping is enough (RFC 6455, 5.5.3), so one at
+        // most waits for flush: a peer that pings and never reads cannot
+        // make the queue grow.
+        if (pong_waiting_) return true;
         queue_control(Opcode::pong, data, size);
+        pong_waiting_ = true;
         flush();
         return true;
     case Opcode::pong:
@@ -378,6 +387,7 @@ void RawLink::flush() {
     out_.clear();
     sent_ = 0;
     out_.swap(control_);
+    pong_waiting_ = false;
     if (pending_.size() > frames::max_header) {
         auto size = pending_.size() - frames::max_header;
         auto* body = reinterpret_cast<std::uint8_t*>(pending_.data()) + frames::max_header;
@@ -410,6 +420,7 @@ void RawLink::pump_out() {
         }
         if (io != Io::done) return wait_writable(false);
         sent_ += put;
+        written_ += put;
     }
     out_.clear();
     sent_ = 0;
@@ -454,10 +465,23 @@ void RawLink::beat() {
     });
 }
 
+void RawLink::watch_stall(std::uint64_t written) {
+    stall_.expires_after(link_stall);
+    stall_.async_wait([self = shared_from_this(), written](const boost::system::error_code& ec) {
+        if (ec || self->closed_ || !self->drain_owed_) return; // drained meanwhile
+        if (self->written_ == written) {
+            return self->finish("the peer took nothing of a full queue for " +
+                                std::to_string(link_stall.count()) + " s: it stopped reading");
+        }
+        self->watch_stall(self->written_);
+    });
+}
+
 void RawLink::finish(const std::string& why) {
     if (closed_) return;
     closed_ = true;
     heartbeat_.cancel();
+    stall_.cancel();
     boost::system::error_code ignored;
     transport_.socket.close(ignored); // ends the waits
     pending_.clear();

@@ -43,9 +43,9 @@ public:
     Handshake(TunnelServer& server, Stream stream, std::string remote)
         : server_(server), stream_(std::move(stream)), remote_(std::move(remote)),
           deadline_(beast::get_lowest_layer(stream_).get_executor()) {
-        server_.handshake_began();
+        server_.handshake_began(remote_);
     }
-    ~Handshake() { server_.handshake_ended(); }
+    ~Handshake() { server_.handshake_ended(remote_); }
 
     void start() {
         deadline_.expires_after(handshake_time);
@@ -62,7 +62,8 @@ public:
             stream_.async_handshake(asio::ssl::stream_base::server,
                                     [self = this->shared_from_this()](const boost::system::error_code& ec) {
                                         if (ec) {
-                                            spdlog::info("{}: the TLS handshake failed: {}", self->remote_, ec.message());
+                                            self->server_.handshake_failed(self->remote_,
+                                                                           "the TLS handshake failed: " + ec.message());
                                             return;
                                         }
                                         self->read();
@@ -105,7 +106,7 @@ private:
         auto hello = std::make_shared<std::string>(server_.hello(*client));
         auto self = this->shared_from_this();
         ws->async_accept(request, [self, ws, hello, client = *client](const boost::system::error_code& ec) {
-            if (ec) return spdlog::info("{}: the WebSocket handshake failed: {}", self->remote_, ec.message());
+            if (ec) return self->server_.handshake_failed(self->remote_, "the WebSocket handshake failed: " + ec.message());
             ws->text(true);
             ws->async_write(asio::buffer(*hello), [self, ws, hello, client](const boost::system::error_code& ec,
                                                                             std::size_t) {
@@ -220,17 +221,19 @@ void TunnelServer::accept() {
             });
             return;
         }
-        if (handshakes_ >= max_handshakes) {
+        auto remote = remote_of(socket);
+        auto from = handshakes_from_.find(remote);
+        if (handshakes_ >= max_handshakes ||
+            (from != handshakes_from_.end() && from->second >= max_handshakes_per_address)) {
             // Connections that have not shown a token yet are bounded, so
             // that a flood of them cannot take every descriptor from the
-            // clients; each has 10 s to show one.
+            // clients, nor one host every place; each has 10 s to show one.
             ++counters_.refused;
             accept();
             return;
         }
         {
             socket.set_option(tcp::no_delay(true));
-            auto remote = remote_of(socket);
             if (tls_) {
                 std::make_shared<Handshake<beast::ssl_stream<tcp::socket>>>(
                     *this, beast::ssl_stream<tcp::socket>(std::move(socket), *tls_), remote)
@@ -241,6 +244,37 @@ void TunnelServer::accept() {
         }
         accept();
     });
+}
+
+void TunnelServer::handshake_began(const std::string& caller) {
+    ++handshakes_;
+    ++handshakes_from_[caller];
+}
+
+void TunnelServer::handshake_ended(const std::string& caller) {
+    --handshakes_;
+    auto from = handshakes_from_.find(caller);
+    if (from != handshakes_from_.end() && --from->second == 0) handshakes_from_.erase(from);
+}
+
+void TunnelServer::handshake_failed(const std::string& caller, const std::string& what) {
+    constexpr auto period = std::chrono::seconds(10);
+    constexpr std::size_t lines = 10;
+    auto now = std::chrono::steady_clock::now();
+    if (now - failures_since_ >= period) {
+        if (failures_unlogged_ > 0) {
+            spdlog::info("{}: {} more handshake(s) failed in {} s, not logged one by one", config_.name,
+                         failures_unlogged_, period.count());
+        }
+        failures_since_ = now;
+        failures_logged_ = failures_unlogged_ = 0;
+    }
+    if (failures_logged_ < lines) {
+        ++failures_logged_;
+        spdlog::info("{}: {}: {}", config_.name, caller, what);
+    } else {
+        ++failures_unlogged_;
+    }
 }
 
 bool TunnelServer::path_served(std::string_view target) const {

@@ -86,14 +86,16 @@ for ns in $srv $c1 $c2; do
     within 10 in_ns "$ns" curl -sf localhost:3030/healthz || { echo "tun-daemon in $ns did not start"; cat "$work/$ns/log/"*; exit 1; }
 done
 
-token1=alpha-token token2=beta-token
+# token3: a client no netd-tunnel uses, for the hostile peers below.
+token1=alpha-token token2=beta-token token3=gamma-token
 sha1() { printf %s "$1" | sha1sum | cut -d' ' -f1; }
 sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 cat >"$work/server.json" <<JSON
 [{"name": "nt0", "port": 8080, "net": "10.10.0.1/24",
   "clients": [
     {"token": "$(sha1 $token1)", "ip": "10.10.0.2", "routes": ["10.61.0.0/24"]},
-    {"token_sha256": "$(sha256 $token2)", "ip": "10.10.0.3", "sources": ["192.168.77.1"]}
+    {"token_sha256": "$(sha256 $token2)", "ip": "10.10.0.3", "sources": ["192.168.77.1"]},
+    {"token": "$(sha1 $token3)", "ip": "10.10.0.4"}
   ]}]
 JSON
 client_config() { # NAME URL TOKEN [EXTRA JSON]
@@ -224,7 +226,8 @@ wrong_token() {
 check "a wrong token gets 401, no TUN, no packet, and is not logged" wrong_token
 
 # A flood of connections that never send a request: the server keeps at
-# most 256 of them (each for 10 s), the connected clients keep working.
+# most 256 of them (each for 10 s), and 32 from one address, so that the
+# connected clients keep working and another host still gets an answer.
 flood() {
     in_ns $c1 python3 -c '
 import socket, time
@@ -239,9 +242,11 @@ time.sleep(4)
     sleep 2
     local fds; fds=$(ls /proc/$(pgrep -f "$work/server.json" | head -1)/fd | wc -l)
     in_ns $c1 ping -c 2 -i 0.2 -W 2 10.10.0.1 >/dev/null || { echo "no traffic during the flood"; return 1; }
+    local code; code=$(in_ns $c2 curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://10.99.2.1:8080/ip)
     wait $p
     [ "$fds" -lt 300 ] || { echo "the server held $fds descriptors"; return 1; }
-    echo "the server held $fds descriptors"
+    [ "$code" = 426 ] || { echo "another host got $code during the flood, not 426"; return 1; }
+    echo "the server held $fds descriptors; another host got its 426"
 }
 check "a flood of silent connections: bounded, and the clients keep working" flood
 
@@ -304,6 +309,95 @@ PY
     within 10 in_ns $c1 ping -c 1 -W 1 10.10.0.1 >/dev/null || { echo "client 1 did not come back"; return 1; }
 }
 check "a peer that breaks the WebSocket framing is cut off, and the client comes back" broken_framing
+
+# An authenticated peer that never reads (token3): its pings get one pong
+# at most, so the server's memory stays put; once packets for it fill its
+# queue (which stops the server's TUN for everyone), it is cut off within
+# 5 s of taking nothing, and the others carry on.
+stalled_peer() {
+    local rss_before rss_after
+    rss_before=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
+    in_ns $c1 python3 - "$token3" >"$work/stalled.out" 2>&1 <<'PY' &
+import base64, os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.settimeout(5)
+s.connect(("10.99.1.1", 8080))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /ip HTTP/1.1\r\nHost: 10.99.1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\nx-api-key: %s\r\n\r\n" % (key, sys.argv[1])).encode())
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(4096)
+if not got.startswith(b"HTTP/1.1 101"):
+    sys.exit("no upgrade: %r" % got[:40])
+s.sendall(b"\x82\x80\0\0\0\0")  # the empty message that lets the server send
+ping = b"\x89\xfd\0\0\0\0" + b"p" * 125  # masked, 125 bytes
+burst = ping * 8000  # 1 MiB
+start, sent = time.time(), 0
+try:
+    # 512 MiB of pings at once: a pong queued for each would show in the
+    # server's memory. Then one a while, to keep the link alive, until cut.
+    while time.time() - start < 30:
+        data = burst if sent < 512 << 20 else ping
+        s.sendall(data)
+        sent += len(data)
+        if data is ping:
+            time.sleep(0.2)
+except OSError as error:
+    print("cut off after %.1f s and %d MiB of pings: %s" % (time.time() - start, sent >> 20, error))
+    sys.exit(0)
+sys.exit("still connected after 30 s and %d MiB of pings" % (sent >> 20))
+PY
+    local p=$!
+    sleep 1
+    # Packets for it, past its queue's 1 MiB, paced to fit the TUN's queue.
+    in_ns $srv python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(400):
+    for _ in range(50):
+        try:
+            s.sendto(b"x" * 1200, ("10.10.0.4", 9))
+        except OSError:
+            pass
+    time.sleep(0.005)
+'
+    wait $p; local code=$?
+    cat "$work/stalled.out"
+    [ $code = 0 ] || return 1
+    rss_after=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
+    echo "the server's RSS: $rss_before kB before, $rss_after kB after"
+    [ $((rss_after - rss_before)) -lt 51200 ] || return 1
+    grep -q 'stopped reading' "$work/$srv/tunnel.log" || return 1
+    within 10 in_ns $c2 ping -c 1 -W 1 10.10.0.1 || { echo "client 2 did not carry on"; return 1; }
+    within 10 in_ns $c1 ping -c 1 -W 1 10.10.0.1 || { echo "client 1 did not carry on"; return 1; }
+}
+check "a peer that pings and never reads: memory bounded, cut off within 5 s of taking nothing" stalled_peer
+
+# The metrics socket, open to any local user: many connections held open
+# get no more than 16 answered at once, and the server keeps its descriptors.
+metrics_held() {
+    python3 - "$work/$srv/metrics.sock" <<'PY' &
+import socket, sys, time
+held = []
+for _ in range(300):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1])
+        held.append(s)
+    except OSError:
+        pass
+time.sleep(3)
+PY
+    local p=$!
+    sleep 1.5
+    local fds; fds=$(ls "/proc/$server_pid/fd" | wc -l)
+    wait $p
+    echo "the server held $fds descriptors"
+    [ "$fds" -lt 100 ] && metrics $srv | grep -q netd_tunnel_connected
+}
+check "connections held open on the metrics socket: bounded" metrics_held
 
 capeff() { awk '/^CapEff/ {print $2}' "/proc/$1/status"; }
 nnp() { awk '/^NoNewPrivs/ {print $2}' "/proc/$1/status"; }
@@ -416,6 +510,26 @@ JSON
     tcp_both_ways $srv 10.11.0.1 $c2
 }
 check "netd-tunnel's own TLS: ping and TCP" native_tls
+
+# Handshakes that fail before a token (here, not TLS at all) are logged
+# 10 to a period, then counted: anyone can cause them by the thousand.
+tls_garbage() {
+    in_ns $c2 python3 -c '
+import socket
+for _ in range(300):
+    try:
+        s = socket.create_connection(("10.99.2.1", 8444), timeout=2)
+        s.sendall(b"\x16\x03\x01\x00\x05hello")
+        s.recv(100)
+        s.close()
+    except OSError:
+        pass
+'
+    local lines; lines=$(grep -c 'TLS handshake failed' "$work/$srv/tls.log")
+    echo "$lines lines for 300 failed handshakes"
+    [ "$lines" -ge 1 ] && [ "$lines" -le 20 ]
+}
+check "failed TLS handshakes: a few log lines, not one each" tls_garbage
 
 # ---- a bad config: exit 2 and one line naming the field ----
 bad_config() {

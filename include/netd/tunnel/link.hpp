@@ -59,6 +59,13 @@ inline constexpr std::size_t link_max_message = 2 * link_high_water + 2 * max_re
 // a period, not one re-armed at every read (a syscall per packet).
 inline constexpr std::chrono::seconds link_heartbeat{10};
 
+// A link whose queue is full and whose peer takes not one byte of it for
+// this long is cut off. A congested link stops its side's TUN (see
+// congested), and on a server that holds up every client: a peer that
+// stopped reading, and keeps the link alive with pings, must not hold them
+// up for longer than this. A peer that reads at all, however slowly, stays.
+inline constexpr std::chrono::seconds link_stall{5};
+
 // The options both sides set on their WebSocket for the handshake and the
 // hello: a bound on a closing handshake (the opening one is bounded by the
 // caller), no fragmenting of messages, no message over the links' limit.

@@ -109,12 +109,13 @@ private:
     void pump_out();
     void wait_writable(bool for_reading); // then pump_in, or pump_out
     void beat();
+    void watch_stall(std::uint64_t written); // see link_stall
     void finish(const std::string& why);
 
     Transport transport_;
     Role role_;
     LinkEvents events_;
-    boost::asio::steady_timer heartbeat_;
+    boost::asio::steady_timer heartbeat_, stall_;
 
     // In: frames as they come, read into messages in place.
     std::vector<std::uint8_t> in_;
@@ -130,6 +131,8 @@ private:
     std::size_t sent_ = 0; // of out_
     bool writing_wait_ = false;
     bool drain_owed_ = false; // congested was seen: on_drained below half
+    bool pong_waiting_ = false; // in control_, not yet taken by flush
+    std::uint64_t written_ = 0; // bytes the socket (or TLS) took, ever
     std::string why_;         // of the last Io::failed
 
     std::uint64_t mask_state_ = 0; // xorshift64*, seeded from RAND_bytes

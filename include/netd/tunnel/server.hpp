@@ -3,8 +3,11 @@
 // First: Boost 1.74's asio/awaitable.hpp uses std::exchange without it.
 #include <utility>
 
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -45,11 +48,17 @@ public:
     bool path_served(std::string_view target) const;
     std::string hello(std::size_t client) const;
     void attach(std::size_t client, std::shared_ptr<Link> link, const std::string& remote);
-    void handshake_began() { ++handshakes_; }
-    void handshake_ended() { --handshakes_; }
+    void handshake_began(const std::string& caller);
+    void handshake_ended(const std::string& caller);
+    // A handshake that failed before any token was shown (TLS, the
+    // WebSocket's own): logged, at most a few lines a period.
+    void handshake_failed(const std::string& caller, const std::string& what);
 
-    // Connections at once that have not shown a token yet.
+    // Connections at once that have not shown a token yet: in all, and from
+    // one address (so that one host cannot take them all; behind a proxy,
+    // the proxy's, whose handshakes each take milliseconds).
     static constexpr std::size_t max_handshakes = 256;
+    static constexpr std::size_t max_handshakes_per_address = 32;
 
 private:
     void accept();
@@ -67,6 +76,11 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer pause_{acceptor_.get_executor()}; // after a failed accept
     std::size_t handshakes_ = 0;
+    std::unordered_map<std::string, std::size_t> handshakes_from_; // by caller; none at 0
+    // The log's budget for failed handshakes, which anyone can cause by
+    // the thousand: so many lines a period, then a count of the rest.
+    std::chrono::steady_clock::time_point failures_since_{};
+    std::size_t failures_logged_ = 0, failures_unlogged_ = 0;
     bool failed_ = false;
     TunPort tun_;
     std::vector<std::shared_ptr<Link>> links_; // by client; null while away
