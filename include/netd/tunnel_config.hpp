@@ -61,6 +61,8 @@ struct ServerConfig {
     std::vector<net::Cidr> routes{};
     std::optional<Mark> mark{};
     std::optional<Tls> tls{};
+    // Reverse proxies whose X-Forwarded-For names the caller (tunnel_caller.hpp).
+    std::vector<net::Cidr> trusted_proxies{};
     std::vector<ClientEntry> clients{};
 };
 

@@ -176,7 +176,8 @@ std::pair<std::string, std::uint16_t> host_port(const std::string& text, const s
 }
 
 ServerConfig server_of(const json& object, const std::string& where) {
-    check_fields(object, where, {"name", "port", "listen", "path", "net", "mtu", "ips", "routes", "mark", "tls", "clients"});
+    check_fields(object, where,
+                 {"name", "port", "listen", "path", "net", "mtu", "ips", "routes", "mark", "tls", "trusted_proxies", "clients"});
     ServerConfig server;
     server.name = name_of(object, where);
     auto* port = find(object, "port");
@@ -201,6 +202,10 @@ ServerConfig server_of(const json& object, const std::string& where) {
     if (server.net.family() != net::Family::v4 || server.net.prefix_len() > 30) {
         throw ConfigError(at(where, "net"), "must be an IPv4 address with a prefix of /30 or shorter");
     }
+    if (server.net.address() == server.net.network().first() || server.net.address() == server.net.network().last()) {
+        throw ConfigError(at(where, "net"), "must name the server's own address in its network, not " +
+                                                server.net.address().to_string());
+    }
     if (auto* mtu = find(object, "mtu")) server.mtu = static_cast<int>(number_of(*mtu, at(where, "mtu"), 576, 65535));
     if (auto* ips = find(object, "ips")) {
         if (!ips->is_array()) throw ConfigError(at(where, "ips"), "must be an array of addresses");
@@ -222,6 +227,18 @@ ServerConfig server_of(const json& object, const std::string& where) {
         auto field = at(where, "tls");
         auto [cert, key] = both_of(*tls, field, "cert", "key", "{\"cert\": PATH, \"key\": PATH}");
         server.tls = Tls{string_of(*cert, at(field, "cert")), string_of(*key, at(field, "key"))};
+    }
+    if (auto* proxies = find(object, "trusted_proxies")) {
+        auto field = at(where, "trusted_proxies");
+        if (!proxies->is_array()) throw ConfigError(field, "must be an array of addresses or networks");
+        for (std::size_t i = 0; i < proxies->size(); ++i) {
+            // IPv6 too: a proxy on ::1 reaches an IPv4 tunnel all the same.
+            server.trusted_proxies.push_back(parsed((*proxies)[i], at(field, i), [](const std::string& text) {
+                if (text.find('/') != std::string::npos) return net::Cidr::parse(text);
+                auto address = net::IpAddress::parse(text);
+                return net::Cidr(address, address.family() == net::Family::v4 ? 32 : 128);
+            }));
+        }
     }
     auto* clients = find(object, "clients");
     if (!clients || !clients->is_array() || clients->empty()) {

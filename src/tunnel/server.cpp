@@ -9,6 +9,7 @@
 
 #include "netd/error.hpp"
 #include "netd/tunnel/raw_link.hpp"
+#include "netd/tunnel_caller.hpp"
 
 namespace netd::tunnel {
 namespace {
@@ -16,11 +17,18 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace http_limits = netd::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 // A connection has this long to finish TLS and send its upgrade request.
 constexpr auto handshake_time = std::chrono::seconds(10);
+
+http_limits::LogLimits failure_limits() {
+    http_limits::LogLimits limits;
+    limits.others = "other callers";
+    return limits;
+}
 
 // The token, as tapotun sends it (x-api-key) or as a bearer.
 std::string_view token_of(const http::request<http::empty_body>& request) {
@@ -90,12 +98,18 @@ private:
         if (!websocket::is_upgrade(request)) {
             return answer(http::status::upgrade_required, "this is netd-tunnel: connect with a WebSocket upgrade");
         }
-        if (server_.throttled(remote_)) {
+        // Behind a trusted proxy, the address it names: the proxy's own
+        // would throttle every client for one guesser.
+        auto forwarded = request.find("x-forwarded-for");
+        auto caller = server_.caller(remote_, forwarded == request.end()
+                                                  ? std::string_view{}
+                                                  : std::string_view(forwarded->value().data(), forwarded->value().size()));
+        if (server_.throttled(caller)) {
             return answer(http::status::too_many_requests, "too many failed tokens: try again later");
         }
         auto client = server_.client_of(token_of(request));
         if (!client) {
-            server_.refused(remote_);
+            server_.refused(caller);
             return answer(http::status::unauthorized, "a token this server knows is required");
         }
         deadline_.cancel();
@@ -105,17 +119,17 @@ private:
             [](websocket::response_type& response) { response.set(http::field::server, "netd-tunnel"); }));
         auto hello = std::make_shared<std::string>(server_.hello(*client));
         auto self = this->shared_from_this();
-        ws->async_accept(request, [self, ws, hello, client = *client](const boost::system::error_code& ec) {
-            if (ec) return self->server_.handshake_failed(self->remote_, "the WebSocket handshake failed: " + ec.message());
+        ws->async_accept(request, [self, ws, hello, client = *client, caller](const boost::system::error_code& ec) {
+            if (ec) return self->server_.handshake_failed(caller, "the WebSocket handshake failed: " + ec.message());
             ws->text(true);
-            ws->async_write(asio::buffer(*hello), [self, ws, hello, client](const boost::system::error_code& ec,
-                                                                            std::size_t) {
-                if (ec) return spdlog::info("{}: could not send the hello: {}", self->remote_, ec.message());
+            ws->async_write(asio::buffer(*hello), [self, ws, hello, client, caller](const boost::system::error_code& ec,
+                                                                                    std::size_t) {
+                if (ec) return spdlog::info("{}: could not send the hello: {}", caller, ec.message());
                 try {
                     self->server_.attach(client, std::make_shared<RawLink>(take_over(*ws), RawLink::Role::server),
-                                         self->remote_);
+                                         caller);
                 } catch (const std::exception& error) {
-                    spdlog::info("{}: {}", self->remote_, error.what());
+                    spdlog::info("{}: {}", caller, error.what());
                 }
             });
         });
@@ -164,7 +178,13 @@ std::string remote_of(const tcp::socket& socket) {
 TunnelServer::TunnelServer(asio::io_context& io, ServerConfig config, client::TunDescriptor tun,
                            std::shared_ptr<asio::ssl::context> tls)
     : io_(io), config_(std::move(config)), forwarding_(config_), tokens_(config_.clients), tls_(std::move(tls)),
-      acceptor_(io), tun_(io, std::move(tun.fd), tun.vnet_hdr,
+      acceptor_(io),
+      failures_(failure_limits(),
+                [name = config_.name](const http_limits::LogLimiter::Summary& summary) {
+                    spdlog::info("{}: ... and {} more failed handshakes from {} in the last {} s", name, summary.held,
+                                 summary.key, std::chrono::ceil<std::chrono::seconds>(summary.over).count());
+                }),
+      tun_(io, std::move(tun.fd), tun.vnet_hdr,
                           [this](const std::uint8_t* record, std::size_t size) { from_tun(record, size); },
                           [this](const std::string& why) {
                               // The server's TUN is gone: stop, and let the
@@ -258,29 +278,31 @@ void TunnelServer::handshake_ended(const std::string& caller) {
 }
 
 void TunnelServer::handshake_failed(const std::string& caller, const std::string& what) {
-    constexpr auto period = std::chrono::seconds(10);
-    constexpr std::size_t lines = 10;
-    auto now = std::chrono::steady_clock::now();
-    if (now - failures_since_ >= period) {
-        if (failures_unlogged_ > 0) {
-            spdlog::info("{}: {} more handshake(s) failed in {} s, not logged one by one", config_.name,
-                         failures_unlogged_, period.count());
-        }
-        failures_since_ = now;
-        failures_logged_ = failures_unlogged_ = 0;
-    }
-    if (failures_logged_ < lines) {
-        ++failures_logged_;
-        spdlog::info("{}: {}: {}", config_.name, caller, what);
-    } else {
-        ++failures_unlogged_;
-    }
+    if (failures_.admit(caller)) spdlog::info("{}: {}: {}", config_.name, caller, what);
+    schedule_sweep();
+}
+
+// While failures are held back, their summaries are due once a second.
+void TunnelServer::schedule_sweep() {
+    if (sweeping_ || !failures_.holding()) return;
+    sweeping_ = true;
+    sweeper_.expires_after(std::chrono::seconds(1));
+    sweeper_.async_wait([this](const boost::system::error_code& ec) {
+        sweeping_ = false;
+        if (ec) return;
+        failures_.sweep();
+        schedule_sweep();
+    });
 }
 
 bool TunnelServer::path_served(std::string_view target) const {
     if (config_.path.empty()) return true;
     auto path = target.substr(0, target.find('?'));
     return path == config_.path;
+}
+
+std::string TunnelServer::caller(const std::string& peer, std::string_view forwarded_for) const {
+    return caller_of(peer, forwarded_for, config_.trusted_proxies);
 }
 
 bool TunnelServer::throttled(const std::string& caller) {

@@ -90,8 +90,9 @@ done
 token1=alpha-token token2=beta-token token3=gamma-token
 sha1() { printf %s "$1" | sha1sum | cut -d' ' -f1; }
 sha256() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+# nginx, below, proxies to it from 127.0.0.1 and says who it serves.
 cat >"$work/server.json" <<JSON
-[{"name": "nt0", "port": 8080, "net": "10.10.0.1/24",
+[{"name": "nt0", "port": 8080, "net": "10.10.0.1/24", "trusted_proxies": ["127.0.0.1"],
   "clients": [
     {"token": "$(sha1 $token1)", "ip": "10.10.0.2", "routes": ["10.61.0.0/24"]},
     {"token_sha256": "$(sha256 $token2)", "ip": "10.10.0.3", "sources": ["192.168.77.1"]},
@@ -459,6 +460,7 @@ http {
     map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
     server {
         listen 10.99.1.1:8443 ssl;
+        listen 10.99.2.1:8443 ssl;
         ssl_certificate $work/cert.pem;
         ssl_certificate_key $work/key.pem;
         location /ip {
@@ -466,6 +468,7 @@ http {
             proxy_http_version 1.1;
             proxy_set_header Upgrade \$http_upgrade;
             proxy_set_header Connection \$connection_upgrade;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_buffering off;
             proxy_read_timeout 1h;
             proxy_send_timeout 1h;
@@ -483,6 +486,25 @@ through_nginx() {
     tcp_both_ways $srv 10.10.0.1 $c1
 }
 check "through nginx terminating TLS: ping and TCP" through_nginx
+
+# Behind nginx, the throttle of failed tokens counts the address nginx
+# names (trusted_proxies), not nginx's own: a guesser through it does not
+# lock the clients out.
+guesser_behind_nginx() {
+    in_ns $c2 bash -c 'for _ in $(seq 40); do
+        curl -sk -o /dev/null -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
+            -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" -H "x-api-key: guess" https://10.99.2.1:8443/ip
+        sleep 0.3
+    done' & local p=$!
+    sleep 3
+    kill "$c1_pid"; wait "$c1_pid" 2>/dev/null
+    c1_pid=$(start_tunnel $c1 "$work/c1-tls.json"); pids+=($c1_pid)
+    within 10 in_ns $c1 ping -c 1 -W 1 10.10.0.1 || { echo "client 1 did not get in"; tail -3 "$work/$c1/tunnel.log"; kill $p; return 1; }
+    wait $p
+    grep -q 'refused a connection from 10.99.2.2' "$work/$srv/tunnel.log" || { echo "the guesser was not named"; return 1; }
+    ! grep -q 'refused a connection from 127.0.0.1' "$work/$srv/tunnel.log" || { echo "nginx was blamed"; return 1; }
+}
+check "a token guesser behind nginx is throttled by its own address, and a client still gets in" guesser_behind_nginx
 wrong_ca() {
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=other \
         -keyout "$work/other.key" -out "$work/other.pem" >/dev/null 2>&1

@@ -42,6 +42,7 @@ TEST(TunnelConfig, ReadsTapotunsClientExampleAndOurAdditions) {
       {"name": "corp0", "server": "https://edge.example.com/ip", "token": "test", "mark": {"value": 100, "table": 100}},
       {"name": "lab0", "server": "https://10.0.0.1:8443", "token": "t", "ca": "/etc/netd/ca.pem"},
       {"name": "srv0", "listen": "127.0.0.1:9000", "path": "/ip", "net": "10.9.0.1/24",
+       "trusted_proxies": ["127.0.0.1", "::1", "10.5.0.0/24"],
        "tls": {"cert": "c.pem", "key": "k.pem"},
        "clients": [{"token_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "ip": "10.9.0.2"}]}
     ])"));
@@ -64,6 +65,10 @@ TEST(TunnelConfig, ReadsTapotunsClientExampleAndOurAdditions) {
     ASSERT_TRUE(srv.tls);
     EXPECT_EQ(srv.tls->key, "k.pem");
     EXPECT_EQ(srv.clients[0].token.kind, TokenHash::Kind::sha256);
+    ASSERT_EQ(srv.trusted_proxies.size(), 3u);
+    EXPECT_EQ(srv.trusted_proxies[0].to_string(), "127.0.0.1/32");
+    EXPECT_EQ(srv.trusted_proxies[1].to_string(), "::1/128");
+    EXPECT_EQ(srv.trusted_proxies[2].to_string(), "10.5.0.0/24");
 }
 
 TEST(TunnelConfig, OneObjectIsOneDefinition) {
@@ -123,6 +128,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"no net", R"({"name": "a", "port": 1, )" CLIENTS "}", "net"},
         BadCase{"net without prefix room", R"({"name": "a", "port": 1, "net": "10.9.0.1/32", )" CLIENTS "}", "net"},
         BadCase{"net in IPv6", R"({"name": "a", "port": 1, "net": "fd00::1/64", )" CLIENTS "}", "net"},
+        BadCase{"net the network's address", R"({"name": "a", "port": 1, "net": "10.9.0.0/24", )" CLIENTS "}", "net"},
+        BadCase{"net the broadcast address", R"({"name": "a", "port": 1, "net": "10.9.0.255/24", )" CLIENTS "}", "net"},
+        BadCase{"trusted_proxies not an array", R"({"name": "a", "port": 1, "net": "10.9.0.1/24", "trusted_proxies": "127.0.0.1", )" CLIENTS "}",
+                "trusted_proxies"},
+        BadCase{"trusted_proxies with a name", R"({"name": "a", "port": 1, "net": "10.9.0.1/24", "trusted_proxies": ["localhost"], )" CLIENTS "}",
+                "trusted_proxies[0]"},
         BadCase{"mtu too small", R"({"name": "a", "port": 1, "net": "10.9.0.1/24", "mtu": 100, )" CLIENTS "}", "mtu"},
         BadCase{"bad ip in ips", R"({"name": "a", "port": 1, "net": "10.9.0.1/24", "ips": ["10.9"], )" CLIENTS "}",
                 "ips[0]"},

@@ -14,6 +14,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include "netd/client/tun_fd.hpp"
+#include "netd/http/log_limiter.hpp"
 #include "netd/tunnel/counters.hpp"
 #include "netd/tunnel/link.hpp"
 #include "netd/tunnel/token_check.hpp"
@@ -42,6 +43,8 @@ public:
     bool failed() const { return failed_; }
 
     // What a connection's handshake asks of the server.
+    // The caller as the throttle and the log name it (tunnel_caller.hpp).
+    std::string caller(const std::string& peer, std::string_view forwarded_for) const;
     void refused(const std::string& caller);
     bool throttled(const std::string& caller);
     std::optional<std::size_t> client_of(std::string_view token) const { return tokens_.client_of(token); }
@@ -66,6 +69,7 @@ private:
     void from_client(std::size_t client, const std::uint8_t* record, std::size_t size);
     std::string label(std::size_t client) const;
     void set_paused(std::size_t client, bool paused);
+    void schedule_sweep();
 
     boost::asio::io_context& io_;
     ServerConfig config_;
@@ -77,10 +81,11 @@ private:
     boost::asio::steady_timer pause_{acceptor_.get_executor()}; // after a failed accept
     std::size_t handshakes_ = 0;
     std::unordered_map<std::string, std::size_t> handshakes_from_; // by caller; none at 0
-    // The log's budget for failed handshakes, which anyone can cause by
-    // the thousand: so many lines a period, then a count of the rest.
-    std::chrono::steady_clock::time_point failures_since_{};
-    std::size_t failures_logged_ = 0, failures_unlogged_ = 0;
+    // Failed handshakes, which anyone can cause by the thousand: a few
+    // lines a window per caller, then a count (swept once a second).
+    http::LogLimiter failures_;
+    boost::asio::steady_timer sweeper_{acceptor_.get_executor()};
+    bool sweeping_ = false;
     bool failed_ = false;
     TunPort tun_;
     std::vector<std::shared_ptr<Link>> links_; // by client; null while away
