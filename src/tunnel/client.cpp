@@ -180,14 +180,18 @@ asio::awaitable<void> TunnelClient::carry(WebSocket& ws, Deadline& deadline) {
     try {
         const auto host = url.authority();
         co_await ws.async_handshake(response, host, url.target, use_awaitable);
-    } catch (const boost::system::system_error&) {
+    } catch (const boost::system::system_error& error) {
+        // Only a response that came and declined has a status worth
+        // naming: with none at all (the server closed, say), the response
+        // keeps its default, 200.
+        if (error.code() == http::error::end_of_stream) {
+            fail(ErrorCode::unavailable, "the server closed the connection before it answered");
+        }
+        if (error.code() != websocket::error::upgrade_declined) throw;
         auto status = response.result_int();
         if (status == 401) fail(ErrorCode::unauthorized, "the server refused the token (401)");
-        if (status != 0) {
-            fail(ErrorCode::unavailable, "the server answered " + std::to_string(status) + " " +
-                                             std::string(response.reason()) + " instead of a WebSocket");
-        }
-        throw;
+        fail(ErrorCode::unavailable, "the server answered " + std::to_string(status) + " " +
+                                         std::string(response.reason()) + " instead of a WebSocket");
     }
     beast::flat_buffer buffer;
     co_await ws.async_read(buffer, use_awaitable);

@@ -562,5 +562,29 @@ bad_config() {
 }
 check "a bad field: exit 2 and one line naming it" bad_config
 
+# A server that closes the connection before it answers: the client says
+# that, and not the status its empty response would default to.
+closed_at_once() {
+    in_ns $srv python3 -c '
+import socket
+l = socket.socket()
+l.bind(("10.99.1.1", 8099))
+l.listen(5)
+l.settimeout(5)
+for _ in range(2):
+    c, _ = l.accept()
+    c.recv(4096)
+    c.close()
+' & local p=$!
+    sleep 0.5
+    client_config shut0 http://10.99.1.1:8099/ip $token1 >"$work/shut.json"; chmod 644 "$work/shut.json"
+    in_ns $c1 setpriv --reuid=65534 --regid=65534 --init-groups timeout 2 "$tunnel" --fd-socket "$work/$c1/fd.sock" \
+        "$work/shut.json" >"$work/shut.log" 2>&1
+    wait $p
+    grep -q 'closed the connection before it answered' "$work/shut.log" || { cat "$work/shut.log"; return 1; }
+    ! grep -q '200 OK' "$work/shut.log"
+}
+check "a server that closes at once: the client says so" closed_at_once
+
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
