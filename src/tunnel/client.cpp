@@ -244,6 +244,12 @@ asio::awaitable<void> TunnelClient::have_tun(const Hello& hello) {
     std::function<client::TunDescriptor()> work = [this, &wanted] { return set_up_tun(daemon_, wanted); };
     auto tun = co_await off_thread(worker_, work);
     tun_.emplace(io_, std::move(tun.fd), tun.vnet_hdr, [this](const std::uint8_t* record, std::size_t size) {
+        // IPv4 only crosses (the server drops the rest): what this host's
+        // kernel says over IPv6 on the TUN stays here, counted.
+        if (size > offload_header && (record[offload_header] >> 4) != 4) {
+            ++peer_->drops["not_ipv4"];
+            return;
+        }
         if (!link_ || !link_->send(record, size)) {
             ++peer_->drops["disconnected"];
             return;

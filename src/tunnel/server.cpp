@@ -385,6 +385,12 @@ void TunnelServer::from_client(std::size_t client, const std::uint8_t* record, s
         ++peer.drops["malformed"];
         return;
     }
+    // The tunnel carries IPv4; a client's kernel still says things over
+    // IPv6 on its TUN (router solicitations, say), which are no spoofing.
+    if (addresses->source.family() != net::Family::v4) {
+        ++peer.drops["not_ipv4"];
+        return;
+    }
     if (!forwarding_.may_send(client, addresses->source)) {
         ++peer.drops["spoofed"];
         return;

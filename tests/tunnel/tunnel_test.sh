@@ -208,6 +208,26 @@ spoof_dropped() {
 }
 check "a spoofed source is dropped and counted" spoof_dropped
 
+# IPv6 on a client's TUN (a kernel's router solicitations, say): kept on the
+# client and counted as such, not sent to be counted as spoofing.
+ipv6_kept() {
+    spoofed() { metrics $srv | sed -n 's/^netd_tunnel_drops_total{tunnel="nt0",peer="10.10.0.2",reason="spoofed"} //p'; }
+    local before; before=$(spoofed)
+    in_ns $c1 python3 -c '
+import socket
+packet = bytes([0x60, 0, 0, 0, 0, 8, 58, 64]) + bytes.fromhex("fe80" + "0" * 27 + "1") + bytes.fromhex("ff02" + "0" * 27 + "1") \
+    + bytes([128, 0, 0, 0, 0, 1, 0, 1])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x86DD))
+for _ in range(3):
+    s.sendto(packet, ("nt0", 0x86DD))
+'
+    within 3 bash -c "curl -s --unix-socket '$work/$c1/metrics.sock' http://x/metrics | grep -qE 'reason=\"not_ipv4\"\} [3-9]'" ||
+        { metrics $c1 | grep drops; return 1; }
+    local after; after=$(spoofed)
+    [ -n "$before" ] && [ "$after" = "$before" ] || { echo "spoofed: $before before, $after after"; return 1; }
+}
+check "IPv6 from a client's kernel stays on the client, counted as not_ipv4" ipv6_kept
+
 # A wrong token: 401, and no packet passes.
 wrong_token() {
     local code
@@ -491,6 +511,7 @@ check "through nginx terminating TLS: ping and TCP" through_nginx
 # names (trusted_proxies), not nginx's own: a guesser through it does not
 # lock the clients out.
 guesser_behind_nginx() {
+    # shellcheck disable=SC2016 # the inner shell's own $(seq)
     in_ns $c2 bash -c 'for _ in $(seq 40); do
         curl -sk -o /dev/null -H "Connection: Upgrade" -H "Upgrade: websocket" -H "Sec-WebSocket-Version: 13" \
             -H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" -H "x-api-key: guess" https://10.99.2.1:8443/ip
