@@ -246,6 +246,7 @@ ServerConfig server_of(const json& object, const std::string& where) {
     }
     std::set<std::string> tokens;
     std::set<net::IpAddress> ips{server.net.address()};
+    std::set<net::Cidr> routes;
     for (std::size_t i = 0; i < clients->size(); ++i) {
         auto field = at(at(where, "clients"), i);
         const auto& entry = (*clients)[i];
@@ -266,6 +267,19 @@ ServerConfig server_of(const json& object, const std::string& where) {
             throw ConfigError(at(field, "ip"), client.ip.to_string() + " is the server's or another client's");
         }
         client.routes = networks_of(find(entry, "routes"), at(field, "routes"));
+        for (std::size_t r = 0; r < client.routes.size(); ++r) {
+            // Inside net, a route would let its client send as the others
+            // (anti-spoofing allows a client its routes); twice, the same
+            // route would go to whichever client came first.
+            const auto& route = client.routes[r];
+            if (route.overlaps(network)) {
+                throw ConfigError(at(at(field, "routes"), r), route.to_string() + " overlaps net (" + network.to_string() +
+                                                                  "), the tunnel's own addresses");
+            }
+            if (!routes.insert(route).second) {
+                throw ConfigError(at(at(field, "routes"), r), route.to_string() + " is another client's route too");
+            }
+        }
         client.sources = networks_of(find(entry, "sources"), at(field, "sources"));
         server.clients.push_back(std::move(client));
     }
