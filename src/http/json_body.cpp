@@ -1,10 +1,10 @@
 #include "netd/http/json_body.hpp"
 
 #include <algorithm>
-#include <set>
 #include <vector>
 
 #include "netd/error.hpp"
+#include "netd/strict_json.hpp"
 
 namespace netd::http {
 namespace {
@@ -22,24 +22,10 @@ JsonBody::JsonBody(std::string_view text, std::initializer_list<std::string_view
         value_ = nlohmann::json::object();
         return;
     }
-    // A key given twice means two different things to two parsers (the first
-    // wins in some, the last in others), so it is refused, as is depth.
-    std::vector<std::set<std::string>> keys; // of each object being parsed
-    auto check = [&keys](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-        using event_t = nlohmann::json::parse_event_t;
-        if (depth > max_depth) fail(ErrorCode::invalid, "the JSON body is nested too deeply");
-        if (event == event_t::object_start) keys.emplace_back();
-        if (event == event_t::object_end) keys.pop_back();
-        if (event == event_t::key && !keys.back().insert(parsed.get<std::string>()).second) {
-            fail(ErrorCode::invalid, "the JSON body gives the key \"" + parsed.get<std::string>().substr(0, 64) +
-                                         "\" more than once");
-        }
-        return true;
-    };
     try {
-        value_ = nlohmann::json::parse(text, check);
-    } catch (const nlohmann::json::exception& error) { // a parse error, or a number out of range
-        fail(ErrorCode::invalid, std::string("the body is not valid JSON: ") + error.what());
+        value_ = parse_strict_json(text, max_depth);
+    } catch (const Error& error) {
+        fail(ErrorCode::invalid, std::string("the JSON body: ") + error.what());
     }
     if (!value_.is_object()) {
         fail(ErrorCode::invalid, "the body must be a JSON object, not " + type_name(value_));

@@ -19,6 +19,7 @@
 #include "netd/daemon/daemon.hpp"
 #include "netd/error.hpp"
 #include "netd/platform/tunnel_io.hpp"
+#include "netd/strict_json.hpp"
 #include "netd/tun/fd_access.hpp"
 #include "netd/tunnel/client.hpp"
 #include "netd/tunnel/metrics_endpoint.hpp"
@@ -60,17 +61,16 @@ std::string read_file(const std::string& path, const std::string& what) {
 
 std::vector<Definition> load(const std::string& path) {
     auto text = read_file(path, path);
-    auto json = nlohmann::json::parse(text, nullptr, false);
-    if (json.is_discarded()) {
-        try {
-            auto again = nlohmann::json::parse(text); // throws, saying where
-            (void)again;
-        } catch (const nlohmann::json::parse_error& error) {
-            // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the prefix.
-            std::string what = error.what();
-            auto at = what.find("parse error");
-            throw BadConfig{path + ": not JSON: " + (at == std::string::npos ? what : what.substr(at))};
-        }
+    nlohmann::json json;
+    try {
+        // A config nests a few levels: definitions, clients, their fields.
+        json = parse_strict_json(text, 16);
+    } catch (const Error& error) {
+        // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." without the prefix.
+        std::string what = error.what();
+        auto at = what.find("[json.exception.");
+        if (at != std::string::npos) what.erase(at, what.find("] ", at) + 2 - at);
+        throw BadConfig{path + ": " + what};
     }
     try {
         return parse_config(json);

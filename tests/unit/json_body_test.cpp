@@ -59,7 +59,7 @@ INSTANTIATE_TEST_SUITE_P(
         BodyCase{"size_huge", R"({"size":18446744073709551615})", "from 1 to 100"},
         BodyCase{"size_negative", R"({"size":-5})", "from 1 to 100, not -5"},
         BodyCase{"deep", std::string(100, '[') + std::string(100, ']'), "nested too deeply"},
-        BodyCase{"duplicate_key", R"({"name":"a","name":"b"})", "gives the key \"name\" more than once"},
+        BodyCase{"duplicate_key", R"({"name":"a","name":"b"})", "the key \"name\" is given more than once"},
         BodyCase{"duplicate_unknown_key", R"({"size":1,"x":1,"x":2})", "more than once"},
         BodyCase{"duplicate_nested_key", R"({"name":{"a":1,"a":2}})", "more than once"},
         BodyCase{"same_key_in_two_objects", R"({"name":null,"size":5})", nullptr}),
