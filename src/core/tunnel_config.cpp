@@ -73,21 +73,28 @@ auto parsed(const json& value, const std::string& where, Parse parse) {
     }
 }
 
-// An address alone ("10.50.0.254", tapotun's form) is a /32. IPv4 only,
-// as the tunnel's own addresses are.
+// An address alone ("10.50.0.254", tapotun's form) is the network of that
+// one address (a /32 in IPv4).
+net::Cidr any_network_of(const std::string& text) {
+    if (text.find('/') != std::string::npos) return net::Cidr::parse(text);
+    auto address = net::IpAddress::parse(text);
+    return net::Cidr(address, address.bit_width());
+}
+
+// IPv4 only, as the tunnel's own addresses are.
 net::Cidr network_of(const std::string& text) {
-    auto network = text.find('/') == std::string::npos ? net::Cidr(net::IpAddress::parse(text), 32)
-                                                       : net::Cidr::parse(text);
+    auto network = any_network_of(text);
     if (network.family() != net::Family::v4) fail(ErrorCode::invalid, "netd-tunnel carries IPv4 only, for now");
     return network;
 }
 
-std::vector<net::Cidr> networks_of(const json* value, const std::string& where) {
+std::vector<net::Cidr> networks_of(const json* value, const std::string& where,
+                                   net::Cidr (*network)(const std::string&) = network_of) {
     std::vector<net::Cidr> networks;
     if (!value) return networks;
     if (!value->is_array()) throw ConfigError(where, "must be an array of networks, not " + quoted(*value));
     for (std::size_t i = 0; i < value->size(); ++i) {
-        networks.push_back(parsed((*value)[i], at(where, i), network_of));
+        networks.push_back(parsed((*value)[i], at(where, i), network));
     }
     return networks;
 }
@@ -228,18 +235,8 @@ ServerConfig server_of(const json& object, const std::string& where) {
         auto [cert, key] = both_of(*tls, field, "cert", "key", "{\"cert\": PATH, \"key\": PATH}");
         server.tls = Tls{string_of(*cert, at(field, "cert")), string_of(*key, at(field, "key"))};
     }
-    if (auto* proxies = find(object, "trusted_proxies")) {
-        auto field = at(where, "trusted_proxies");
-        if (!proxies->is_array()) throw ConfigError(field, "must be an array of addresses or networks");
-        for (std::size_t i = 0; i < proxies->size(); ++i) {
-            // IPv6 too: a proxy on ::1 reaches an IPv4 tunnel all the same.
-            server.trusted_proxies.push_back(parsed((*proxies)[i], at(field, i), [](const std::string& text) {
-                if (text.find('/') != std::string::npos) return net::Cidr::parse(text);
-                auto address = net::IpAddress::parse(text);
-                return net::Cidr(address, address.family() == net::Family::v4 ? 32 : 128);
-            }));
-        }
-    }
+    // IPv6 too: a proxy on ::1 reaches an IPv4 tunnel all the same.
+    server.trusted_proxies = networks_of(find(object, "trusted_proxies"), at(where, "trusted_proxies"), any_network_of);
     auto* clients = find(object, "clients");
     if (!clients || !clients->is_array() || clients->empty()) {
         throw ConfigError(at(where, "clients"), "must be a non-empty array of the clients allowed in");
